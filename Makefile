@@ -1,0 +1,41 @@
+# Every target creates .venv and installs pinned versions itself (Python 3.11+ and make only).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONSTRAINTS := -c layers/dependencies/requirements.txt -c tests/requirements.txt
+
+.PHONY: demo test lint unit functional e2e bench clean
+
+$(STAMP): pyproject.toml layers/dependencies/requirements.txt tests/requirements.txt
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "RoleWarden needs Python 3.11+")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(CONSTRAINTS) -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the product end to end on the embedded AWS emulator
+	$(BIN)/rolewarden demo
+
+test: lint  ## lint, type-check, then every test
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check functions tests benchmarks
+	$(BIN)/ruff format --check functions tests benchmarks
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+functional: $(STAMP)
+	$(BIN)/pytest -q tests/functional
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q tests/e2e
+
+bench: $(STAMP)
+	@echo "benchmarks arrive with issue 6 (see benchmarks/README.md)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,120 @@
+"""The `rolewarden` command.
+
+Exit codes: 0 no finding at or above --fail-on, 1 a finding at or above it,
+2 an error (bad arguments, bad settings, no credentials, AWS unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rolewarden.inventory.aws import InventoryError, session_from_environment
+from rolewarden.output import render_table
+from rolewarden.rules.ids import RULE_IDS
+from rolewarden.rules.model import Severity
+from rolewarden.scan import ScanResult, scan_account
+from rolewarden.settings import Settings, SettingsError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command-line argument is wrong; the message says which."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "scan":
+            return _scan(args)
+        if args.command == "demo":
+            from rolewarden.demo.run import run_demo  # noqa: PLC0415 - moto only for the demo
+
+            return int(run_demo())
+    except (UsageError, SettingsError, InventoryError) as error:
+        print(f"rolewarden: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except (BotoCoreError, ClientError) as error:
+        print(f"rolewarden: AWS error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    parser.print_help(sys.stderr)
+    return EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rolewarden",
+        description="Find EC2 instances and ECS tasks that get the wrong AWS credentials.",
+    )
+    commands = parser.add_subparsers(dest="command")
+    scan = commands.add_parser(
+        "scan", help="scan the account (honours AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL)"
+    )
+    scan.add_argument(
+        "--region",
+        action="append",
+        help="region to scan (repeatable); default ROLEWARDEN_REGIONS, else the current region",
+    )
+    scan.add_argument(
+        "--rules", help="comma-separated rule ids (default: every rule not set to off)"
+    )
+    scan.add_argument("--output", choices=("table", "json"), default="table")
+    scan.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        default=Severity.LOW.value,
+        help="exit 1 when a finding is at or above this severity (default: low, any finding)",
+    )
+    commands.add_parser("demo", help="run RoleWarden end to end on an embedded AWS emulator")
+    return parser
+
+
+def _scan(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    try:
+        session = session_from_environment()
+    except BotoCoreError as error:  # e.g. AWS_PROFILE names a profile that does not exist
+        raise UsageError(str(error)) from error
+    regions = (
+        args.region
+        or list(settings.regions)
+        or ([session.region_name] if session.region_name else [])
+    )
+    if not regions:
+        raise UsageError("no region: pass --region or set AWS_REGION (or ROLEWARDEN_REGIONS)")
+    rule_ids = _rule_ids(args.rules, settings)
+    result = scan_account(session, regions, settings, rule_ids)
+    print_result(result, args.output)
+    return exit_code(result, Severity(args.fail_on))
+
+
+def _rule_ids(text: str | None, settings: Settings) -> list[str]:
+    if text is None:
+        return settings.enabled_rules()
+    wanted = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = [rule for rule in wanted if rule not in RULE_IDS]
+    if unknown:
+        raise UsageError(f"unknown rule id(s): {', '.join(unknown)} (known: {', '.join(RULE_IDS)})")
+    return wanted
+
+
+def print_result(result: ScanResult, output: str) -> None:
+    if output == "json":
+        print(json.dumps(result.as_json(), indent=2, default=str))
+    else:
+        print(render_table(result))
+
+
+def exit_code(result: ScanResult, fail_on: Severity) -> int:
+    failing = any(finding.severity.rank >= fail_on.rank for finding in result.findings)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

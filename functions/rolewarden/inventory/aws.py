@@ -1,0 +1,99 @@
+"""boto3 plumbing shared by every reader: clients, retries, API call counting.
+
+Every reader takes `AwsClients`, built from a boto3 Session (never a module-level
+client), so the same code can later run with a member account's assumed role.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 10},
+    user_agent_extra="rolewarden",
+)
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"}
+)
+
+
+def session_from_environment() -> boto3.Session:
+    """A session as the AWS CLI makes it (AWS_PROFILE, AWS_ENDPOINT_URL...).
+
+    AWS_REGION counts as well as AWS_DEFAULT_REGION, as in the AWS SDKs and Lambda.
+    """
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    return boto3.Session(region_name=region)
+
+
+class InventoryError(Exception):
+    """An AWS read failed; the message names the operation and the error code."""
+
+    def __init__(self, operation: str, message: str, code: str = "") -> None:
+        super().__init__(f"{operation}: {message}")
+        self.operation = operation
+        self.code = code
+
+
+def error_from(operation: str, error: ClientError | BotoCoreError) -> InventoryError:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = str(details.get("Code", ""))
+        return InventoryError(operation, f"{code}: {details.get('Message', '')}".strip(), code)
+    return InventoryError(operation, str(error))
+
+
+class ApiCallCounter:
+    """Counts AWS API calls (one per operation call, retries not included)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[tuple[str, str]] = Counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.calls[(model.service_model.service_name, model.name)] += 1
+
+    def per_service(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for (service, _operation), count in self.calls.items():
+            totals[service] += count
+        return dict(sorted(totals.items()))
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class AwsClients:
+    """Clients of one boto3 Session, one per service and region, all counted."""
+
+    def __init__(self, session: boto3.Session, counter: ApiCallCounter | None = None) -> None:
+        self.session = session
+        self.counter = counter or ApiCallCounter()
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region)
+        if key not in self._clients:
+            client = self.session.client(service, region_name=region, config=RETRY_CONFIG)
+            client.meta.events.register("before-call", self.counter)
+            self._clients[key] = client
+        return self._clients[key]
+
+    def region(self) -> str | None:
+        region: str | None = self.session.region_name
+        return region
+
+    def account_and_partition(self) -> tuple[str, str]:
+        """The caller's account id and partition, from STS (never hard-coded)."""
+        try:
+            arn = self.client("sts", self.region()).get_caller_identity()["Arn"]
+        except (ClientError, BotoCoreError) as error:
+            raise error_from("sts:GetCallerIdentity", error) from error
+        parts = arn.split(":")
+        return parts[4], parts[1]

@@ -1,0 +1,215 @@
+"""Build snapshots: the whole account+region (sweep, CLI), or one resource (events).
+
+Failures of one read become scan errors in the snapshot; a resource that could
+not be read is absent, so no rule can call it compliant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from rolewarden.inventory import ec2, iam
+from rolewarden.inventory.aws import AwsClients, InventoryError
+from rolewarden.inventory.ecs import EcsInventory, EcsReader
+from rolewarden.inventory.snapshot import IamInventory, ScanError, Snapshot
+
+AWSVPC = "awsvpc"
+
+
+def read_account_iam(clients: AwsClients, skip_document: iam.SkipDocument) -> IamInventory:
+    return iam.read_iam(clients, skip_document)
+
+
+def build_snapshot(
+    clients: AwsClients,
+    region: str,
+    account: str,
+    partition: str,
+    iam_inventory: IamInventory,
+    skip_document: iam.SkipDocument,
+) -> Snapshot:
+    """Everything the rules need for one region of an account."""
+    snapshot = Snapshot(account=account, region=region, partition=partition, iam=iam_inventory)
+    try:
+        snapshot.instances = ec2.read_instances(clients, region, account, partition)
+    except InventoryError as error:
+        snapshot.errors.append(ScanError(region, error.operation, "account", str(error)))
+    _merge_ecs(snapshot, EcsReader(clients, region).read_all())
+    _complete_profiles(clients, snapshot, skip_document)
+    _read_agent_settings_where_needed(clients, snapshot)
+    return snapshot
+
+
+class TargetedReader:
+    """Loads only what evaluating one resource needs (the event-driven path)."""
+
+    def __init__(
+        self,
+        clients: AwsClients,
+        region: str,
+        account: str,
+        partition: str,
+        skip_document: iam.SkipDocument,
+    ) -> None:
+        self.clients = clients
+        self.skip_document = skip_document
+        self.snapshot = Snapshot(
+            account=account, region=region, partition=partition, iam=IamInventory(), targeted=True
+        )
+        self._ecs = EcsReader(clients, region)
+
+    def instances(self, instance_ids: Iterable[str]) -> Snapshot:
+        """Instances with their profile, role, ECS membership, and the tasks they host."""
+        self._read_instances(instance_ids)
+        return self._finish()
+
+    def role(self, role_name: str) -> Snapshot:
+        """A role, the instances that use it, and their ECS context."""
+        iam.read_roles(self.clients, self.snapshot.iam, [role_name], self.skip_document)
+        profiles = [
+            arn for role in self.snapshot.iam.roles.values() for arn in role.instance_profile_arns
+        ]
+        ids = self._instance_ids_with_profiles(profiles)
+        self._read_instances(ids)
+        return self._finish()
+
+    def task_definition(self, arn: str) -> Snapshot:
+        self._ecs.read_task_definitions([arn])
+        return self._finish()
+
+    def task(self, cluster: str, task_arn: str) -> Snapshot:
+        """A task, its task definition, and its host (instance, profile, role)."""
+        self._ecs.read_running_tasks(cluster, [task_arn])
+        inventory = self._ecs.inventory
+        container_arns = {
+            task.container_instance_arn
+            for task in inventory.tasks.values()
+            if task.container_instance_arn
+        }
+        if container_arns:
+            self._ecs.read_container_instances(cluster)
+        ids = [
+            container.ec2_instance_id
+            for arn, container in inventory.container_instances.items()
+            if arn in container_arns and container.ec2_instance_id
+        ]
+        self._read_instances(ids, with_ecs=False)
+        self._ecs.read_task_definitions(
+            task.task_definition_arn for task in inventory.tasks.values()
+        )
+        return self._finish()
+
+    def _read_instances(self, instance_ids: Iterable[str], with_ecs: bool = True) -> None:
+        ids = sorted(set(instance_ids))
+        if not ids:
+            return
+        snapshot = self.snapshot
+        try:
+            snapshot.instances.update(
+                ec2.read_instances(
+                    self.clients, snapshot.region, snapshot.account, snapshot.partition, ids
+                )
+            )
+        except InventoryError as error:
+            snapshot.errors.append(
+                ScanError(snapshot.region, error.operation, ",".join(ids), str(error))
+            )
+        if not with_ecs:
+            return
+        clusters = self._ecs._guard("ecs:ListClusters", "account", self._ecs._list_clusters, [])
+        for cluster in clusters:
+            self._ecs.read_container_instances(cluster, ids)
+        hosting = {
+            container.cluster_arn for container in self._ecs.inventory.container_instances.values()
+        }
+        for cluster in sorted(hosting):
+            self._ecs.inventory.clusters.append(cluster)
+            self._ecs.read_running_tasks(cluster)
+            self._ecs.read_services(cluster)
+        inventory = self._ecs.inventory
+        self._ecs.read_task_definitions(
+            task.task_definition_arn for task in inventory.tasks.values()
+        )
+        self._ecs.read_task_definitions(
+            service.task_definition_arn
+            for service in inventory.services.values()
+            if service.task_definition_arn
+        )
+
+    def _instance_ids_with_profiles(self, profile_arns: list[str]) -> list[str]:
+        if not profile_arns:
+            return []
+        snapshot = self.snapshot
+        response_ids: list[str] = []
+        ec2_client = self.clients.client("ec2", snapshot.region)
+        try:
+            pages = ec2_client.get_paginator("describe_instances").paginate(
+                Filters=[{"Name": "iam-instance-profile.arn", "Values": sorted(set(profile_arns))}]
+            )
+            for page in pages:
+                for reservation in page.get("Reservations", []):
+                    response_ids += [raw["InstanceId"] for raw in reservation.get("Instances", [])]
+        except Exception as error:
+            snapshot.errors.append(
+                ScanError(snapshot.region, "ec2:DescribeInstances", "profiles", str(error))
+            )
+        return response_ids
+
+    def _finish(self) -> Snapshot:
+        _merge_ecs(self.snapshot, self._ecs.inventory)
+        _complete_profiles(self.clients, self.snapshot, self.skip_document)
+        _read_agent_settings_where_needed(self.clients, self.snapshot)
+        return self.snapshot
+
+
+def _merge_ecs(snapshot: Snapshot, inventory: EcsInventory) -> None:
+    snapshot.clusters = tuple(dict.fromkeys([*snapshot.clusters, *inventory.clusters]))
+    snapshot.container_instances.update(inventory.container_instances)
+    snapshot.tasks.update(inventory.tasks)
+    snapshot.services.update(inventory.services)
+    snapshot.task_definitions.update(inventory.task_definitions)
+    snapshot.errors.extend(error for error in inventory.errors if error not in snapshot.errors)
+
+
+def _complete_profiles(
+    clients: AwsClients, snapshot: Snapshot, skip_document: iam.SkipDocument
+) -> None:
+    """Read the profiles (and their roles) that instances use but the IAM read did not show."""
+    referenced = {i.profile_arn for i in snapshot.instances.values() if i.profile_arn}
+    missing = referenced - snapshot.iam.instance_profiles.keys()
+    iam.read_instance_profiles(clients, snapshot.iam, sorted(missing))
+    role_arns = {
+        arn
+        for profile_arn in referenced
+        if profile_arn in snapshot.iam.instance_profiles
+        for arn in snapshot.iam.instance_profiles[profile_arn].role_arns
+    }
+    unread = sorted(arn.rsplit("/", 1)[-1] for arn in role_arns - snapshot.iam.roles.keys())
+    iam.read_roles(clients, snapshot.iam, unread, skip_document)
+
+
+def _read_agent_settings_where_needed(clients: AwsClients, snapshot: Snapshot) -> None:
+    """User data decides IMDS reachability only for awsvpc tasks without a task role."""
+    hosts: set[str] = set()
+    for task in snapshot.tasks.values():
+        definition = snapshot.task_definitions.get(task.task_definition_arn)
+        host = snapshot.host_of(task)
+        if (
+            definition
+            and host
+            and definition.network_mode == AWSVPC
+            and not snapshot.effective_task_role(task)
+        ):
+            hosts.add(host.instance_id)
+    for instance_id in sorted(hosts):
+        try:
+            settings = ec2.read_ecs_agent_settings(clients, snapshot.region, instance_id)
+        except InventoryError as error:
+            snapshot.errors.append(
+                ScanError(snapshot.region, error.operation, instance_id, str(error))
+            )
+            continue
+        snapshot.instances[instance_id] = dataclasses.replace(
+            snapshot.instances[instance_id], ecs_agent_settings=settings
+        )

@@ -1,0 +1,202 @@
+"""ECS readers: clusters, container instances, running tasks, services, task definitions.
+
+Describe calls are batched as far as each API allows (100 container instances or
+tasks, 10 services). Task definitions have no batch API: one call per revision,
+with its tags in the same call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rolewarden.inventory.aws import AwsClients, error_from
+from rolewarden.inventory.snapshot import (
+    ContainerInstance,
+    ScanError,
+    Service,
+    Task,
+    TaskDefinition,
+)
+
+DESCRIBE_BATCH = 100
+DESCRIBE_SERVICES_BATCH = 10
+T = TypeVar("T")
+
+
+@dataclass
+class EcsInventory:
+    clusters: list[str] = field(default_factory=list)
+    container_instances: dict[str, ContainerInstance] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
+    task_definitions: dict[str, TaskDefinition] = field(default_factory=dict)
+    errors: list[ScanError] = field(default_factory=list)
+
+
+class EcsReader:
+    def __init__(self, clients: AwsClients, region: str) -> None:
+        self.region = region
+        self.ecs = clients.client("ecs", region)
+        self.inventory = EcsInventory()
+
+    def read_all(self) -> EcsInventory:
+        for cluster in self._guard("ecs:ListClusters", "account", self._list_clusters, []):
+            self.inventory.clusters.append(cluster)
+            self.read_container_instances(cluster)
+            self.read_running_tasks(cluster)
+            self.read_services(cluster)
+        self.read_active_task_definitions()
+        self.read_task_definitions(
+            task.task_definition_arn for task in self.inventory.tasks.values()
+        )
+        self.read_task_definitions(
+            service.task_definition_arn
+            for service in self.inventory.services.values()
+            if service.task_definition_arn
+        )
+        return self.inventory
+
+    # --- per cluster ----------------------------------------------------------------
+
+    def read_container_instances(
+        self, cluster: str, instance_ids: Iterable[str] | None = None
+    ) -> None:
+        def read() -> None:
+            arguments: dict[str, Any] = {"cluster": cluster}
+            if instance_ids is not None:
+                ids = sorted(set(instance_ids))
+                if not ids:
+                    return
+                arguments["filter"] = "ec2InstanceId in [" + ",".join(ids) + "]"
+            arns = self._paginate("list_container_instances", "containerInstanceArns", **arguments)
+            for batch in _batches(arns, DESCRIBE_BATCH):
+                response = self.ecs.describe_container_instances(
+                    cluster=cluster, containerInstances=batch
+                )
+                for raw in response.get("containerInstances", []):
+                    container = ContainerInstance(
+                        arn=raw["containerInstanceArn"],
+                        cluster_arn=cluster,
+                        ec2_instance_id=raw.get("ec2InstanceId"),
+                    )
+                    self.inventory.container_instances[container.arn] = container
+
+        self._guard("ecs:DescribeContainerInstances", cluster, read, None)
+
+    def read_running_tasks(self, cluster: str, task_arns: Iterable[str] | None = None) -> None:
+        def read() -> None:
+            if task_arns is None:
+                arns = self._paginate(
+                    "list_tasks", "taskArns", cluster=cluster, desiredStatus="RUNNING"
+                )
+            else:
+                arns = sorted(set(task_arns))
+            for batch in _batches(arns, DESCRIBE_BATCH):
+                response = self.ecs.describe_tasks(cluster=cluster, tasks=batch, include=["TAGS"])
+                for raw in response.get("tasks", []):
+                    if raw.get("lastStatus") == "RUNNING":
+                        task = _task(raw, cluster)
+                        self.inventory.tasks[task.arn] = task
+
+        self._guard("ecs:DescribeTasks", cluster, read, None)
+
+    def read_services(self, cluster: str) -> None:
+        def read() -> None:
+            arns = self._paginate("list_services", "serviceArns", cluster=cluster)
+            for batch in _batches(arns, DESCRIBE_SERVICES_BATCH):
+                response = self.ecs.describe_services(cluster=cluster, services=batch)
+                for raw in response.get("services", []):
+                    if raw.get("status") != "ACTIVE":
+                        continue
+                    service = Service(
+                        arn=raw["serviceArn"],
+                        name=raw["serviceName"],
+                        cluster_arn=cluster,
+                        task_definition_arn=raw.get("taskDefinition"),
+                        launch_type=raw.get("launchType"),
+                    )
+                    self.inventory.services[service.arn] = service
+
+        self._guard("ecs:DescribeServices", cluster, read, None)
+
+    # --- task definitions -----------------------------------------------------------
+
+    def read_active_task_definitions(self) -> None:
+        arns = self._guard(
+            "ecs:ListTaskDefinitions",
+            "account",
+            lambda: self._paginate("list_task_definitions", "taskDefinitionArns", status="ACTIVE"),
+            [],
+        )
+        self.read_task_definitions(arns)
+
+    def read_task_definitions(self, arns: Iterable[str]) -> None:
+        for arn in sorted(set(arns) - self.inventory.task_definitions.keys()):
+            self._guard(
+                "ecs:DescribeTaskDefinition",
+                arn,
+                lambda arn=arn: self._describe_definition(arn),
+                None,
+            )
+
+    def _describe_definition(self, arn: str) -> None:
+        response = self.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        raw = response["taskDefinition"]
+        definition = TaskDefinition(
+            arn=raw["taskDefinitionArn"],
+            family=raw["family"],
+            revision=int(raw.get("revision", 0)),
+            status=raw.get("status", "ACTIVE"),
+            network_mode=raw.get("networkMode") or "bridge",
+            compatibilities=tuple(raw.get("requiresCompatibilities") or ()),
+            task_role_arn=raw.get("taskRoleArn") or None,
+            execution_role_arn=raw.get("executionRoleArn") or None,
+            tags=_tags(response.get("tags")),
+        )
+        self.inventory.task_definitions[definition.arn] = definition
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _list_clusters(self) -> list[str]:
+        return self._paginate("list_clusters", "clusterArns")
+
+    def _paginate(self, operation: str, key: str, **arguments: Any) -> list[str]:
+        paginator = self.ecs.get_paginator(operation)
+        return [item for page in paginator.paginate(**arguments) for item in page.get(key, [])]
+
+    def _guard(self, operation: str, resource: str, read: Any, default: T) -> Any:
+        """Run one read; a failure becomes a scan error, and the scan goes on."""
+        try:
+            return read()
+        except (ClientError, BotoCoreError) as error:
+            failure = error_from(operation, error)
+            self.inventory.errors.append(ScanError(self.region, operation, resource, str(failure)))
+            return default
+
+
+def _task(raw: dict[str, Any], cluster: str) -> Task:
+    overrides = raw.get("overrides") or {}
+    return Task(
+        arn=raw["taskArn"],
+        cluster_arn=cluster,
+        task_definition_arn=raw["taskDefinitionArn"],
+        last_status=raw.get("lastStatus", ""),
+        launch_type=raw.get("launchType"),
+        container_instance_arn=raw.get("containerInstanceArn"),
+        override_task_role_arn=overrides.get("taskRoleArn") or None,
+        group=raw.get("group"),
+        tags=_tags(raw.get("tags")),
+    )
+
+
+def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    return {tag["key"]: tag["value"] for tag in tags or []}
+
+
+def _batches(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

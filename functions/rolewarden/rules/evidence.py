@@ -1,0 +1,66 @@
+"""Evidence of application permissions, shaped for a person reading a finding."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from rolewarden.policy.classify import PolicyVerdict, RoleVerdict
+from rolewarden.policy.evaluate import ActionGrant
+
+# Per service and access level, list at most this many action names.
+ACTIONS_SHOWN = 25
+
+
+def actions_by_service(grants: list[ActionGrant]) -> dict[str, dict[str, Any]]:
+    """{"s3": {"Read": {"count": 2, "actions": [...]}, ...}, ...}"""
+    grouped: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for grant in grants:
+        grouped[grant.info.service][grant.info.access_level].append(grant.info.name)
+    return {
+        service: {
+            level: {"count": len(names), "actions": sorted(names)[:ACTIONS_SHOWN]}
+            for level, names in sorted(levels.items())
+        }
+        for service, levels in sorted(grouped.items())
+    }
+
+
+def policy_evidence(verdict: PolicyVerdict) -> dict[str, Any]:
+    grants = verdict.application
+    statements = sorted(
+        {source.pattern for g in grants for source in g.sources if source.policy == verdict.policy}
+    )
+    resources = sorted(
+        {r for g in grants for s in g.sources if s.policy == verdict.policy for r in s.resources}
+    )
+    partial = sorted(
+        {f"{note.policy.name}/{note.statement}" for g in grants for note in g.partial_denies}
+    )
+    return {
+        "policy": verdict.policy.as_json(),
+        "mixed": verdict.mixed,
+        "application_action_count": len(grants),
+        "baseline_action_count": len(verdict.baseline),
+        "granted_by": statements,
+        "resources": resources,
+        "conditional": all(g.conditional for g in grants),
+        "partially_denied_by": partial,
+        "critical": verdict.critical,
+        "actions": actions_by_service(grants),
+    }
+
+
+def services_of(verdict: RoleVerdict) -> list[str]:
+    return sorted({g.info.service for policy in verdict.offending for g in policy.application})
+
+
+def application_summary(verdict: RoleVerdict) -> dict[str, Any]:
+    """A compact view of a role's application actions (for a task reaching them via IMDS)."""
+    grants = {g.info.name: g for policy in verdict.offending for g in policy.application}
+    return {
+        "application_action_count": len(grants),
+        "services": services_of(verdict),
+        "critical": verdict.critical,
+        "actions": actions_by_service(list(grants.values())),
+    }

@@ -1,0 +1,52 @@
+"""Why a proposed remediation may not be applied automatically.
+
+`never`: RoleWarden does not change the resource at all (a person must handle it).
+`manual`: a person may apply it; RoleWarden will not on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from rolewarden.inventory.snapshot import CLOUDFORMATION_STACK_TAG, Role
+
+PROTECTED_TAG = "rolewarden:protected"
+# Every role RoleWarden's template creates carries this tag.
+OWN_ROLE_TAG = "rolewarden:component"
+
+
+@dataclass
+class Guards:
+    never: list[str] = field(default_factory=list)
+    force: list[str] = field(default_factory=list)
+    manual: list[str] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return (*self.never, *self.force, *self.manual)
+
+    @property
+    def allow_automatic(self) -> bool:
+        return not self.reasons
+
+
+def resource_guards(tags: Mapping[str, str]) -> Guards:
+    guards = Guards()
+    if PROTECTED_TAG in tags:
+        guards.never.append(f"protected: tagged {PROTECTED_TAG}")
+    stack = tags.get(CLOUDFORMATION_STACK_TAG)
+    if stack:
+        guards.manual.append(
+            f"managed by CloudFormation stack {stack}: fix the template, or the stack puts it back"
+        )
+    return guards
+
+
+def role_guards(role: Role) -> Guards:
+    guards = resource_guards(role.tags)
+    if role.service_linked:
+        guards.never.append("service-linked role: AWS manages its policies")
+    if OWN_ROLE_TAG in role.tags:
+        guards.never.append("RoleWarden's own role")
+    return guards

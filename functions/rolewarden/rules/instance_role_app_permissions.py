@@ -1,0 +1,175 @@
+"""instance-role-app-permissions: host roles hold only infrastructure permissions.
+
+Scenarios:
+  1. A role behind an instance profile in scope grants application actions
+     -> NON_COMPLIANT, high; critical when one is critical (`*`, permissions
+     management, privilege escalation). Evidence: each offending policy with its
+     actions by service and access level, and the instances using the role.
+  2. A role grants only baseline actions -> COMPLIANT.
+  3. Scope `ecs-hosts` and the role is not an ECS host role -> NOT_APPLICABLE.
+  4. A role not behind any instance profile -> NOT_APPLICABLE.
+  5. An offending policy also grants baseline actions (mixed) -> removing it would stop
+     the ECS agent: blocked unless forced; the finding proposes a baseline-only split.
+  6. Tasks on the role's hosts, or services on their clusters, run without a task role
+     (they use these permissions through IMDS today) -> blocked unless forced (outage guard).
+  7. A policy that cannot be parsed -> reported as an error on that policy; the role is
+     never called compliant on the strength of the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rolewarden.inventory.snapshot import Role, Snapshot
+from rolewarden.policy.classify import PolicyVerdict, RoleVerdict, baseline_only_document
+from rolewarden.rules.context import RuleContext, is_ecs_host_role
+from rolewarden.rules.evidence import policy_evidence, services_of
+from rolewarden.rules.guards import Guards, role_guards
+from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS as RULE_ID
+from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
+from rolewarden.rules.resources import IAM_ROLE, role_resource, short_name
+from rolewarden.settings import InstanceRoleScope
+
+ACTION = "remove-application-policies"
+
+
+def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
+    for role in snapshot.iam.roles.values():
+        resource = role_resource(role)
+        if not role.instance_profile_arns:
+            yield Evaluation.not_applicable(RULE_ID, resource, "not behind an instance profile")
+            continue
+        ecs_host = is_ecs_host_role(snapshot, role)
+        if context.scope is InstanceRoleScope.ECS_HOSTS and not ecs_host:
+            yield Evaluation.not_applicable(
+                RULE_ID, resource, "not an ECS host role (scope ecs-hosts)"
+            )
+            continue
+        verdict = context.role_verdict(snapshot, role)
+        errors = [f"{e.policy.name}: {e.reason}" for e in verdict.evaluation.errors]
+        if not verdict.offending:
+            if errors:
+                continue  # cannot vouch for it; the scan summary lists the policy errors
+            yield Evaluation.compliant(
+                RULE_ID, resource, "grants only infrastructure baseline actions"
+            )
+            continue
+        yield Evaluation.non_compliant(
+            RULE_ID, resource, _violation(snapshot, context, role, verdict, ecs_host, errors)
+        )
+
+
+def _violation(
+    snapshot: Snapshot,
+    context: RuleContext,
+    role: Role,
+    verdict: RoleVerdict,
+    ecs_host: bool,
+    errors: list[str],
+) -> Violation:
+    offending = verdict.offending
+    guards = role_guards(role)
+    if not ecs_host:
+        guards.manual.append("not an ECS host role: these may be the application's own permissions")
+    mixed = [policy.policy.name for policy in offending if policy.mixed]
+    if mixed:
+        guards.force.append(
+            "mixed policy grants baseline and application actions (removing it would stop the "
+            f"ECS agent): {', '.join(mixed)}; split it as proposed"
+        )
+    _outage_guard(snapshot, role, guards)
+    instances = snapshot.instances_using_role(role)
+    evidence: dict[str, Any] = {
+        "role": {"name": role.name, "arn": role.arn, "ecs_host_role": ecs_host},
+        "offending_policies": [policy_evidence(policy) for policy in offending],
+        "instances": sorted(instance.instance_id for instance in instances),
+        "boundary": role.boundary_arn,
+    }
+    root_causes = [instance.root_cause for instance in instances if instance.root_cause]
+    if root_causes:
+        evidence["root_cause"] = [
+            dict(cause) for cause in {tuple(c.items()): c for c in root_causes}.values()
+        ]
+    splits = _proposed_splits(context, verdict, offending)
+    if splits:
+        evidence["proposed_split"] = splits
+    if errors:
+        evidence["policy_errors"] = errors
+    critical = verdict.critical
+    if critical:
+        evidence["critical"] = critical
+    return Violation(
+        severity=Severity.CRITICAL if critical else Severity.HIGH,
+        title=f"{'ECS host' if ecs_host else 'Instance'} role {role.name} grants application "
+        f"permissions ({', '.join(services_of(verdict))})",
+        evidence=evidence,
+        remediation=Remediation(
+            action=ACTION,
+            automatic=guards.allow_automatic and context.remediates(RULE_ID),
+            params={"role_name": role.name, "steps": [_step(policy) for policy in offending]},
+            blocked_by=guards.reasons,
+        ),
+    )
+
+
+def _step(policy: PolicyVerdict) -> dict[str, str]:
+    if policy.policy.kind == "inline":
+        return {"action": "delete-inline-policy", "policy_name": policy.policy.name}
+    return {"action": "detach-managed-policy", "policy_arn": policy.policy.arn or ""}
+
+
+def _proposed_splits(
+    context: RuleContext, verdict: RoleVerdict, offending: list[PolicyVerdict]
+) -> list[dict[str, Any]]:
+    splits = []
+    for policy in offending:
+        document = verdict.evaluation.documents.get(policy.policy.key)
+        if policy.mixed and document is not None:
+            splits.append(
+                {
+                    "policy": policy.policy.name,
+                    "baseline_only_document": baseline_only_document(
+                        document, context.baseline, context.catalogue
+                    ),
+                    "move_to_task_role": sorted(grant.info.name for grant in policy.application)[
+                        :50
+                    ],
+                }
+            )
+    return splits
+
+
+def _outage_guard(snapshot: Snapshot, role: Role, guards: Guards) -> None:
+    """Tasks that use this role through IMDS today would lose their permissions."""
+    hosts = [instance.instance_id for instance in snapshot.instances_using_role(role)]
+    tasks = sorted(
+        f"task {short_name(task.arn)} ({short_name(task.task_definition_arn)})"
+        for host in hosts
+        for task in snapshot.tasks_on_instance(host)
+        if not snapshot.effective_task_role(task)
+    )
+    clusters = {cluster for host in hosts for cluster in snapshot.clusters_of_instance(host)}
+    services = sorted(
+        f"service {service.name} ({short_name(service.task_definition_arn or '?')})"
+        for service in snapshot.services.values()
+        if service.cluster_arn in clusters
+        and service.launch_type != "FARGATE"
+        and not _definition_has_role(snapshot, service.task_definition_arn)
+    )
+    if tasks or services:
+        guards.force.append(
+            "outage guard: these run without a task role on this role's hosts and use its "
+            "permissions today: "
+            + ", ".join([*tasks, *services])
+            + "; give their task definitions "
+            "a task role first"
+        )
+
+
+def _definition_has_role(snapshot: Snapshot, arn: str | None) -> bool:
+    definition = snapshot.task_definitions.get(arn or "")
+    return definition is not None and definition.task_role_arn is not None
+
+
+RULE = Rule(RULE_ID, IAM_ROLE, Severity.HIGH, evaluate)
