@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rolewarden.rules.model import Severity
+from rolewarden.rules.model import Finding, Severity
 from rolewarden.scan import ScanResult
 
 
@@ -16,7 +16,8 @@ def render_table(result: ScanResult) -> str:
         lines.append(f"{severity.value.upper()} ({len(findings)})")
         for finding in findings:
             rule = f"{finding.rule:<{rule_width}}"
-            lines.append(f"  {finding.finding_id}  {rule}  {finding.region:<14} {finding.title}")
+            title = finding.title + _exemption_note(finding)
+            lines.append(f"  {finding.finding_id}  {rule}  {finding.region:<14} {title}")
         lines.append("")
     summary = result.summary()
     counts = ", ".join(f"{level} {n}" for level, n in summary["findings_by_severity"].items())
@@ -40,3 +41,11 @@ def render_table(result: ScanResult) -> str:
     if result.findings:
         lines.append("Details: rolewarden scan --output json")
     return "\n".join(lines)
+
+
+def _exemption_note(finding: Finding) -> str:
+    """An exemption that does not count is worth a glance: someone meant to accept the risk."""
+    exemption = finding.evidence.get("exemption")
+    if not exemption:
+        return ""
+    return f" [exemption {exemption['status']}: {exemption['problem']}]"

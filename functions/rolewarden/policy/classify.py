@@ -146,7 +146,7 @@ def _critical_reasons(
         return []
     reasons: set[str] = set()
     if document is not None:
-        reasons |= _everything_grants(document, catalogue)
+        reasons |= _everything_grants(verdict, document, catalogue)
     permissions_management: list[str] = []
     for grant in verdict.application:
         key = grant.info.name.lower()
@@ -167,25 +167,30 @@ def _some(names: list[str], shown: int = 5) -> str:
     return text if len(names) <= shown else f"{text} (+{len(names) - shown} more)"
 
 
-def _everything_grants(document: PolicyDocument, catalogue: ActionCatalogue) -> set[str]:
-    reasons: set[str] = set()
+def _everything_grants(
+    verdict: PolicyVerdict, document: PolicyDocument, catalogue: ActionCatalogue
+) -> set[str]:
+    """`*`, or a NotAction Allow that leaves almost everything, after boundary and denies."""
     total = len(catalogue.expand("*"))
-    for statement in document.statements:
-        if statement.effect != ALLOW:
-            continue
-        if statement.actions is not None and any(
-            action.strip() in ("*", "*:*") for action in statement.actions
-        ):
-            reasons.add("grants every action (*)")
-        elif statement.not_actions is not None:
-            share = len(expand_statement(catalogue, statement)) / total
-            if share >= ALMOST_EVERYTHING:
-                reasons.add(f"NotAction grant leaves {share:.0%} of all actions")
-    return reasons
+    granted = len(verdict.application) + len(verdict.baseline)
+    if granted < ALMOST_EVERYTHING * total:
+        return set()
+    allows = [statement for statement in document.statements if statement.effect == ALLOW]
+    if any(
+        action.strip() in ("*", "*:*") for statement in allows for action in statement.actions or ()
+    ):
+        return {"grants every action (*)"}
+    return {f"NotAction grant leaves {granted / total:.0%} of all actions"}
 
 
 def _on_any_resource(resources: tuple[str, ...]) -> bool:
-    return "*" in resources or any(resource.startswith("NotResource:") for resource in resources)
+    """`*`, a NotResource, or a role ARN pattern with a wildcard account (every role)."""
+    return any(
+        resource == "*"
+        or resource.startswith("NotResource:")
+        or (resource.split(":")[4:5] == ["*"] and resource.endswith(("role/*", ":*")))
+        for resource in resources
+    )
 
 
 def baseline_only_document(

@@ -910,3 +910,28 @@ def test_extra_aws_managed_policy_arn_applies_in_every_partition(
     # Then it is baseline by identity there too
     assert verdict.baseline_by_identity is True
     assert verdict.offending is False
+
+
+def test_assume_role_on_every_role_of_every_account_is_critical(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given sts:AssumeRole on a role ARN pattern with a wildcard account
+    statement = allow("sts:AssumeRole", Resource="arn:aws:iam::*:role/*")
+    # When / Then it counts as AssumeRole on *
+    assert critical_of([statement], baseline, catalogue) == [
+        "privilege escalation: sts:AssumeRole on *"
+    ]
+
+
+def test_star_cut_down_by_a_boundary_is_not_called_every_action(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given an inline policy allowing "*" under a boundary that allows only s3:GetObject
+    boundary_ref = PolicyRef("managed", "only-get", f"arn:aws:iam::{ACCOUNT}:policy/only-get")
+    boundary = PolicyInput(boundary_ref, document(allow("s3:GetObject")))
+    evaluation = evaluate_role([PolicyInput(APP_INLINE, document(allow("*")))], catalogue, boundary)
+    # When the role is classified
+    verdict = classify_role(evaluation, [APP_INLINE], baseline, catalogue)
+    # Then what is left is one application action, and nothing critical
+    assert names(verdict.policies[0].application) == ["s3:GetObject"]
+    assert verdict.critical == []
