@@ -157,11 +157,11 @@ def _read_customer_policy(clients: AwsClients, inventory: IamInventory, arn: str
 
 def _read_role(iam: Any, name: str) -> Role:
     detail = iam.get_role(RoleName=name)["Role"]
-    inline = []
+    inline: list[dict[str, Any]] = []
     for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
         for policy_name in page["PolicyNames"]:
             document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
-            inline.append(InlinePolicy(policy_name, document))
+            inline.append({"PolicyName": policy_name, "PolicyDocument": document})
     attached = [
         policy["PolicyArn"]
         for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
@@ -172,16 +172,14 @@ def _read_role(iam: Any, name: str) -> Role:
         for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=name)
         for profile in page["InstanceProfiles"]
     ]
-    return Role(
-        arn=detail["Arn"],
-        name=detail["RoleName"],
-        role_id=detail["RoleId"],
-        path=detail.get("Path", "/"),
-        tags=_tags(detail.get("Tags")),
-        inline_policies=tuple(inline),
-        attached_policy_arns=tuple(attached),
-        boundary_arn=detail.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"),
-        instance_profile_arns=tuple(profiles),
+    # The same shape GetAccountAuthorizationDetails returns, so one function reads both.
+    return _role_from_details(
+        {
+            **detail,
+            "RolePolicyList": inline,
+            "AttachedManagedPolicies": [{"PolicyArn": arn} for arn in attached],
+            "InstanceProfileList": [{"Arn": arn} for arn in profiles],
+        }
     )
 
 

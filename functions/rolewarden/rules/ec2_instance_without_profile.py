@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from rolewarden.inventory.snapshot import Snapshot
 from rolewarden.rules.context import RuleContext
+from rolewarden.rules.evidence import instance_evidence
 from rolewarden.rules.guards import resource_guards
 from rolewarden.rules.ids import EC2_INSTANCE_WITHOUT_PROFILE as RULE_ID
 from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
@@ -35,9 +36,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
             guards.never.append(
                 "no baseline instance profile configured (ROLEWARDEN_BASELINE_INSTANCE_PROFILE)"
             )
-        evidence: dict[str, object] = {"state": instance.state}
-        if instance.root_cause:
-            evidence["root_cause"] = instance.root_cause
+        evidence = instance_evidence(instance, state=instance.state)
         yield Evaluation.non_compliant(
             RULE_ID,
             resource,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from rolewarden.inventory.snapshot import Instance, Snapshot
 from rolewarden.rules.context import RuleContext
+from rolewarden.rules.evidence import instance_evidence
 from rolewarden.rules.guards import resource_guards
 from rolewarden.rules.ids import ECS_HOST_IMDS_EXPOSED as RULE_ID
 from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
@@ -42,13 +43,12 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
                 + ", ".join(dependent)
                 + "; give their task definitions a task role first"
             )
-        evidence: dict[str, object] = {
-            "metadata_options": instance.metadata.as_json(),
-            "problems": problems,
-            "clusters": sorted(snapshot.clusters_of_instance(instance.instance_id)),
-        }
-        if instance.root_cause:
-            evidence["root_cause"] = instance.root_cause
+        evidence = instance_evidence(
+            instance,
+            metadata_options=instance.metadata.as_json(),
+            problems=problems,
+            clusters=sorted(snapshot.clusters_of_instance(instance.instance_id)),
+        )
         yield Evaluation.non_compliant(
             RULE_ID,
             resource,

@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from rolewarden.inventory.snapshot import Instance
 from rolewarden.policy.classify import PolicyVerdict, RoleVerdict
 from rolewarden.policy.evaluate import ActionGrant
 
 # Per service and access level, list at most this many action names.
 ACTIONS_SHOWN = 25
+
+
+def instance_evidence(instance: Instance, **fields: Any) -> dict[str, Any]:
+    """Evidence about an instance, naming its Auto Scaling group or launch template if any:
+    fixing the instance alone lets the next one launched repeat the fault."""
+    evidence = dict(fields)
+    if instance.root_cause:
+        evidence["root_cause"] = instance.root_cause
+    return evidence
 
 
 def actions_by_service(grants: list[ActionGrant]) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from rolewarden.inventory.snapshot import Snapshot
 from rolewarden.rules.context import RuleContext
+from rolewarden.rules.evidence import instance_evidence
 from rolewarden.rules.guards import resource_guards
 from rolewarden.rules.ids import INSTANCE_PROFILE_WITHOUT_ROLE as RULE_ID
 from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
@@ -48,15 +49,14 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
         guards.manual.append(
             "the instance already has a profile: replacing it is a person's decision"
         )
-        evidence: dict[str, object] = {
-            "instance_profile": {
+        evidence = instance_evidence(
+            instance,
+            instance_profile={
                 "arn": profile.arn,
                 "name": profile.name,
                 "roles": list(profile.role_arns),
             },
-        }
-        if instance.root_cause:
-            evidence["root_cause"] = instance.root_cause
+        )
         yield Evaluation.non_compliant(
             RULE_ID,
             resource,
