@@ -7,7 +7,7 @@ with its tags in the same call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -63,7 +63,7 @@ class EcsReader:
     # --- per cluster ----------------------------------------------------------------
 
     def read_container_instances(
-        self, cluster: str, instance_ids: Iterable[str] | None = None
+        self, cluster: str, instance_ids: Collection[str] | None = None
     ) -> None:
         def read() -> None:
             arguments: dict[str, Any] = {"cluster": cluster}
@@ -71,13 +71,16 @@ class EcsReader:
                 ids = sorted(set(instance_ids))
                 if not ids:
                     return
-                arguments["filter"] = "ec2InstanceId in [" + ",".join(ids) + "]"
+                quoted = ", ".join(f"'{instance_id}'" for instance_id in ids)
+                arguments["filter"] = f"ec2InstanceId in [{quoted}]"  # cluster query language
             arns = self._paginate("list_container_instances", "containerInstanceArns", **arguments)
             for batch in _batches(arns, DESCRIBE_BATCH):
                 response = self.ecs.describe_container_instances(
                     cluster=cluster, containerInstances=batch
                 )
                 for raw in response.get("containerInstances", []):
+                    if instance_ids is not None and raw.get("ec2InstanceId") not in instance_ids:
+                        continue
                     container = ContainerInstance(
                         arn=raw["containerInstanceArn"],
                         cluster_arn=cluster,
