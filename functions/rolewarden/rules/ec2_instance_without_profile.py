@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rolewarden.inventory.snapshot import Snapshot
+from rolewarden.inventory.snapshot import LIVE_INSTANCE_STATES, Snapshot
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.evidence import instance_evidence
 from rolewarden.rules.guards import resource_guards
@@ -27,6 +27,9 @@ ACTION = "associate-instance-profile"
 def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
     for instance in snapshot.instances.values():
         resource = instance_resource(instance)
+        if instance.state not in LIVE_INSTANCE_STATES:
+            yield Evaluation.not_applicable(RULE_ID, resource, f"instance is {instance.state}")
+            continue
         if instance.profile_arn:
             yield Evaluation.compliant(RULE_ID, resource, "has an instance profile")
             continue

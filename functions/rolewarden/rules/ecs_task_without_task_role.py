@@ -31,6 +31,9 @@ ACTION = "register-task-definition-with-task-role"
 def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
     for task in snapshot.tasks.values():
         resource = task_resource(task)
+        if task.last_status != "RUNNING":
+            yield Evaluation.not_applicable(RULE_ID, resource, f"task is {task.last_status}")
+            continue
         if snapshot.effective_task_role(task):
             yield Evaluation.compliant(RULE_ID, resource, "has a task role")
             continue

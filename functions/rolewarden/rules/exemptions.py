@@ -7,6 +7,7 @@ finding says why.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 
 EXEMPT_UNTIL_TAG = "rolewarden:exempt-until"
 EXEMPT_REASON_TAG = "rolewarden:exempt-reason"
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ExemptionStatus(StrEnum):
@@ -58,9 +60,9 @@ def exemption_of(tags: Mapping[str, str], today: date, max_days: int) -> Exempti
             f"{EXEMPT_REASON_TAG} without {EXEMPT_UNTIL_TAG}",
         )
     try:
+        if not ISO_DATE.fullmatch(until_text.strip()):
+            raise ValueError  # fromisoformat alone also takes week dates such as 2026-W27-1
         until = date.fromisoformat(until_text.strip())
-        if len(until_text.strip()) != 10:
-            raise ValueError
     except ValueError:
         return Exemption(
             ExemptionStatus.MALFORMED,

@@ -1,0 +1,367 @@
+"""instance-role-app-permissions: one test per numbered Scenario of the rule's docstring."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from snapshots import (
+    AGENT_ONLY,
+    ECS_AGENT_POLICY_ARN,
+    MIXED,
+    PASS_ROLE,
+    S3_READ,
+    SSM_CORE_POLICY_ARN,
+    add_ecs_host,
+    add_instance,
+    add_managed_policy,
+    add_role,
+    add_service,
+    add_task,
+    add_task_definition,
+    context,
+    empty_snapshot,
+    evaluate,
+    only_evaluation,
+    only_finding,
+    profile_of,
+    remediating,
+)
+
+from rolewarden.inventory.snapshot import Snapshot
+from rolewarden.rules.model import Compliance, Finding, Severity
+
+RULE = "instance-role-app-permissions"
+NOT_ECS_HOST = "not an ECS host role: these may be the application's own permissions"
+
+
+def ecs_host_role_with(snapshot: Snapshot, name: str = "ecs-host", **role: Any) -> None:
+    """An ECS host role with the agent's managed policy, on a registered container instance."""
+    add_ecs_host(snapshot, add_role(snapshot, name, **role))
+
+
+def remediation_of(finding: Finding) -> Any:
+    assert finding.remediation is not None
+    return finding.remediation
+
+
+def test_scenario_1_ecs_host_role_granting_application_actions_is_high() -> None:
+    # Given an ECS host role with the agent policy and an inline S3 read policy,
+    # rule in remediate mode, nothing running on the host
+    snapshot = empty_snapshot()
+    role = add_role(
+        snapshot, "ecs-host", inline={"orders-read": S3_READ}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+    add_ecs_host(snapshot, role, "i-0host", tags={"aws:autoscaling:groupName": "ecs-asg"})
+
+    # When the rule runs
+    run = evaluate(RULE, snapshot, remediating(RULE))
+
+    # Then a high finding lists the offending policy and its actions, and the fix is automatic
+    assert only_evaluation(run, role.arn).compliance is Compliance.NON_COMPLIANT
+    finding = only_finding(run)
+    assert finding.severity is Severity.HIGH
+    assert finding.resource_type == "AWS::IAM::Role"
+    assert finding.resource_id == role.role_id
+    assert finding.title == "ECS host role ecs-host grants application permissions (s3)"
+    evidence = finding.evidence
+    assert evidence["role"] == {"name": "ecs-host", "arn": role.arn, "ecs_host_role": True}
+    assert evidence["instances"] == ["i-0host"]
+    assert evidence["root_cause"] == [{"auto_scaling_group": "ecs-asg"}]
+    assert evidence["boundary"] is None
+    assert "critical" not in evidence
+    [offending] = evidence["offending_policies"]
+    assert offending["policy"] == {
+        "name": "orders-read",
+        "arn": None,
+        "type": "inline",
+        "owner": "customer",
+    }
+    assert offending["mixed"] is False
+    assert offending["resources"] == ["arn:aws:s3:::orders/*"]
+    assert offending["actions"] == {"s3": {"Read": {"count": 1, "actions": ["s3:GetObject"]}}}
+    remediation = remediation_of(finding)
+    assert remediation.action == "remove-application-policies"
+    assert dict(remediation.params) == {
+        "role_name": "ecs-host",
+        "steps": [{"action": "delete-inline-policy", "policy_name": "orders-read"}],
+    }
+    assert remediation.blocked_by == ()
+    assert remediation.automatic is True
+
+
+def test_scenario_1_customer_managed_policy_is_detached() -> None:
+    # Given an ECS host role with a customer managed application policy attached
+    snapshot = empty_snapshot()
+    policy = add_managed_policy(snapshot, "OrdersRead", S3_READ)
+    ecs_host_role_with(snapshot, attached=(ECS_AGENT_POLICY_ARN, policy.arn))
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot))
+
+    # Then the step detaches that policy, and the agent policy is left alone
+    assert remediation_of(finding).params["steps"] == [
+        {"action": "detach-managed-policy", "policy_arn": policy.arn}
+    ]
+    assert [p["policy"]["arn"] for p in finding.evidence["offending_policies"]] == [policy.arn]
+
+
+def test_scenario_1_privilege_escalation_is_critical() -> None:
+    # Given an ECS host role that can pass any role
+    snapshot = empty_snapshot()
+    ecs_host_role_with(snapshot, inline={"deployer": PASS_ROLE}, attached=(ECS_AGENT_POLICY_ARN,))
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot))
+
+    # Then it is critical and says why
+    assert finding.severity is Severity.CRITICAL
+    assert finding.evidence["critical"] == ["privilege escalation: iam:PassRole"]
+
+
+def test_scenario_1_dry_run_is_not_automatic() -> None:
+    # Given remediate mode under the dry-run kill switch
+    snapshot = empty_snapshot()
+    ecs_host_role_with(snapshot, inline={"orders-read": S3_READ})
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE, dry_run=True)))
+
+    # Then nothing is changed automatically
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == ()
+
+
+@pytest.mark.parametrize(
+    ("role_options", "reason"),
+    [
+        (
+            {"tags": {"aws:cloudformation:stack-name": "ecs-stack"}},
+            "managed by CloudFormation stack ecs-stack: fix the template, "
+            "or the stack puts it back",
+        ),
+        ({"tags": {"rolewarden:protected": ""}}, "protected: tagged rolewarden:protected"),
+        ({"path": "/aws-service-role/"}, "service-linked role: AWS manages its policies"),
+        ({"tags": {"rolewarden:component": "sweep"}}, "RoleWarden's own role"),
+    ],
+    ids=["cloudformation", "protected", "service-linked", "own-role"],
+)
+def test_scenario_1_guarded_roles_are_reported_but_not_changed_automatically(
+    role_options: dict[str, Any], reason: str
+) -> None:
+    # Given an offending ECS host role that RoleWarden must not change on its own
+    snapshot = empty_snapshot()
+    ecs_host_role_with(snapshot, inline={"orders-read": S3_READ}, **role_options)
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then it is still reported, with the reason it is not changed
+    assert finding.severity is Severity.HIGH
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == (reason,)
+
+
+def test_scenario_2_baseline_only_role_is_compliant() -> None:
+    # Given an ECS host role with the agent and SSM managed policies (documents not fetched:
+    # baseline by identity) and an inline policy of agent actions only
+    snapshot = empty_snapshot()
+    role = add_role(
+        snapshot,
+        "ecs-host",
+        inline={"agent": AGENT_ONLY},
+        attached=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN),
+    )
+    add_ecs_host(snapshot, role)
+
+    # When the rule runs
+    run = evaluate(RULE, snapshot)
+
+    # Then it is compliant
+    evaluation = only_evaluation(run, role.arn)
+    assert evaluation.compliance is Compliance.COMPLIANT
+    assert evaluation.annotation == "grants only infrastructure baseline actions"
+    assert run.findings == []
+
+
+def test_scenario_3_plain_instance_role_is_out_of_scope_ecs_hosts() -> None:
+    # Given an application role on a plain EC2 instance (not an ECS container instance)
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "app", inline={"orders-read": S3_READ})
+    add_instance(snapshot, "i-0plain", profile_arn=profile_of(role))
+
+    # When the rule runs with the default scope ecs-hosts
+    run = evaluate(RULE, snapshot)
+
+    # Then it is not applicable, and says why
+    evaluation = only_evaluation(run, role.arn)
+    assert evaluation.compliance is Compliance.NOT_APPLICABLE
+    assert evaluation.annotation == "not an ECS host role (scope ecs-hosts)"
+    assert run.findings == []
+
+
+def test_scenario_3_scope_all_reports_plain_role_but_never_automatically() -> None:
+    # Given the same plain instance role, scope all, rule in remediate mode
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "app", inline={"orders-read": S3_READ})
+    add_instance(snapshot, "i-0plain", profile_arn=profile_of(role))
+
+    # When the rule runs
+    ctx = remediating(RULE, instance_role_scope="all")
+    finding = only_finding(evaluate(RULE, snapshot, ctx))
+
+    # Then it is reported as an instance role, for a person to act on
+    assert finding.severity is Severity.HIGH
+    assert finding.title == "Instance role app grants application permissions (s3)"
+    assert finding.evidence["role"]["ecs_host_role"] is False
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == (NOT_ECS_HOST,)
+
+
+def test_scenario_3_ecs_agent_policy_puts_role_in_scope_without_container_instance() -> None:
+    # Given a role carrying the ECS agent's managed policy (document not fetched) plus S3,
+    # behind a profile, but no registered container instance uses it
+    snapshot = empty_snapshot()
+    role = add_role(
+        snapshot, "ecs-host", inline={"orders-read": S3_READ}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+
+    # When the rule runs with scope ecs-hosts
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then it is an ECS host role, reported for S3 only (the agent policy is baseline)
+    assert finding.resource_arn == role.arn
+    assert finding.evidence["role"]["ecs_host_role"] is True
+    assert finding.evidence["instances"] == []
+    assert "policy_errors" not in finding.evidence
+    assert [p["policy"]["name"] for p in finding.evidence["offending_policies"]] == ["orders-read"]
+    assert remediation_of(finding).automatic is True
+
+
+def test_scenario_4_role_without_instance_profile_is_not_applicable() -> None:
+    # Given a role with application permissions that no instance profile holds
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "lambda-role", inline={"orders-read": S3_READ}, with_profile=False)
+
+    # When the rule runs, even with scope all
+    run = evaluate(RULE, snapshot, context(instance_role_scope="all"))
+
+    # Then it is not applicable
+    evaluation = only_evaluation(run, role.arn)
+    assert evaluation.compliance is Compliance.NOT_APPLICABLE
+    assert evaluation.annotation == "not behind an instance profile"
+    assert run.findings == []
+
+
+def test_scenario_5_mixed_policy_is_blocked_and_a_split_is_proposed() -> None:
+    # Given an ECS host role whose only policy grants ecs:Poll and s3:GetObject together
+    snapshot = empty_snapshot()
+    ecs_host_role_with(snapshot, inline={"host": MIXED})
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then removal is blocked unless forced, and the baseline-only document is proposed
+    assert finding.evidence["offending_policies"][0]["mixed"] is True
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == (
+        "mixed policy grants baseline and application actions (removing it would stop the "
+        "ECS agent): host; split it as proposed",
+    )
+    assert finding.evidence["proposed_split"] == [
+        {
+            "policy": "host",
+            "baseline_only_document": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ["ecs:Poll"], "Resource": ["*"]}],
+            },
+            "move_to_task_role": ["s3:GetObject"],
+        }
+    ]
+
+
+def test_scenario_6_task_without_task_role_on_the_host_triggers_outage_guard() -> None:
+    # Given an offending ECS host role and, on its host, one task without a task role
+    # and one with a task role
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "ecs-host", inline={"orders-read": S3_READ})
+    _, container = add_ecs_host(snapshot, role)
+    legacy = add_task_definition(snapshot, "legacy", 2)
+    modern = add_task_definition(snapshot, "modern", 1, task_role_arn="arn:aws:iam::1:role/m")
+    add_task(snapshot, legacy, container, "t-legacy")
+    add_task(snapshot, modern, container, "t-modern")
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then removal is blocked, naming the task that depends on the host role
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == (
+        "outage guard: these run without a task role on this role's hosts and use its "
+        "permissions today: task t-legacy (legacy:2); give their task definitions a task "
+        "role first",
+    )
+
+
+def test_scenario_6_service_without_task_role_on_the_cluster_triggers_outage_guard() -> None:
+    # Given an offending ECS host role; on its cluster an EC2 service without a task role,
+    # a Fargate service without one, and an EC2 service with one (no task running now)
+    snapshot = empty_snapshot()
+    ecs_host_role_with(snapshot, inline={"orders-read": S3_READ})
+    add_service(snapshot, "web", add_task_definition(snapshot, "web", 5))
+    add_service(snapshot, "batch", add_task_definition(snapshot, "batch", 1), "FARGATE")
+    add_service(snapshot, "api", add_task_definition(snapshot, "api", 1, task_role_arn="arn:r/api"))
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then only the EC2 service without a task role blocks the change
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == (
+        "outage guard: these run without a task role on this role's hosts and use its "
+        "permissions today: service web (web:5); give their task definitions a task "
+        "role first",
+    )
+
+
+def test_scenario_7_unparseable_policy_alone_is_never_compliant() -> None:
+    # Given an ECS host role with baseline policies and one inline policy that is not JSON
+    snapshot = empty_snapshot()
+    role = add_role(
+        snapshot, "ecs-host", inline={"broken": "{not json"}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+    add_ecs_host(snapshot, role)
+
+    # When the rule runs
+    run = evaluate(RULE, snapshot)
+
+    # Then the role gets no COMPLIANT evaluation (nor any finding)
+    assert [e for e in run.evaluations if e.resource.arn == role.arn] == []
+    assert run.findings == []
+
+
+def test_scenario_7_unreadable_managed_policy_alone_is_never_compliant() -> None:
+    # Given an ECS host role with a customer managed policy whose document was not read
+    snapshot = empty_snapshot()
+    policy = add_managed_policy(snapshot, "Unknown", None)
+    role = add_role(snapshot, "ecs-host", attached=(ECS_AGENT_POLICY_ARN, policy.arn))
+    add_ecs_host(snapshot, role)
+
+    # When the rule runs
+    run = evaluate(RULE, snapshot)
+
+    # Then the role is not vouched for
+    assert [e for e in run.evaluations if e.resource.arn == role.arn] == []
+
+
+def test_scenario_7_policy_errors_are_listed_beside_the_offending_policy() -> None:
+    # Given an ECS host role with an S3 policy and an unparseable one
+    snapshot = empty_snapshot()
+    ecs_host_role_with(snapshot, inline={"orders-read": S3_READ, "broken": "{not json"})
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot))
+
+    # Then the finding names the broken policy
+    [error] = finding.evidence["policy_errors"]
+    assert error.startswith("broken: policy is not valid JSON")
