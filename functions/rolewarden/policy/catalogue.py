@@ -38,6 +38,8 @@ class ActionCatalogue:
             key.lower() for key in self._data.services.get_service_keys()
         )
         self._by_service: dict[str, dict[str, ActionInfo]] = {}
+        # Actions newer than the catalogue, as a policy first wrote them (for evidence).
+        self._unknown_spelling: dict[str, str] = {}
 
     @property
     def services(self) -> frozenset[str]:
@@ -76,7 +78,11 @@ class ActionCatalogue:
         if found is not None:
             return found
         return ActionInfo(
-            name=action, service=service.lower(), access_level=UNKNOWN_ACCESS_LEVEL, known=False
+            # A lower-case key (from expand) gets the spelling the policy used.
+            name=self._unknown_spelling.get(action, action),
+            service=service.lower(),
+            access_level=UNKNOWN_ACCESS_LEVEL,
+            known=False,
         )
 
     def expand(self, pattern: str) -> frozenset[str]:
@@ -87,13 +93,16 @@ class ActionCatalogue:
         adds actions before the catalogue does); an unknown wildcard matches nothing
         it cannot see.
         """
-        pattern = pattern.strip().lower()
+        written = pattern.strip()
+        pattern = written.lower()
         if pattern == "*":
             return frozenset(self.all_actions())
         service, sep, name = pattern.partition(":")
         if not sep or not service or not name:
             return frozenset()
         if not _is_wildcard(pattern):
+            if pattern not in self.service_actions(service):
+                self._unknown_spelling.setdefault(pattern, written)
             return frozenset({pattern})
         if _is_wildcard(service):
             regex = _compile(pattern)

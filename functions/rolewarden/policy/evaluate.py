@@ -179,7 +179,7 @@ def _expand_cached(catalogue: ActionCatalogue, patterns: tuple[str, ...]) -> fro
 
 
 def _expand_all(catalogue: ActionCatalogue, patterns: Iterable[str]) -> frozenset[str]:
-    return _expand_cached(catalogue, tuple(sorted(p.strip().lower() for p in patterns)))
+    return _expand_cached(catalogue, tuple(sorted(p.strip() for p in patterns)))
 
 
 def _parse_all(

@@ -10,8 +10,9 @@ Scenarios:
   4. A role not behind any instance profile -> NOT_APPLICABLE.
   5. An offending policy also grants baseline actions (mixed) -> removing it would stop
      the ECS agent: blocked unless forced; the finding proposes a baseline-only split.
-  6. Tasks on the role's hosts, or services on their clusters, run without a task role
-     (they use these permissions through IMDS today) -> blocked unless forced (outage guard).
+  6. Tasks on the role's hosts that run without a task role and can reach IMDS, or EC2
+     services on their clusters without a task role (they use these permissions today)
+     -> blocked unless forced (outage guard).
   7. A policy that cannot be parsed -> reported as an error on that policy; the role is
      never called compliant on the strength of the others.
 """
@@ -21,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from rolewarden.inventory.snapshot import Role, Snapshot
+from rolewarden.inventory.snapshot import Role, Snapshot, Task
 from rolewarden.policy.classify import PolicyVerdict, RoleVerdict, baseline_only_document
 from rolewarden.rules.context import RuleContext, is_ecs_host_role
 from rolewarden.rules.evidence import policy_evidence, services_of
 from rolewarden.rules.guards import Guards, role_guards
 from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS as RULE_ID
+from rolewarden.rules.imds import imds_reachability
 from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
 from rolewarden.rules.resources import IAM_ROLE, role_resource, short_name
 from rolewarden.settings import InstanceRoleScope
@@ -147,7 +149,7 @@ def _outage_guard(snapshot: Snapshot, role: Role, guards: Guards) -> None:
         f"task {short_name(task.arn)} ({short_name(task.task_definition_arn)})"
         for host in hosts
         for task in snapshot.tasks_on_instance(host)
-        if not snapshot.effective_task_role(task)
+        if not snapshot.effective_task_role(task) and _reaches_host_credentials(snapshot, task)
     )
     clusters = {cluster for host in hosts for cluster in snapshot.clusters_of_instance(host)}
     services = sorted(
@@ -165,6 +167,14 @@ def _outage_guard(snapshot: Snapshot, role: Role, guards: Guards) -> None:
             + "; give their task definitions "
             "a task role first"
         )
+
+
+def _reaches_host_credentials(snapshot: Snapshot, task: Task) -> bool:
+    """A task that cannot reach IMDS does not use the host role; when unsure, it does."""
+    definition = snapshot.task_definitions.get(task.task_definition_arn)
+    if definition is None:
+        return True
+    return imds_reachability(definition.network_mode, snapshot.host_of(task)).reachable
 
 
 def _definition_has_role(snapshot: Snapshot, arn: str | None) -> bool:

@@ -552,3 +552,14 @@ def test_policy_ref_keys_and_owner() -> None:
         "type": "inline",
         "owner": "customer",
     }
+
+
+def test_unknown_action_keeps_the_spelling_the_policy_used(catalogue: ActionCatalogue) -> None:
+    # Given an action newer than the catalogue, written in the policy in its AWS spelling
+    role = [policy(APP_INLINE, allow(["sqs:SendMessageToTheFuture"]))]
+    # When the role is evaluated
+    evaluation = evaluate_role(role, catalogue)
+    # Then the evidence names it as written, with an Unknown access level
+    grant = evaluation.grants["sqs:sendmessagetothefuture"]
+    assert grant.info.name == "sqs:SendMessageToTheFuture"
+    assert grant.info.access_level == "Unknown"

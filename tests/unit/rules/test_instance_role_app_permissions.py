@@ -281,11 +281,11 @@ def test_scenario_5_mixed_policy_is_blocked_and_a_split_is_proposed() -> None:
 
 
 def test_scenario_6_task_without_task_role_on_the_host_triggers_outage_guard() -> None:
-    # Given an offending ECS host role and, on its host, one task without a task role
-    # and one with a task role
+    # Given an offending ECS host role whose host allows IMDSv1 and, on it, one bridge task
+    # without a task role and one with a task role
     snapshot = empty_snapshot()
     role = add_role(snapshot, "ecs-host", inline={"orders-read": S3_READ})
-    _, container = add_ecs_host(snapshot, role)
+    _, container = add_ecs_host(snapshot, role, http_tokens="optional")
     legacy = add_task_definition(snapshot, "legacy", 2)
     modern = add_task_definition(snapshot, "modern", 1, task_role_arn="arn:aws:iam::1:role/m")
     add_task(snapshot, legacy, container, "t-legacy")
@@ -301,6 +301,22 @@ def test_scenario_6_task_without_task_role_on_the_host_triggers_outage_guard() -
         "permissions today: task t-legacy (legacy:2); give their task definitions a task "
         "role first",
     )
+
+
+def test_scenario_6_task_that_cannot_reach_imds_does_not_trigger_outage_guard() -> None:
+    # Given an offending ECS host role whose host requires IMDSv2 with hop limit 1, running
+    # a bridge task without a task role (it cannot get a token, so it has no credentials)
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "ecs-host", inline={"orders-read": S3_READ})
+    _, container = add_ecs_host(snapshot, role, http_tokens="required", hop_limit=1)
+    add_task(snapshot, add_task_definition(snapshot, "legacy", 2), container, "t-legacy")
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then nothing depends on the host role: removal is automatic
+    assert remediation_of(finding).blocked_by == ()
+    assert remediation_of(finding).automatic is True
 
 
 def test_scenario_6_service_without_task_role_on_the_cluster_triggers_outage_guard() -> None:
