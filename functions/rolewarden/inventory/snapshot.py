@@ -17,6 +17,10 @@ CLOUDFORMATION_STACK_TAG = "aws:cloudformation:stack-name"
 
 PolicyDocumentText = str | Mapping[str, Any]
 
+# Reads whose failure leaves ECS membership, or the tasks on a host, unknown.
+ECS_MEMBERSHIP_READS = frozenset({"ecs:ListClusters", "ecs:DescribeContainerInstances"})
+ECS_WORKLOAD_READS = frozenset({"ecs:ListClusters", "ecs:DescribeTasks", "ecs:DescribeServices"})
+
 
 @dataclass(frozen=True)
 class MetadataOptions:
@@ -188,6 +192,22 @@ class Snapshot:
     targeted: bool = False
 
     # --- lookups the rules share ---------------------------------------------------
+
+    @property
+    def ecs_membership_known(self) -> bool:
+        """False when a failed read may hide that an instance is an ECS container instance."""
+        return not any(error.operation in ECS_MEMBERSHIP_READS for error in self.errors)
+
+    def unreadable_workloads(self, clusters: set[str]) -> list[str]:
+        """Clusters among these (or the account's) whose tasks or services could not be read."""
+        return sorted(
+            {
+                error.resource
+                for error in self.errors
+                if error.operation in ECS_WORKLOAD_READS
+                and (error.resource in clusters or error.resource == "account")
+            }
+        )
 
     def profile_roles(self, profile_arn: str) -> list[Role]:
         profile = self.iam.instance_profiles.get(profile_arn)

@@ -29,6 +29,8 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
     for instance in snapshot.instances.values():
         resource = instance_resource(instance)
         if instance.instance_id not in hosts:
+            if not snapshot.ecs_membership_known:
+                continue  # an ECS read failed (a scan error says so): it may be a host
             yield Evaluation.not_applicable(RULE_ID, resource, "not an ECS container instance")
             continue
         problems = _exposures(instance)
@@ -37,6 +39,15 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
             continue
         guards = resource_guards(instance.tags)
         dependent = _bridge_tasks_without_role(snapshot, instance)
+        unreadable = snapshot.unreadable_workloads(
+            snapshot.clusters_of_instance(instance.instance_id)
+        )
+        if unreadable:
+            guards.force.append(
+                "outage guard: the tasks on this host could not be read ("
+                + ", ".join(short_name(cluster) for cluster in unreadable)
+                + ")"
+            )
         if dependent:
             guards.force.append(
                 "outage guard: bridge-mode tasks without a task role use this host's credentials: "

@@ -44,6 +44,8 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
             continue
         ecs_host = is_ecs_host_role(snapshot, role)
         if context.scope is InstanceRoleScope.ECS_HOSTS and not ecs_host:
+            if not snapshot.ecs_membership_known:
+                continue  # an ECS read failed (a scan error says so): it may be a host role
             yield Evaluation.not_applicable(
                 RULE_ID, resource, "not an ECS host role (scope ecs-hosts)"
             )
@@ -159,6 +161,13 @@ def _outage_guard(snapshot: Snapshot, role: Role, guards: Guards) -> None:
         and service.launch_type != "FARGATE"
         and not _definition_has_role(snapshot, service.task_definition_arn)
     )
+    unreadable = snapshot.unreadable_workloads(clusters)
+    if unreadable:
+        guards.force.append(
+            "outage guard: tasks or services could not be read ("
+            + ", ".join(short_name(cluster) for cluster in unreadable)
+            + "), so who uses this role through IMDS is unknown"
+        )
     if tasks or services:
         guards.force.append(
             "outage guard: these run without a task role on this role's hosts and use its "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from snapshots import (
     CLUSTER_ARN,
+    REGION,
     add_ecs_host,
     add_instance,
     add_role,
@@ -17,6 +18,7 @@ from snapshots import (
     remediating,
 )
 
+from rolewarden.inventory.snapshot import ScanError
 from rolewarden.rules.model import Compliance, Severity
 
 RULE = "ecs-host-imds-exposed"
@@ -179,3 +181,35 @@ def test_scenario_5_bridge_task_with_override_role_does_not_block() -> None:
     assert remediation is not None
     assert remediation.blocked_by == ()
     assert remediation.automatic is True
+
+
+def test_scenario_4_plain_instance_gets_no_verdict_when_ecs_membership_is_unknown() -> None:
+    # Given an instance allowing IMDSv1, and the cluster's container instances could not be read
+    snapshot = empty_snapshot()
+    instance = add_instance(snapshot, "i-0maybe", http_tokens="optional")
+    snapshot.errors.append(
+        ScanError(REGION, "ecs:DescribeContainerInstances", CLUSTER_ARN, "AccessDenied")
+    )
+
+    # When the rule runs
+    run = evaluate(RULE, snapshot)
+
+    # Then it is neither called out of scope nor compliant: the scan error stands instead
+    assert [e for e in run.evaluations if e.resource.arn == instance.arn] == []
+
+
+def test_scenario_5_unreadable_tasks_block_enforcing_imdsv2() -> None:
+    # Given an exposed host whose cluster's tasks could not be read, rule in remediate mode
+    snapshot = empty_snapshot()
+    add_ecs_host(snapshot, add_role(snapshot, "ecs-host"), http_tokens="optional")
+    snapshot.errors.append(ScanError(REGION, "ecs:DescribeTasks", CLUSTER_ARN, "AccessDenied"))
+
+    # When the rule runs
+    remediation = only_finding(evaluate(RULE, snapshot, remediating(RULE))).remediation
+
+    # Then enforcing IMDSv2 waits for a person: the tasks it could cut off are unknown
+    assert remediation is not None
+    assert remediation.automatic is False
+    assert remediation.blocked_by == (
+        "outage guard: the tasks on this host could not be read (prod)",
+    )

@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from snapshots import (
     AGENT_ONLY,
+    CLUSTER_ARN,
     ECS_AGENT_POLICY_ARN,
     MIXED,
     PASS_ROLE,
+    REGION,
     S3_READ,
     SSM_CORE_POLICY_ARN,
     add_ecs_host,
@@ -28,7 +30,7 @@ from snapshots import (
     remediating,
 )
 
-from rolewarden.inventory.snapshot import Snapshot
+from rolewarden.inventory.snapshot import ScanError, Snapshot
 from rolewarden.rules.model import Compliance, Finding, Severity
 
 RULE = "instance-role-app-permissions"
@@ -381,3 +383,37 @@ def test_scenario_7_policy_errors_are_listed_beside_the_offending_policy() -> No
     # Then the finding names the broken policy
     [error] = finding.evidence["policy_errors"]
     assert error.startswith("broken: policy is not valid JSON")
+
+
+def test_scenario_6_unreadable_tasks_on_the_cluster_block_automatic_removal() -> None:
+    # Given an offending ECS host role, and the cluster's tasks could not be read
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "ecs-host", inline={"orders-read": S3_READ})
+    add_ecs_host(snapshot, role)
+    snapshot.errors.append(
+        ScanError(REGION, "ecs:DescribeTasks", CLUSTER_ARN, "ecs:DescribeTasks: AccessDenied")
+    )
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then nobody can tell who depends on the role: removal needs a person
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == (
+        "outage guard: tasks or services could not be read (prod), so who uses this role "
+        "through IMDS is unknown",
+    )
+
+
+def test_scenario_3_role_is_not_called_out_of_scope_when_ecs_membership_is_unknown() -> None:
+    # Given a role behind a profile on a plain instance, and ListClusters failed
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "maybe-host", inline={"orders-read": S3_READ})
+    add_instance(snapshot, "i-0maybe", profile_arn=profile_of(role))
+    snapshot.errors.append(ScanError(REGION, "ecs:ListClusters", "account", "AccessDenied"))
+
+    # When the rule runs (scope ecs-hosts)
+    run = evaluate(RULE, snapshot, context())
+
+    # Then the role gets no verdict at all: the scan error stands instead
+    assert [e for e in run.evaluations if e.resource.arn == role.arn] == []
