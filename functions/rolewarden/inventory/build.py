@@ -75,7 +75,10 @@ class TargetedReader:
         return self._finish()
 
     def task_definition(self, arn: str) -> Snapshot:
+        """A task definition and the services that run it (named in its finding)."""
         self._ecs.read_task_definitions([arn])
+        for cluster in self._ecs.list_clusters():
+            self._ecs.read_services(cluster)
         return self._finish()
 
     def task(self, cluster: str, task_arn: str) -> Snapshot:
@@ -117,7 +120,7 @@ class TargetedReader:
             )
         if not with_ecs:
             return
-        clusters = self._ecs._guard("ecs:ListClusters", "account", self._ecs._list_clusters, [])
+        clusters = self._ecs.list_clusters()
         for cluster in clusters:
             self._ecs.read_container_instances(cluster, ids)
         hosting = {

@@ -7,7 +7,8 @@ with its tags in the same call.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+import functools
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -44,7 +45,7 @@ class EcsReader:
         self.inventory = EcsInventory()
 
     def read_all(self) -> EcsInventory:
-        for cluster in self._guard("ecs:ListClusters", "account", self._list_clusters, []):
+        for cluster in self.list_clusters():
             self.inventory.clusters.append(cluster)
             self.read_container_instances(cluster)
             self.read_running_tasks(cluster)
@@ -129,11 +130,12 @@ class EcsReader:
     # --- task definitions -----------------------------------------------------------
 
     def read_active_task_definitions(self) -> None:
+        none: list[str] = []
         arns = self._guard(
             "ecs:ListTaskDefinitions",
             "account",
             lambda: self._paginate("list_task_definitions", "taskDefinitionArns", status="ACTIVE"),
-            [],
+            none,
         )
         self.read_task_definitions(arns)
 
@@ -142,7 +144,7 @@ class EcsReader:
             self._guard(
                 "ecs:DescribeTaskDefinition",
                 arn,
-                lambda arn=arn: self._describe_definition(arn),
+                functools.partial(self._describe_definition, arn),
                 None,
             )
 
@@ -164,14 +166,21 @@ class EcsReader:
 
     # --- plumbing -------------------------------------------------------------------
 
-    def _list_clusters(self) -> list[str]:
-        return self._paginate("list_clusters", "clusterArns")
+    def list_clusters(self) -> list[str]:
+        """Every cluster's ARN; a failure is a scan error and an empty list."""
+        clusters: list[str] = self._guard(
+            "ecs:ListClusters",
+            "account",
+            lambda: self._paginate("list_clusters", "clusterArns"),
+            [],
+        )
+        return clusters
 
     def _paginate(self, operation: str, key: str, **arguments: Any) -> list[str]:
         paginator = self.ecs.get_paginator(operation)
         return [item for page in paginator.paginate(**arguments) for item in page.get(key, [])]
 
-    def _guard(self, operation: str, resource: str, read: Any, default: T) -> Any:
+    def _guard(self, operation: str, resource: str, read: Callable[[], T], default: T) -> T:
         """Run one read; a failure becomes a scan error, and the scan goes on."""
         try:
             return read()
