@@ -6,7 +6,9 @@ regional snapshots of one account share the same `IamInventory`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,19 +224,14 @@ class Snapshot:
         return roles[0] if roles else None
 
     def instances_using_role(self, role: Role) -> list[Instance]:
-        profiles = set(role.instance_profile_arns)
         return [
             instance
-            for instance in self.instances.values()
-            if instance.profile_arn is not None and instance.profile_arn in profiles
+            for profile in role.instance_profile_arns
+            for instance in self._instances_by_profile.get(profile, [])
         ]
 
     def ecs_host_instance_ids(self) -> set[str]:
-        return {
-            container.ec2_instance_id
-            for container in self.container_instances.values()
-            if container.ec2_instance_id
-        }
+        return set(self._clusters_by_instance)
 
     def host_of(self, task: Task) -> Instance | None:
         if task.container_instance_arn is None:
@@ -244,18 +241,38 @@ class Snapshot:
             return None
         return self.instances.get(container.ec2_instance_id)
 
-    def tasks_on_instance(self, instance_id: str) -> Iterator[Task]:
-        for task in self.tasks.values():
-            host = self.host_of(task)
-            if host is not None and host.instance_id == instance_id:
-                yield task
+    def tasks_on_instance(self, instance_id: str) -> list[Task]:
+        return self._tasks_by_instance.get(instance_id, [])
 
     def clusters_of_instance(self, instance_id: str) -> set[str]:
-        return {
-            container.cluster_arn
-            for container in self.container_instances.values()
-            if container.ec2_instance_id == instance_id
-        }
+        return self._clusters_by_instance.get(instance_id, set())
+
+    # Indexes, built on first use: rules read a snapshot only once it is complete.
+
+    @functools.cached_property
+    def _tasks_by_instance(self) -> dict[str, list[Task]]:
+        index: dict[str, list[Task]] = defaultdict(list)
+        for task in self.tasks.values():
+            container = self.container_instances.get(task.container_instance_arn or "")
+            if container is not None and container.ec2_instance_id:
+                index[container.ec2_instance_id].append(task)
+        return index
+
+    @functools.cached_property
+    def _instances_by_profile(self) -> dict[str, list[Instance]]:
+        index: dict[str, list[Instance]] = defaultdict(list)
+        for instance in self.instances.values():
+            if instance.profile_arn:
+                index[instance.profile_arn].append(instance)
+        return index
+
+    @functools.cached_property
+    def _clusters_by_instance(self) -> dict[str, set[str]]:
+        index: dict[str, set[str]] = defaultdict(set)
+        for container in self.container_instances.values():
+            if container.ec2_instance_id:
+                index[container.ec2_instance_id].add(container.cluster_arn)
+        return index
 
     def effective_task_role(self, task: Task) -> str | None:
         if task.override_task_role_arn:

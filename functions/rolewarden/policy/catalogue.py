@@ -40,6 +40,7 @@ class ActionCatalogue:
         self._by_service: dict[str, dict[str, ActionInfo]] = {}
         # Actions newer than the catalogue, as a policy first wrote them (for evidence).
         self._unknown_spelling: dict[str, str] = {}
+        self._all: dict[str, ActionInfo] | None = None
 
     @property
     def services(self) -> frozenset[str]:
@@ -66,10 +67,16 @@ class ActionCatalogue:
         return self._by_service[service]
 
     def all_actions(self) -> dict[str, ActionInfo]:
-        merged: dict[str, ActionInfo] = {}
-        for service in sorted(self._services):
-            merged.update(self.service_actions(service))
-        return merged
+        if self._all is None:
+            merged: dict[str, ActionInfo] = {}
+            for service in sorted(self._services):
+                merged.update(self.service_actions(service))
+            self._all = merged
+        return self._all
+
+    @functools.cache  # noqa: B019 - one catalogue per process; the cache lives as long
+    def _everything(self) -> frozenset[str]:
+        return frozenset(self.all_actions())
 
     def info(self, action: str) -> ActionInfo:
         """Details of one action; an action the catalogue does not know is kept, level Unknown."""
@@ -96,7 +103,7 @@ class ActionCatalogue:
         written = pattern.strip()
         pattern = written.lower()
         if pattern == "*":
-            return frozenset(self.all_actions())
+            return self._everything()
         service, sep, name = pattern.partition(":")
         if not sep or not service or not name:
             return frozenset()
