@@ -1,7 +1,8 @@
 """A scan: read an account's inventory in each region, run the rules, summarise.
 
 Shared by the CLI and (later) the sweep function. IAM is global: it is read once
-and shared by every region's snapshot; a role's finding appears once.
+and shared by every region's snapshot. Rules about global resources (IAM roles) run
+once, over all regions' instances and tasks together.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import boto3
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import build_snapshot, read_account_iam
-from rolewarden.inventory.snapshot import ScanError
+from rolewarden.inventory.snapshot import ScanError, Snapshot
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.engine import ExemptResource, run_rules
 from rolewarden.rules.model import Finding, Severity
+from rolewarden.rules.registry import REGISTRY
 from rolewarden.settings import Settings
 
 
@@ -65,25 +67,26 @@ def scan_account(
     account, partition = clients.account_and_partition()
     context = RuleContext.from_settings(settings, today)
     iam = read_account_iam(clients, context.skip_document)
+    snapshots = [
+        build_snapshot(clients, region, account, partition, iam, context.skip_document)
+        for region in regions
+    ]
+    regional = [rule for rule in rule_ids if not REGISTRY[rule].global_resource]
+    account_wide = [rule for rule in rule_ids if REGISTRY[rule].global_resource]
+    runs = [run_rules(snapshot, context, regional) for snapshot in snapshots]
+    if account_wide and snapshots:
+        # A role's hosts and tasks may be in any region: judge it once, seeing them all.
+        runs.append(run_rules(Snapshot.combine(snapshots), context, account_wide))
+
     result = ScanResult(account=account, regions=list(regions), rules=list(rule_ids))
-    regional_errors: list[ScanError] = []
-    examined: set[tuple[str, str]] = set()
-    seen: dict[str, Finding] = {}
-    exempt: dict[tuple[str, str], ExemptResource] = {}
-    for region in regions:
-        snapshot = build_snapshot(clients, region, account, partition, iam, context.skip_document)
-        run = run_rules(snapshot, context, rule_ids)
-        for finding in run.findings:
-            seen.setdefault(finding.finding_id, finding)  # a global role: reported once
-        for item in run.exempt:
-            exempt.setdefault((item.rule, item.resource_arn), item)
-        examined |= run.examined
-        regional_errors += [error for error in snapshot.errors if error not in regional_errors]
     result.findings = sorted(
-        seen.values(), key=lambda f: (-f.severity.rank, f.rule, f.region, f.resource_id)
+        (finding for run in runs for finding in run.findings),
+        key=lambda f: (-f.severity.rank, f.rule, f.region, f.resource_id),
     )
+    exempt = {(item.rule, item.resource_arn): item for run in runs for item in run.exempt}
     result.exempt = list(exempt.values())
+    examined = {item for run in runs for item in run.examined}
     result.examined = Counter(resource_type for resource_type, _arn in examined)
-    result.errors = [*iam.errors, *regional_errors]
+    result.errors = [*iam.errors, *(error for snapshot in snapshots for error in snapshot.errors)]
     result.api_calls = clients.counter.per_service()
     return result

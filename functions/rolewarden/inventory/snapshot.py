@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,6 +192,28 @@ class Snapshot:
     errors: list[ScanError] = field(default_factory=list)
     # Targeted snapshots hold only what one resource's evaluation needs.
     targeted: bool = False
+
+    @classmethod
+    def combine(cls, snapshots: Sequence[Snapshot]) -> Snapshot:
+        """Several regions of one account as one snapshot (ARNs and ids are unique).
+
+        For rules about global resources: an IAM role's hosts may be in any region.
+        """
+        first = snapshots[0]
+        if len(snapshots) == 1:
+            return first
+        combined = cls(
+            account=first.account, region=first.region, partition=first.partition, iam=first.iam
+        )
+        for snapshot in snapshots:
+            combined.instances.update(snapshot.instances)
+            combined.clusters += snapshot.clusters
+            combined.container_instances.update(snapshot.container_instances)
+            combined.tasks.update(snapshot.tasks)
+            combined.task_definitions.update(snapshot.task_definitions)
+            combined.services.update(snapshot.services)
+            combined.errors += snapshot.errors
+        return combined
 
     # --- lookups the rules share ---------------------------------------------------
 

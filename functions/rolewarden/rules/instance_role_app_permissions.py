@@ -13,7 +13,9 @@ Scenarios:
   6. Tasks on the role's hosts that run without a task role and can reach IMDS, or EC2
      services on their clusters without a task role (they use these permissions today)
      -> blocked unless forced (outage guard).
-  7. A policy that cannot be parsed -> reported as an error on that policy; the role is
+  7. A host role (by registration, not by the ECS agent policy) that plain EC2 instances
+     use too -> their application may rely on it: a person decides.
+  8. A policy that cannot be parsed -> reported as an error on that policy; the role is
      never called compliant on the strength of the others.
 """
 
@@ -23,7 +25,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from rolewarden.inventory.snapshot import Role, Snapshot, Task
-from rolewarden.policy.classify import PolicyVerdict, RoleVerdict, baseline_only_document
+from rolewarden.policy.classify import (
+    PolicyVerdict,
+    RoleVerdict,
+    baseline_only_document,
+    is_ecs_agent_policy,
+)
 from rolewarden.rules.context import RuleContext, is_ecs_host_role
 from rolewarden.rules.evidence import policy_evidence, services_of
 from rolewarden.rules.guards import Guards, role_guards
@@ -76,6 +83,14 @@ def _violation(
     guards = role_guards(role)
     if not ecs_host:
         guards.manual.append("not an ECS host role: these may be the application's own permissions")
+    else:
+        plain = plain_instances_using(snapshot, role)
+        if plain:
+            guards.manual.append(
+                "also the role of instances that are not ECS hosts ("
+                + ", ".join(plain)
+                + "): their applications may need these permissions"
+            )
     mixed = [policy.policy.name for policy in offending if policy.mixed]
     if mixed:
         guards.force.append(
@@ -114,6 +129,22 @@ def _violation(
             params={"role_name": role.name, "steps": [_step(policy) for policy in offending]},
             blocked_by=guards.reasons,
         ),
+    )
+
+
+def plain_instances_using(snapshot: Snapshot, role: Role) -> list[str]:
+    """Instances running with this role that are not ECS container instances.
+
+    A role that carries the ECS agent's policy is a host role on every instance (one
+    still booting, or stopped, is not registered yet).
+    """
+    if any(is_ecs_agent_policy(arn) for arn in role.attached_policy_arns):
+        return []
+    hosts = snapshot.ecs_host_instance_ids()
+    return sorted(
+        instance.instance_id
+        for instance in snapshot.instances_using_role(role)
+        if instance.instance_id not in hosts
     )
 
 
@@ -191,4 +222,4 @@ def _definition_has_role(snapshot: Snapshot, arn: str | None) -> bool:
     return definition is not None and definition.task_role_arn is not None
 
 
-RULE = Rule(RULE_ID, IAM_ROLE, Severity.HIGH, evaluate)
+RULE = Rule(RULE_ID, IAM_ROLE, Severity.HIGH, evaluate, global_resource=True)

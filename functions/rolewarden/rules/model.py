@@ -92,6 +92,8 @@ class Rule:
     default_severity: Severity
     evaluate: Callable[[Snapshot, RuleContext], Iterator[Evaluation]]
     visible_to_config: bool = True
+    # IAM is global: the rule's resources are judged once per account, not per region.
+    global_resource: bool = False
 
 
 def finding_id(rule: str, resource_arn: str) -> str:

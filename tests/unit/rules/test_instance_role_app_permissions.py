@@ -342,7 +342,7 @@ def test_scenario_6_service_without_task_role_on_the_cluster_triggers_outage_gua
     )
 
 
-def test_scenario_7_unparseable_policy_alone_is_never_compliant() -> None:
+def test_scenario_8_unparseable_policy_alone_is_never_compliant() -> None:
     # Given an ECS host role with baseline policies and one inline policy that is not JSON
     snapshot = empty_snapshot()
     role = add_role(
@@ -358,7 +358,7 @@ def test_scenario_7_unparseable_policy_alone_is_never_compliant() -> None:
     assert run.findings == []
 
 
-def test_scenario_7_unreadable_managed_policy_alone_is_never_compliant() -> None:
+def test_scenario_8_unreadable_managed_policy_alone_is_never_compliant() -> None:
     # Given an ECS host role with a customer managed policy whose document was not read
     snapshot = empty_snapshot()
     policy = add_managed_policy(snapshot, "Unknown", None)
@@ -372,7 +372,7 @@ def test_scenario_7_unreadable_managed_policy_alone_is_never_compliant() -> None
     assert [e for e in run.evaluations if e.resource.arn == role.arn] == []
 
 
-def test_scenario_7_policy_errors_are_listed_beside_the_offending_policy() -> None:
+def test_scenario_8_policy_errors_are_listed_beside_the_offending_policy() -> None:
     # Given an ECS host role with an S3 policy and an unparseable one
     snapshot = empty_snapshot()
     ecs_host_role_with(snapshot, inline={"orders-read": S3_READ, "broken": "{not json"})
@@ -417,3 +417,40 @@ def test_scenario_3_role_is_not_called_out_of_scope_when_ecs_membership_is_unkno
 
     # Then the role gets no verdict at all: the scan error stands instead
     assert [e for e in run.evaluations if e.resource.arn == role.arn] == []
+
+
+def test_scenario_7_host_role_shared_with_a_plain_instance_is_a_persons_decision() -> None:
+    # Given an offending ECS host role that a plain EC2 instance (not an ECS host) also uses
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "ecs-host", inline={"orders-read": S3_READ})
+    add_ecs_host(snapshot, role)
+    add_instance(snapshot, "i-0batch", profile_arn=profile_of(role))
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then removal is not automatic: the plain instance's application may need the permissions
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == (
+        "also the role of instances that are not ECS hosts (i-0batch): their applications "
+        "may need these permissions",
+    )
+
+
+def test_scenario_7_unregistered_instance_of_an_agent_policy_role_is_still_a_host() -> None:
+    # Given an offending role that carries the ECS agent policy, on a registered host and on
+    # an instance whose agent has not registered yet
+    snapshot = empty_snapshot()
+    role = add_role(
+        snapshot, "ecs-host", inline={"orders-read": S3_READ}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+    add_ecs_host(snapshot, role)
+    add_instance(snapshot, "i-0booting", profile_arn=profile_of(role))
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then both are hosts: nothing blocks the removal
+    assert finding.evidence["instances"] == ["i-0booting", "i-0ecshost"]
+    assert remediation_of(finding).blocked_by == ()
+    assert remediation_of(finding).automatic is True
