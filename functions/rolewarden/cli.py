@@ -1,7 +1,9 @@
 """The `rolewarden` command.
 
 Exit codes: 0 no finding at or above --fail-on, 1 a finding at or above it,
-2 an error (bad arguments, bad settings, no credentials, AWS unreachable).
+2 an error (bad arguments, bad settings, no credentials, AWS unreachable), or an
+incomplete scan without such a finding (some resources could not be read: an
+account RoleWarden could not see is not a clean account).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -42,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except (BotoCoreError, ClientError) as error:
         print(f"rolewarden: AWS error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception:  # a bug: say so, and never exit with the "findings" code
+        traceback.print_exc()
         return EXIT_ERROR
     parser.print_help(sys.stderr)
     return EXIT_ERROR
@@ -91,7 +97,13 @@ def _scan(args: argparse.Namespace) -> int:
     rule_ids = _rule_ids(args.rules, settings)
     result = scan_account(session, regions, settings, rule_ids)
     print_result(result, args.output)
-    return exit_code(result, Severity(args.fail_on))
+    code = exit_code(result, Severity(args.fail_on))
+    if code == EXIT_ERROR:
+        print(
+            f"rolewarden: scan incomplete: {len(result.errors)} read error(s), see the summary",
+            file=sys.stderr,
+        )
+    return code
 
 
 def _rule_ids(text: str | None, settings: Settings) -> list[str]:
@@ -112,8 +124,9 @@ def print_result(result: ScanResult, output: str) -> None:
 
 
 def exit_code(result: ScanResult, fail_on: Severity) -> int:
-    failing = any(finding.severity.rank >= fail_on.rank for finding in result.findings)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    if any(finding.severity.rank >= fail_on.rank for finding in result.findings):
+        return EXIT_FINDINGS
+    return EXIT_ERROR if result.errors else EXIT_OK
 
 
 if __name__ == "__main__":

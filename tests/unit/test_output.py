@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rolewarden.cli import EXIT_FINDINGS, EXIT_OK, exit_code
+from rolewarden.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, exit_code
 from rolewarden.inventory.snapshot import ScanError
 from rolewarden.output import render_table
 from rolewarden.rules.engine import ExemptResource
@@ -85,13 +85,21 @@ def test_table_groups_by_severity_and_summarises() -> None:
 
 
 def test_exit_code_follows_fail_on() -> None:
-    # Given a scan whose worst finding is medium
+    # Given a complete scan whose worst finding is medium
     scan = result(MEDIUM)
+    scan.errors = []
     # Then it fails at low and medium, passes at high and critical
     assert exit_code(scan, Severity.LOW) == EXIT_FINDINGS
     assert exit_code(scan, Severity.MEDIUM) == EXIT_FINDINGS
     assert exit_code(scan, Severity.HIGH) == EXIT_OK
-    assert exit_code(result(), Severity.LOW) == EXIT_OK
+
+
+def test_incomplete_scan_without_failing_finding_is_an_error() -> None:
+    # Given scans with read errors: one with a medium finding, one with none
+    # Then a failing finding still says 1; otherwise the scan cannot pass as clean: 2
+    assert exit_code(result(MEDIUM), Severity.LOW) == EXIT_FINDINGS
+    assert exit_code(result(MEDIUM), Severity.HIGH) == EXIT_ERROR
+    assert exit_code(result(), Severity.LOW) == EXIT_ERROR
 
 
 def test_json_summary_has_what_design_promises() -> None:

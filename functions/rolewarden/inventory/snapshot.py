@@ -20,7 +20,10 @@ CLOUDFORMATION_STACK_TAG = "aws:cloudformation:stack-name"
 PolicyDocumentText = str | Mapping[str, Any]
 
 # Reads whose failure leaves ECS membership, or the tasks on a host, unknown.
-ECS_MEMBERSHIP_READS = frozenset({"ecs:ListClusters", "ecs:DescribeContainerInstances"})
+INSTANCE_READ = "ec2:DescribeInstances"
+ECS_MEMBERSHIP_READS = frozenset(
+    {INSTANCE_READ, "ecs:ListClusters", "ecs:DescribeContainerInstances"}
+)
 ECS_WORKLOAD_READS = frozenset({"ecs:ListClusters", "ecs:DescribeTasks", "ecs:DescribeServices"})
 
 
@@ -140,6 +143,11 @@ class Task:
     group: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def on_ec2(self) -> bool:
+        """Placed on a container instance (EC2 or external), as opposed to Fargate."""
+        return self.container_instance_arn is not None or self.launch_type in ("EC2", "EXTERNAL")
+
 
 @dataclass(frozen=True)
 class Service:
@@ -223,15 +231,20 @@ class Snapshot:
         return not any(error.operation in ECS_MEMBERSHIP_READS for error in self.errors)
 
     def unreadable_workloads(self, clusters: set[str]) -> list[str]:
-        """Clusters among these (or the account's) whose tasks or services could not be read."""
-        return sorted(
-            {
-                error.resource
-                for error in self.errors
-                if error.operation in ECS_WORKLOAD_READS
-                and (error.resource in clusters or error.resource == "account")
-            }
-        )
+        """What could not be read of the hosts and workloads of these clusters.
+
+        The instances (all of them: a failed read hides which hosts exist), and these
+        clusters' tasks or services (or every cluster's, when listing clusters failed).
+        """
+        unreadable = set()
+        for error in self.errors:
+            if error.operation == INSTANCE_READ:
+                unreadable.add("EC2 instances")
+            elif error.operation in ECS_WORKLOAD_READS and (
+                error.resource in clusters or error.resource == "account"
+            ):
+                unreadable.add(error.resource.rsplit("/", 1)[-1])
+        return sorted(unreadable)
 
     def profile_roles(self, profile_arn: str) -> list[Role]:
         profile = self.iam.instance_profiles.get(profile_arn)

@@ -96,9 +96,9 @@ class ActionCatalogue:
         """Lower-case keys of the actions matching an IAM action pattern.
 
         IAM matches action names case-insensitively, `*` for any run of characters and
-        `?` for one. A literal action the catalogue does not know still counts (AWS
-        adds actions before the catalogue does); an unknown wildcard matches nothing
-        it cannot see.
+        `?` for one. An action or wildcard that matches nothing the catalogue knows is
+        kept as it is written (level Unknown): AWS ships services and actions before the
+        catalogue has them, and a grant we cannot name is still a grant.
         """
         written = pattern.strip()
         pattern = written.lower()
@@ -107,22 +107,22 @@ class ActionCatalogue:
         service, sep, name = pattern.partition(":")
         if not sep or not service or not name:
             return frozenset()
-        if not _is_wildcard(pattern):
-            if pattern not in self.service_actions(service):
-                self._unknown_spelling.setdefault(pattern, written)
-            return frozenset({pattern})
-        if _is_wildcard(service):
+        if _is_wildcard(pattern):
             regex = _compile(pattern)
             service_regex = _compile(service)
-            return frozenset(
+            found = frozenset(
                 key
                 for svc in self._services
                 if service_regex.fullmatch(svc)
                 for key in self.service_actions(svc)
                 if regex.fullmatch(key)
             )
-        regex = _compile(pattern)
-        return frozenset(key for key in self.service_actions(service) if regex.fullmatch(key))
+        else:
+            found = frozenset({pattern}) & self.service_actions(service).keys()
+        if found:
+            return found
+        self._unknown_spelling.setdefault(pattern, written)
+        return frozenset({pattern})
 
 
 def _is_wildcard(text: str) -> bool:

@@ -45,7 +45,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
         if unreadable:
             guards.force.append(
                 "outage guard: the tasks on this host could not be read ("
-                + ", ".join(short_name(cluster) for cluster in unreadable)
+                + ", ".join(unreadable)
                 + ")"
             )
         if dependent:

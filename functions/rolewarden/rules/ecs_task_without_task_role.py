@@ -45,7 +45,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
 def _violation(snapshot: Snapshot, context: RuleContext, task: Task) -> Violation:
     definition = snapshot.task_definitions[task.task_definition_arn]
     host = snapshot.host_of(task)
-    reach = imds_reachability(definition.network_mode, host)
+    reach = imds_reachability(definition.network_mode, host, on_ec2=task.on_ec2)
     evidence: dict[str, Any] = {
         "cluster": short_name(task.cluster_arn),
         "task_definition": task.task_definition_arn,

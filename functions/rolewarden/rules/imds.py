@@ -3,7 +3,8 @@
 A task role does not block IMDS. Host network mode: always. Bridge (default):
 unless the host requires IMDSv2 with hop limit 1 (the extra hop out of the
 container drops the token response). awsvpc on EC2: unless the ECS agent is
-configured with ECS_AWSVPC_BLOCK_IMDS=true. When unsure, assume reachable.
+configured with ECS_AWSVPC_BLOCK_IMDS=true. When unsure (host or its settings not
+read), assume reachable and say so.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ class Reachability:
     reason: str
 
 
-def imds_reachability(network_mode: str | None, host: Instance | None) -> Reachability:
+def imds_reachability(
+    network_mode: str | None, host: Instance | None, *, on_ec2: bool
+) -> Reachability:
+    """`on_ec2`: the task runs on a container instance (not Fargate), read or not."""
     if host is None:
-        return Reachability(False, "no EC2 host (Fargate or host unknown): no host credentials")
+        if on_ec2:
+            return Reachability(True, "the task's EC2 host could not be read; assuming reachable")
+        return Reachability(False, "Fargate: there is no host whose credentials it could use")
     if host.metadata.endpoint == "disabled":
         return Reachability(False, "the host's metadata endpoint is disabled")
     mode = network_mode or "bridge"

@@ -196,7 +196,7 @@ def _outage_guard(snapshot: Snapshot, role: Role, guards: Guards) -> None:
     if unreadable:
         guards.force.append(
             "outage guard: tasks or services could not be read ("
-            + ", ".join(short_name(cluster) for cluster in unreadable)
+            + ", ".join(unreadable)
             + "), so who uses this role through IMDS is unknown"
         )
     if tasks or services:
@@ -214,7 +214,9 @@ def _reaches_host_credentials(snapshot: Snapshot, task: Task) -> bool:
     definition = snapshot.task_definitions.get(task.task_definition_arn)
     if definition is None:
         return True
-    return imds_reachability(definition.network_mode, snapshot.host_of(task)).reachable
+    return imds_reachability(
+        definition.network_mode, snapshot.host_of(task), on_ec2=task.on_ec2
+    ).reachable
 
 
 def _definition_has_role(snapshot: Snapshot, arn: str | None) -> bool:

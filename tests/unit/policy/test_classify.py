@@ -935,3 +935,15 @@ def test_star_cut_down_by_a_boundary_is_not_called_every_action(
     # Then what is left is one application action, and nothing critical
     assert names(verdict.policies[0].application) == ["s3:GetObject"]
     assert verdict.critical == []
+
+
+def test_wildcard_over_a_service_newer_than_the_catalogue_is_an_application_grant(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given a policy allowing every action of a service the catalogue does not know yet
+    verdict = classify(
+        [PolicyInput(APP_INLINE, document(allow("brandnewsvc:*")))], baseline, catalogue
+    )
+    # When / Then the wildcard itself is an application grant: the role is not clean
+    assert names(verdict.policies[0].application) == ["brandnewsvc:*"]
+    assert verdict.policies[0].application[0].info.access_level == "Unknown"

@@ -186,7 +186,7 @@ def test_scenario_3_fargate_task_without_task_role_is_high() -> None:
     assert finding.evidence["launch_type"] == "FARGATE"
     assert finding.evidence["imds_reachable"] is False
     assert finding.evidence["imds_reason"] == (
-        "no EC2 host (Fargate or host unknown): no host credentials"
+        "Fargate: there is no host whose credentials it could use"
     )
     assert "host" not in finding.evidence
 
@@ -226,3 +226,22 @@ def test_scenario_4_override_task_role_is_compliant() -> None:
     # Then the override counts as its task role
     assert only_evaluation(run, task.arn).compliance is Compliance.COMPLIANT
     assert run.findings == []
+
+
+def test_scenario_2_task_whose_host_could_not_be_read_assumes_reachable() -> None:
+    # Given a bridge task without task role on a container instance whose EC2 instance
+    # is missing from the snapshot (DescribeInstances failed)
+    snapshot = empty_snapshot()
+    container = host_with_app_role(snapshot)
+    del snapshot.instances["i-0host"]
+    add_task(snapshot, add_task_definition(snapshot, "web", 1), container, "t-web")
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot))
+
+    # Then IMDS is assumed reachable (and it says so); without the host role, it stays high
+    assert finding.severity is Severity.HIGH
+    assert finding.evidence["imds_reachable"] is True
+    assert finding.evidence["imds_reason"] == (
+        "the task's EC2 host could not be read; assuming reachable"
+    )

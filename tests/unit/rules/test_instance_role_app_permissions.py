@@ -454,3 +454,23 @@ def test_scenario_7_unregistered_instance_of_an_agent_policy_role_is_still_a_hos
     assert finding.evidence["instances"] == ["i-0booting", "i-0ecshost"]
     assert remediation_of(finding).blocked_by == ()
     assert remediation_of(finding).automatic is True
+
+
+def test_scenario_6_unreadable_instances_block_automatic_removal() -> None:
+    # Given an offending role carrying the ECS agent policy, and DescribeInstances failed
+    # (so which hosts use the role, and what runs on them, is unknown)
+    snapshot = empty_snapshot()
+    add_role(
+        snapshot, "ecs-host", inline={"orders-read": S3_READ}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+    snapshot.errors.append(ScanError(REGION, "ec2:DescribeInstances", "account", "Throttling"))
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then removal waits for a person
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == (
+        "outage guard: tasks or services could not be read (EC2 instances), so who uses this "
+        "role through IMDS is unknown",
+    )
