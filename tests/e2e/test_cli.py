@@ -153,7 +153,7 @@ def test_scan_json_summary_says_what_was_examined_exempt_and_called(
     assert summary["account"] == account.account_id
     assert summary["regions"] == [account.region]
     assert summary["findings"] == len(broken_by_the_demo(account))
-    assert summary["findings_by_severity"] == {"critical": 2, "high": 1, "medium": 6, "low": 0}
+    assert summary["findings_by_severity"] == {"critical": 2, "high": 2, "medium": 5, "low": 0}
     assert summary["scan_errors"] == []
     assert summary["exempt"] == [
         {
@@ -177,7 +177,7 @@ def test_fail_on_critical_exits_1_and_the_table_groups_by_severity(env: dict[str
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert "CRITICAL (2)" in lines
-    assert "MEDIUM (6)" in lines
+    assert "MEDIUM (5)" in lines
     assert "Exempt (accepted risk):" in lines
 
 

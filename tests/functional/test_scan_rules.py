@@ -950,23 +950,26 @@ class TestEcsTaskDefinitionWithoutTaskRole:
             "blocked_by": ["a person chooses the task role"],
         }
 
-    def test_fargate_only_revision_without_task_role_is_medium(
+    def test_revision_registered_for_fargate_but_validated_for_ec2_too_is_high(
         self, world: SimpleNamespace
     ) -> None:
-        # Given a Fargate-only revision without a task role (scenario 2) / When scanned
+        # Given a revision registered with requiresCompatibilities FARGATE, which ECS also
+        # validated for EC2 (its `compatibilities`), without a task role / When scanned
         found = finding(world.result, RULE_TD, world.reports)
 
-        # Then it is medium: no host credentials to fall back to
+        # Then it is high: a RunTask on EC2 would hand its containers the host's credentials
+        # (a revision that only Fargate can run is medium: see the unit tests)
         found = assert_finding(
             found,
             rule=RULE_TD,
-            severity="medium",
+            severity="high",
             resource_type="AWS::ECS::TaskDefinition",
             resource_id=world.reports,
             resource_arn=world.reports,
-            title="Task definition reports:1 has no task role",
+            title="Task definition reports:1 has no task role "
+            "(on EC2 its containers would use the host's credentials)",
         )
-        assert found["evidence"]["compatibilities"] == ["FARGATE"]
+        assert found["evidence"]["compatibilities"] == ["EC2", "FARGATE"]
 
     def test_revision_with_task_role_is_compliant(self, world: SimpleNamespace) -> None:
         # Given a revision with a task role (scenario 3) / When scanned / Then no finding

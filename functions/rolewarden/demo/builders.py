@@ -357,7 +357,9 @@ class DemoAccount:
     orders_api_task_definition_arn: str  # bridge, EC2, no task role
     checkout_task_definition_arn: str  # awsvpc, EC2, task role: compliant
     billing_task_definition_arn: str  # task role == execution role
-    reports_task_definition_arn: str  # Fargate only, no task role (medium)
+    reports_task_definition_arn: (
+        str  # registered for Fargate, no task role: ECS validates it for EC2 too (high)
+    )
 
     # Running tasks and the service.
     orders_api_task_arn: str  # on the IMDSv1 shop host, no task role: uses the host's role

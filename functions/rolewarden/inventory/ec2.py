@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,8 +15,13 @@ from rolewarden.inventory.aws import AwsClients, InventoryError, error_from
 from rolewarden.inventory.snapshot import LIVE_INSTANCE_STATES, Instance, MetadataOptions
 
 PAGE_SIZE = 1000
-# ECS agent settings in user data that decide whether awsvpc tasks can reach IMDS.
-ECS_AGENT_KEYS = ("ECS_AWSVPC_BLOCK_IMDS", "ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST")
+# The ECS agent setting in user data that decides whether awsvpc tasks can reach IMDS.
+BLOCK_IMDS = "ECS_AWSVPC_BLOCK_IMDS"
+AGENT_SETTING = re.compile(r"\bECS_AWSVPC_BLOCK_IMDS\s*=\s*[\"']?(?P<value>[A-Za-z]+)")
+BOTTLEROCKET_SETTING = re.compile(r"^awsvpc-block-imds\s*=\s*[\"']?(?P<value>[A-Za-z]+)")
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_WBITS = 31
+MAX_USER_DATA = 1 << 20  # user data is at most 16 KB; never inflate a bomb
 
 
 def read_instances(
@@ -48,7 +55,7 @@ def read_instances(
 
 
 def read_ecs_agent_settings(clients: AwsClients, region: str, instance_id: str) -> dict[str, str]:
-    """The ECS agent variables set in an instance's user data (`KEY=value` lines)."""
+    """The ECS agent settings an instance's user data sets (see `parse_ecs_agent_settings`)."""
     ec2 = clients.client("ec2", region)
     try:
         response = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
@@ -58,23 +65,31 @@ def read_ecs_agent_settings(clients: AwsClients, region: str, instance_id: str) 
     if not encoded:
         return {}
     try:
-        text = base64.b64decode(encoded).decode("utf-8", errors="replace")
-    except (binascii.Error, ValueError) as error:
+        raw = base64.b64decode(encoded)
+        if raw[:2] == GZIP_MAGIC:  # cloud-init accepts gzip-compressed user data
+            raw = zlib.decompressobj(wbits=GZIP_WBITS).decompress(raw, MAX_USER_DATA)
+    except (binascii.Error, zlib.error, ValueError) as error:
         raise InventoryError(
             "ec2:DescribeInstanceAttribute", f"user data unreadable: {error}"
         ) from error
-    return parse_ecs_agent_settings(text)
+    return parse_ecs_agent_settings(raw.decode("utf-8", errors="replace"))
 
 
 def parse_ecs_agent_settings(user_data: str) -> dict[str, str]:
-    """Finds `ECS_X=value` however it is written (echo into ecs.config, export, plain)."""
+    """`ECS_AWSVPC_BLOCK_IMDS`, however user data sets it (lower-cased value).
+
+    Amazon Linux: `ECS_AWSVPC_BLOCK_IMDS=true` in /etc/ecs/ecs.config (echo, heredoc,
+    export); Bottlerocket: `awsvpc-block-imds = true` in its TOML settings. Comment lines
+    do not count; the last assignment wins, as it would in the file.
+    """
     settings: dict[str, str] = {}
     for line in user_data.splitlines():
-        for key in ECS_AGENT_KEYS:
-            marker = f"{key}="
-            if marker in line:
-                value = line.split(marker, 1)[1].strip().strip("'\"")
-                settings[key] = value.split()[0].strip("'\"").lower() if value else ""
+        text = line.strip()
+        if text.startswith("#"):
+            continue
+        found = AGENT_SETTING.search(text) or BOTTLEROCKET_SETTING.search(text)
+        if found:
+            settings[BLOCK_IMDS] = found.group("value").lower()
     return settings
 
 

@@ -157,7 +157,9 @@ class EcsReader:
             revision=int(raw.get("revision", 0)),
             status=raw.get("status", "ACTIVE"),
             network_mode=raw.get("networkMode") or "bridge",
-            compatibilities=tuple(raw.get("requiresCompatibilities") or ()),
+            compatibilities=tuple(
+                raw.get("compatibilities") or raw.get("requiresCompatibilities") or ()
+            ),
             task_role_arn=raw.get("taskRoleArn") or None,
             execution_role_arn=raw.get("executionRoleArn") or None,
             tags=_tags(response.get("tags")),

@@ -113,6 +113,8 @@ class TaskDefinition:
     revision: int
     status: str
     network_mode: str
+    # Launch types ECS validated it for (`compatibilities`): where it can run. Often wider
+    # than the `requiresCompatibilities` it was registered with.
     compatibilities: tuple[str, ...]
     task_role_arn: str | None = None
     execution_role_arn: str | None = None
@@ -120,7 +122,7 @@ class TaskDefinition:
 
     @property
     def can_run_on_ec2(self) -> bool:
-        """Without requiresCompatibilities a task definition runs on EC2 (the default)."""
+        """Unknown compatibilities mean EC2, the default launch type."""
         return not self.compatibilities or bool({"EC2", "EXTERNAL"} & set(self.compatibilities))
 
 

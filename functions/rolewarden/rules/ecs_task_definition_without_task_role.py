@@ -3,7 +3,9 @@
 Scenarios:
   1. An ACTIVE revision that can run on EC2 has no taskRoleArn -> NON_COMPLIANT, high:
      its containers would use the host's credentials through IMDS.
-  2. A Fargate-only revision has no taskRoleArn -> NON_COMPLIANT, medium.
+  2. A revision that can run only on Fargate has no taskRoleArn -> NON_COMPLIANT, medium.
+     "Can run" is ECS's `compatibilities` (what it validated the revision for), which often
+     lists EC2 even for a revision registered with requiresCompatibilities FARGATE.
   3. The revision has a task role -> COMPLIANT.
   4. The revision is INACTIVE -> NOT_APPLICABLE.
 The fix is a new revision with a task role a person chooses: never automatic.
