@@ -63,7 +63,7 @@ def scan_account(
     rule_ids: Sequence[str],
     today: date | None = None,
 ) -> ScanResult:
-    clients = AwsClients(session)
+    clients = AwsClients(session, home_region=regions[0] if regions else None)
     account, partition = clients.account_and_partition()
     context = RuleContext.from_settings(settings, today)
     iam = read_account_iam(clients, context.skip_document)

@@ -290,6 +290,18 @@ def test_targeted_instance_read_loads_its_role_and_ecs_context(world: SimpleName
     assert findings_for(snapshot, rule, arn) == expected
 
 
+def test_targeted_instance_read_survives_an_id_that_is_not_visible(
+    world: SimpleNamespace,
+) -> None:
+    # Given an event naming the shop host and an instance EC2 does not show (yet, or any more)
+    # When both are read
+    snapshot = targeted(world).instances([world.host, "i-0123456789abcdef0"])
+
+    # Then the visible one is read, and the batch did not fail for the other
+    assert set(snapshot.instances) == {world.host}
+    assert not [e for e in snapshot.errors if e.operation == "ec2:DescribeInstances"]
+
+
 def test_targeted_role_read_loads_its_instances_and_gives_the_same_finding(
     world: SimpleNamespace, moto_filters_instances_by_profile: None
 ) -> None:

@@ -18,9 +18,6 @@ RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 10},
     user_agent_extra="rolewarden",
 )
-ACCESS_DENIED_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"}
-)
 
 
 def session_from_environment() -> boto3.Session:
@@ -70,29 +67,35 @@ class ApiCallCounter:
 
 
 class AwsClients:
-    """Clients of one boto3 Session, one per service and region, all counted."""
+    """Clients of one boto3 Session, one per service and region, all counted.
 
-    def __init__(self, session: boto3.Session, counter: ApiCallCounter | None = None) -> None:
+    Global services (IAM, STS) are called through `home_region`, so their endpoint is in
+    the right partition (aws-cn, aws-us-gov) even when no default region is configured.
+    """
+
+    def __init__(
+        self,
+        session: boto3.Session,
+        home_region: str | None = None,
+        counter: ApiCallCounter | None = None,
+    ) -> None:
         self.session = session
+        self.home_region: str | None = home_region or session.region_name
         self.counter = counter or ApiCallCounter()
         self._clients: dict[tuple[str, str | None], Any] = {}
 
     def client(self, service: str, region: str | None = None) -> Any:
-        key = (service, region)
+        key = (service, region or self.home_region)
         if key not in self._clients:
-            client = self.session.client(service, region_name=region, config=RETRY_CONFIG)
+            client = self.session.client(service, region_name=key[1], config=RETRY_CONFIG)
             client.meta.events.register("before-call", self.counter)
             self._clients[key] = client
         return self._clients[key]
 
-    def region(self) -> str | None:
-        region: str | None = self.session.region_name
-        return region
-
     def account_and_partition(self) -> tuple[str, str]:
         """The caller's account id and partition, from STS (never hard-coded)."""
         try:
-            arn = self.client("sts", self.region()).get_caller_identity()["Arn"]
+            arn = self.client("sts").get_caller_identity()["Arn"]
         except (ClientError, BotoCoreError) as error:
             raise error_from("sts:GetCallerIdentity", error) from error
         parts = arn.split(":")

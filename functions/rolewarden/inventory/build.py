@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from rolewarden.inventory import ec2, iam
-from rolewarden.inventory.aws import AwsClients, InventoryError
+from rolewarden.inventory.aws import AwsClients, InventoryError, error_from
 from rolewarden.inventory.ecs import EcsInventory, EcsReader
-from rolewarden.inventory.snapshot import IamInventory, ScanError, Snapshot
+from rolewarden.inventory.snapshot import INSTANCE_READ, IamInventory, ScanError, Snapshot
 
 AWSVPC = "awsvpc"
 
@@ -153,9 +155,10 @@ class TargetedReader:
             for page in pages:
                 for reservation in page.get("Reservations", []):
                     response_ids += [raw["InstanceId"] for raw in reservation.get("Instances", [])]
-        except Exception as error:
+        except (ClientError, BotoCoreError) as error:
+            failure = error_from(INSTANCE_READ, error)
             snapshot.errors.append(
-                ScanError(snapshot.region, "ec2:DescribeInstances", "profiles", str(error))
+                ScanError(snapshot.region, INSTANCE_READ, ",".join(profile_arns), str(failure))
             )
         return response_ids
 

@@ -37,9 +37,11 @@ def read_instances(
         "Filters": [{"Name": "instance-state-name", "Values": list(LIVE_INSTANCE_STATES)}]
     }
     if instance_ids is not None:
-        arguments["InstanceIds"] = sorted(set(instance_ids))
-        if not arguments["InstanceIds"]:
+        ids = sorted(set(instance_ids))
+        if not ids:
             return {}
+        # A filter, not InstanceIds: one id not visible yet (or terminated) would fail them all.
+        arguments["Filters"].append({"Name": "instance-id", "Values": ids})
     else:
         arguments["MaxResults"] = PAGE_SIZE
     instances: dict[str, Instance] = {}

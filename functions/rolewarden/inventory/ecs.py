@@ -25,6 +25,7 @@ from rolewarden.inventory.snapshot import (
 
 DESCRIBE_BATCH = 100
 DESCRIBE_SERVICES_BATCH = 10
+FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
 T = TypeVar("T")
 
 
@@ -121,7 +122,7 @@ class EcsReader:
                         name=raw["serviceName"],
                         cluster_arn=cluster,
                         task_definition_arn=raw.get("taskDefinition"),
-                        launch_type=raw.get("launchType"),
+                        launch_type=service_launch_type(raw),
                     )
                     self.inventory.services[service.arn] = service
 
@@ -205,6 +206,17 @@ def _task(raw: dict[str, Any], cluster: str) -> Task:
         group=raw.get("group"),
         tags=_tags(raw.get("tags")),
     )
+
+
+def service_launch_type(service: dict[str, Any]) -> str | None:
+    """A service on Fargate capacity providers only is a Fargate service."""
+    providers = {
+        item.get("capacityProvider") for item in service.get("capacityProviderStrategy") or []
+    }
+    if providers and providers <= FARGATE_PROVIDERS:
+        return "FARGATE"
+    launch_type: str | None = service.get("launchType")
+    return launch_type
 
 
 def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from rolewarden.inventory.snapshot import Role, Snapshot
 from rolewarden.policy.catalogue import ActionCatalogue, default_catalogue
@@ -30,7 +30,7 @@ class RuleContext:
     def from_settings(cls, settings: Settings, today: date | None = None) -> RuleContext:
         return cls(
             settings=settings,
-            today=today or date.today(),
+            today=today or datetime.now(UTC).date(),  # the same day in Lambda and the CLI
             baseline=load_baseline(
                 settings.extra_baseline_actions, settings.extra_baseline_policy_arns
             ),

@@ -27,7 +27,12 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
             yield Evaluation.not_applicable(RULE_ID, resource, f"revision is {definition.status}")
             continue
         shared = definition.task_role_arn
-        if not shared or shared != definition.execution_role_arn:
+        # Either may be written as a role name or a full ARN; names are unique per account.
+        if (
+            not shared
+            or not definition.execution_role_arn
+            or (short_name(shared) != short_name(definition.execution_role_arn))
+        ):
             yield Evaluation.compliant(RULE_ID, resource, "task and execution roles differ")
             continue
         guards = resource_guards(definition.tags)

@@ -89,3 +89,20 @@ def test_scenario_3_inactive_revision_is_not_applicable() -> None:
     assert evaluation.compliance is Compliance.NOT_APPLICABLE
     assert evaluation.annotation == "revision is INACTIVE"
     assert run.findings == []
+
+
+def test_scenario_1_same_role_written_as_name_and_as_arn_is_non_compliant() -> None:
+    # Given a revision whose task role is given by name and execution role by ARN
+    snapshot = empty_snapshot()
+    definition = add_task_definition(
+        snapshot,
+        "billing",
+        task_role_arn="billing-shared",
+        execution_role_arn=f"arn:aws:iam::{ACCOUNT}:role/billing-shared",
+    )
+
+    # When the rule runs
+    evaluation = only_evaluation(evaluate(RULE, snapshot), definition.arn)
+
+    # Then it is the same identity
+    assert evaluation.compliance is Compliance.NON_COMPLIANT
