@@ -21,7 +21,7 @@ from rolewarden.output import render_table
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.rules.model import Severity
 from rolewarden.scan import ScanResult, scan_account
-from rolewarden.settings import Settings, SettingsError
+from rolewarden.settings import REGION_PATTERN, Settings, SettingsError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -94,6 +94,9 @@ def _scan(args: argparse.Namespace) -> int:
     )
     if not regions:
         raise UsageError("no region: pass --region or set AWS_REGION (or ROLEWARDEN_REGIONS)")
+    bad = [region for region in regions if not REGION_PATTERN.match(region)]
+    if bad:
+        raise UsageError(f"not a region name: {', '.join(bad)}")
     rule_ids = _rule_ids(args.rules, settings)
     result = scan_account(session, regions, settings, rule_ids)
     print_result(result, args.output)

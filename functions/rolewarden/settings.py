@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rolewarden.policy.classify import grants_critical_action
 from rolewarden.rules.ids import RULE_IDS
 
 PREFIX = "ROLEWARDEN_"
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_WILDCARD = re.compile(r"[*?]")
 
 
 class SettingsError(ValueError):
@@ -96,11 +98,18 @@ class Settings(BaseModel):
     @field_validator("extra_baseline_actions")
     @classmethod
     def _valid_actions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [action for action in value if ":" not in action and action != "*"]
+        any_service = [action for action in value if _WILDCARD.search(action.split(":")[0])]
+        if any_service:
+            raise ValueError(f"a wildcard service cannot be baseline: {', '.join(any_service)}")
+        bad = [action for action in value if ":" not in action]
         if bad:
             raise ValueError(f"not an IAM action (service:Action): {', '.join(bad)}")
-        if "*" in value:
-            raise ValueError("'*' cannot be baseline: it would hide every finding")
+        critical = [action for action in value if grants_critical_action(action)]
+        if critical:
+            raise ValueError(
+                "critical actions cannot be baseline (permissions management or privilege "
+                f"escalation): {', '.join(critical)}"
+            )
         return value
 
     @field_validator("extra_baseline_policy_arns")

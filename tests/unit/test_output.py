@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rolewarden.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, exit_code
+import pytest
+
+from rolewarden.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, exit_code, main
 from rolewarden.inventory.snapshot import ScanError
 from rolewarden.output import render_table
 from rolewarden.rules.engine import ExemptResource
@@ -115,3 +117,15 @@ def test_json_summary_has_what_design_promises() -> None:
     assert summary["exempt"][0]["reason"] == "vendor appliance"
     assert summary["scan_errors"][0]["operation"] == "ec2:DescribeInstanceAttribute"
     assert summary["api_calls_total"] == 3
+
+
+def test_cli_refuses_a_region_that_is_not_a_region(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a typo'd region on the command line (no AWS call is made)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # When the scan is started
+    code = main(["scan", "--region", "Ireland"])
+    # Then it stops with exit 2 and one line saying why
+    assert code == EXIT_ERROR
+    assert capsys.readouterr().err == "rolewarden: not a region name: Ireland\n"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from rolewarden.policy.catalogue import ActionCatalogue, matches
+from rolewarden.policy.catalogue import ActionCatalogue, default_catalogue, matches
 from rolewarden.policy.document import ALLOW, PolicyDocument
 from rolewarden.policy.evaluate import ActionGrant, PolicyRef, RoleEvaluation, expand_statement
 
@@ -75,6 +75,17 @@ def load_baseline(
     return Baseline(
         policy_identities=frozenset(identities),
         action_patterns=tuple(sorted({pattern.lower() for pattern in patterns})),
+    )
+
+
+def grants_critical_action(pattern: str, catalogue: ActionCatalogue | None = None) -> bool:
+    """Does an action pattern cover a permissions-management or privilege-escalation action?"""
+    catalogue = catalogue or default_catalogue()
+    return any(
+        key in PRIVILEGE_ESCALATION_ACTIONS
+        or key == ASSUME_ROLE
+        or PERMISSIONS_MANAGEMENT in catalogue.info(key).access_levels
+        for key in catalogue.expand(pattern)
     )
 
 
@@ -184,11 +195,11 @@ def _everything_grants(
 
 
 def _on_any_resource(resources: tuple[str, ...]) -> bool:
-    """`*`, a NotResource, or a role ARN pattern with a wildcard account (every role)."""
+    """`*`, a NotResource, or every role of an account (`...:role/*`, any account or one)."""
     return any(
         resource == "*"
         or resource.startswith("NotResource:")
-        or (resource.split(":")[4:5] == ["*"] and resource.endswith(("role/*", ":*")))
+        or (resource.split(":")[2:3] == ["iam"] and resource.endswith(("role/*", ":*")))
         for resource in resources
     )
 

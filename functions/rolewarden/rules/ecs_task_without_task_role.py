@@ -3,7 +3,8 @@
 The effective task role is `overrides.taskRoleArn`, else the task definition's.
 Scenarios:
   1. A running task on an EC2 host without an effective task role, the host role grants
-     application actions and the host's IMDS is reachable from the task -> critical.
+     application actions (or cannot be fully evaluated) and the host's IMDS is reachable
+     from the task -> critical.
   2. Without a task role, but IMDS not reachable or the host role has no application
      actions -> high.
   3. A Fargate task without a task role -> high (no credentials at all, none from a host).
@@ -70,7 +71,12 @@ def _violation(snapshot: Snapshot, context: RuleContext, task: Task) -> Violatio
             verdict = context.role_verdict(snapshot, role)
             if reach.reachable:
                 evidence["reachable_application_permissions"] = application_summary(verdict)
-            if reach.reachable and verdict.offending:
+            if verdict.evaluation.errors:
+                # When unsure, assume the worst: an unreadable policy may grant anything.
+                evidence["host_role_evaluation"] = "incomplete: " + "; ".join(
+                    f"{error.policy.name}: {error.reason}" for error in verdict.evaluation.errors
+                )
+            if reach.reachable and (verdict.offending or verdict.evaluation.errors):
                 severity = Severity.CRITICAL
     if fallback and reach.reachable:
         title = (

@@ -37,27 +37,41 @@ def actions_by_service(grants: list[ActionGrant]) -> dict[str, dict[str, Any]]:
 
 
 def policy_evidence(verdict: PolicyVerdict) -> dict[str, Any]:
-    grants = verdict.application
-    statements = sorted(
-        {source.pattern for g in grants for source in g.sources if source.policy == verdict.policy}
-    )
-    resources = sorted(
-        {r for g in grants for s in g.sources if s.policy == verdict.policy for r in s.resources}
-    )
-    partial = sorted(
-        {f"{note.policy.name}/{note.statement}" for g in grants for note in g.partial_denies}
-    )
-    return {
-        "policy": verdict.policy.as_json(),
+    """One offending policy: what it grants beyond the baseline, from which statements."""
+    own = verdict.policy
+    sources = [s for g in verdict.application for s in g.sources if s.policy == own]
+    evidence = {
+        "policy": own.as_json(),
         "mixed": verdict.mixed,
-        "application_action_count": len(grants),
+        "application_action_count": len(verdict.application),
         "baseline_action_count": len(verdict.baseline),
-        "granted_by": statements,
-        "resources": resources,
-        "conditional": all(g.conditional for g in grants),
-        "partially_denied_by": partial,
+        "granted_by": sorted({source.pattern for source in sources}),
+        "resources": sorted({resource for source in sources for resource in source.resources}),
+        "conditional": all(source.conditional for source in sources)
+        or all(grant.boundary_conditional for grant in verdict.application),
+        "partially_denied_by": sorted(
+            {
+                f"{n.policy.name}/{n.statement}"
+                for g in verdict.application
+                for n in g.partial_denies
+            }
+        ),
         "critical": verdict.critical,
-        "actions": actions_by_service(grants),
+        "actions": actions_by_service(verdict.application),
+    }
+    if verdict.baseline and not verdict.baseline_by_identity:
+        evidence["baseline_grants"] = baseline_scope(verdict)
+    return evidence
+
+
+def baseline_scope(verdict: PolicyVerdict) -> dict[str, list[str]]:
+    """Baseline actions a customer policy grants, with their resources: `ssm:GetParameter`
+    on `*` is baseline, but on every parameter it is worth a look."""
+    return {
+        grant.info.name: sorted(
+            {r for s in grant.sources if s.policy == verdict.policy for r in s.resources}
+        )
+        for grant in verdict.baseline
     }
 
 

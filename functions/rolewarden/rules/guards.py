@@ -31,9 +31,14 @@ class Guards:
         return not self.reasons
 
 
+def _has_tag(tags: Mapping[str, str], key: str) -> bool:
+    """Guard tags match whatever their case: a `RoleWarden:Protected` must still protect."""
+    return any(name.lower() == key for name in tags)
+
+
 def resource_guards(tags: Mapping[str, str]) -> Guards:
     guards = Guards()
-    if PROTECTED_TAG in tags:
+    if _has_tag(tags, PROTECTED_TAG):
         guards.never.append(f"protected: tagged {PROTECTED_TAG}")
     stack = tags.get(CLOUDFORMATION_STACK_TAG)
     if stack:
@@ -47,6 +52,6 @@ def role_guards(role: Role) -> Guards:
     guards = resource_guards(role.tags)
     if role.service_linked:
         guards.never.append("service-linked role: AWS manages its policies")
-    if OWN_ROLE_TAG in role.tags:
+    if _has_tag(role.tags, OWN_ROLE_TAG):
         guards.never.append("RoleWarden's own role")
     return guards

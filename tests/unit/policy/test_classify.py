@@ -947,3 +947,14 @@ def test_wildcard_over_a_service_newer_than_the_catalogue_is_an_application_gran
     # When / Then the wildcard itself is an application grant: the role is not clean
     assert names(verdict.policies[0].application) == ["brandnewsvc:*"]
     assert verdict.policies[0].application[0].info.access_level == "Unknown"
+
+
+def test_assume_role_on_every_role_of_one_account_is_critical(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given sts:AssumeRole on every role of the account itself
+    statement = allow("sts:AssumeRole", Resource=f"arn:aws:iam::{ACCOUNT}:role/*")
+    # When / Then it reaches every role that trusts the account: privilege escalation
+    assert critical_of([statement], baseline, catalogue) == [
+        "privilege escalation: sts:AssumeRole on *"
+    ]

@@ -170,3 +170,16 @@ def test_terminated_instance_is_not_applicable() -> None:
     # Then it is not applicable, and says why
     assert evaluation.compliance is Compliance.NOT_APPLICABLE
     assert evaluation.annotation == "instance is terminated"
+
+
+def test_protected_tag_counts_whatever_its_case() -> None:
+    # Given an instance without a profile tagged RoleWarden:Protected (operator's spelling)
+    snapshot = empty_snapshot()
+    add_instance(snapshot, "i-0vendor", tags={"RoleWarden:Protected": "yes"})
+    # When the rule runs in remediate mode, with a baseline profile
+    settings = {"baseline_instance_profile": BASELINE_PROFILE}
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE, **settings)))
+    # Then it is never changed
+    assert finding.remediation is not None
+    assert finding.remediation.automatic is False
+    assert finding.remediation.blocked_by == ("protected: tagged rolewarden:protected",)

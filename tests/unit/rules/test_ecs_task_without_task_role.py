@@ -245,3 +245,21 @@ def test_scenario_2_task_whose_host_could_not_be_read_assumes_reachable() -> Non
     assert finding.evidence["imds_reason"] == (
         "the task's EC2 host could not be read; assuming reachable"
     )
+
+
+def test_scenario_1_host_role_that_cannot_be_fully_evaluated_is_assumed_critical() -> None:
+    # Given a bridge task without task role on an IMDSv1 host whose role's only other
+    # policy is unreadable (malformed), so what it grants is unknown
+    snapshot = empty_snapshot()
+    role = add_role(
+        snapshot, "ecs-host", inline={"broken": "{not json"}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+    _, container = add_ecs_host(snapshot, role, "i-0host", http_tokens="optional")
+    add_task(snapshot, add_task_definition(snapshot, "web", 1), container, "t-web")
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot))
+
+    # Then it is critical, and the evidence says the host role evaluation is incomplete
+    assert finding.severity is Severity.CRITICAL
+    assert finding.evidence["host_role_evaluation"].startswith("incomplete: broken: ")

@@ -474,3 +474,34 @@ def test_scenario_6_unreadable_instances_block_automatic_removal() -> None:
         "outage guard: tasks or services could not be read (EC2 instances), so who uses this "
         "role through IMDS is unknown",
     )
+
+
+def test_scenario_1_evidence_records_baseline_scope_and_per_policy_conditions() -> None:
+    # Given a host role with a customer policy granting ssm:GetParameter on every parameter
+    # and s3:GetObject only under a condition, and another policy granting s3:GetObject
+    # without one
+    snapshot = empty_snapshot()
+    conditional = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+            },
+        ],
+    }
+    ecs_host_role_with(snapshot, inline={"params-and-files": conditional, "files": S3_READ})
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot, context()))
+
+    # Then each policy's evidence is about its own statements, and the baseline action's
+    # resource scope is on record
+    by_name = {p["policy"]["name"]: p for p in finding.evidence["offending_policies"]}
+    assert by_name["params-and-files"]["conditional"] is True
+    assert by_name["files"]["conditional"] is False
+    assert by_name["params-and-files"]["baseline_grants"] == {"ssm:GetParameter": ["*"]}
+    assert "baseline_grants" not in by_name["files"]
