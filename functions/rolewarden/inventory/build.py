@@ -40,6 +40,7 @@ def build_snapshot(
     _merge_ecs(snapshot, EcsReader(clients, region).read_all())
     _complete_profiles(clients, snapshot, skip_document)
     _read_agent_settings_where_needed(clients, snapshot)
+    snapshot.refresh_indexes()
     return snapshot
 
 
@@ -166,6 +167,7 @@ class TargetedReader:
         _merge_ecs(self.snapshot, self._ecs.inventory)
         _complete_profiles(self.clients, self.snapshot, self.skip_document)
         _read_agent_settings_where_needed(self.clients, self.snapshot)
+        self.snapshot.refresh_indexes()
         return self.snapshot
 
 

@@ -284,7 +284,12 @@ class Snapshot:
     def clusters_of_instance(self, instance_id: str) -> set[str]:
         return self._clusters_by_instance.get(instance_id, set())
 
-    # Indexes, built on first use: rules read a snapshot only once it is complete.
+    # Indexes, built on first use. Whoever changes a snapshot after that calls
+    # refresh_indexes() (the builders do, when they finish).
+
+    def refresh_indexes(self) -> None:
+        for name in ("_tasks_by_instance", "_instances_by_profile", "_clusters_by_instance"):
+            self.__dict__.pop(name, None)
 
     @functools.cached_property
     def _tasks_by_instance(self) -> dict[str, list[Task]]:

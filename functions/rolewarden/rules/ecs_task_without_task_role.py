@@ -68,7 +68,7 @@ def _violation(snapshot: Snapshot, context: RuleContext, task: Task) -> Violatio
         }
         if role is not None:
             fallback = role.name
-            verdict = context.role_verdict(snapshot, role)
+            verdict = context.roles.verdict(snapshot, role)
             if reach.reachable:
                 evidence["reachable_application_permissions"] = application_summary(verdict)
             if verdict.evaluation.errors:

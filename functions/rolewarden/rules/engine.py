@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,12 +44,10 @@ def run_rules(snapshot: Snapshot, context: RuleContext, rule_ids: Iterable[str])
     run = RuleRun()
     for rule_id in rule_ids:
         for raw in REGISTRY[rule_id].evaluate(snapshot, context):
-            evaluation = _apply_exemption(raw, context, run)
+            in_scope = raw.compliance is not Compliance.NOT_APPLICABLE
+            evaluation = _apply_exemption(raw, context, run) if in_scope else raw
             run.evaluations.append(evaluation)
-            if (
-                evaluation.compliance is not Compliance.NOT_APPLICABLE
-                or evaluation.annotation.startswith("exempt")
-            ):
+            if in_scope:
                 run.examined.add((evaluation.resource.type, evaluation.resource.arn))
             if evaluation.violation is not None:
                 run.findings.append(_finding(snapshot, evaluation))
@@ -56,8 +55,7 @@ def run_rules(snapshot: Snapshot, context: RuleContext, rule_ids: Iterable[str])
 
 
 def _apply_exemption(evaluation: Evaluation, context: RuleContext, run: RuleRun) -> Evaluation:
-    if evaluation.compliance is Compliance.NOT_APPLICABLE:
-        return evaluation
+    """An exempt resource is NOT_APPLICABLE; an exemption that does not count is evidence."""
     exemption = exemption_of(
         evaluation.resource.tags, context.today, context.settings.max_exemption_days
     )
@@ -80,12 +78,7 @@ def _apply_exemption(evaluation: Evaluation, context: RuleContext, run: RuleRun)
     if evaluation.violation is None or exemption.status is ExemptionStatus.NONE:
         return evaluation
     evidence: dict[str, Any] = {**evaluation.violation.evidence, "exemption": exemption.as_json()}
-    violation = type(evaluation.violation)(
-        severity=evaluation.violation.severity,
-        title=evaluation.violation.title,
-        evidence=evidence,
-        remediation=evaluation.violation.remediation,
-    )
+    violation = dataclasses.replace(evaluation.violation, evidence=evidence)
     return Evaluation.non_compliant(evaluation.rule, evaluation.resource, violation)
 
 

@@ -37,10 +37,8 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
         elif not profile.role_arns:
             problem = "has no role"
         elif not snapshot.profile_roles(profile.arn):
-            if snapshot.targeted or any(
-                e.resource in profile.role_arns for e in snapshot.iam.errors
-            ):
-                continue
+            if _role_unreadable(snapshot, profile.role_arns[0]):
+                continue  # the read failed (a scan error says why): gone is not proven
             problem = f"names role {short_name(profile.role_arns[0])}, which is gone"
         else:
             yield Evaluation.compliant(RULE_ID, resource, f"profile {profile.name} has a role")
@@ -76,6 +74,10 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
                 ),
             ),
         )
+
+
+def _role_unreadable(snapshot: Snapshot, role_arn: str) -> bool:
+    return any(error.resource in (role_arn, short_name(role_arn)) for error in snapshot.iam.errors)
 
 
 RULE = Rule(RULE_ID, EC2_INSTANCE, Severity.MEDIUM, evaluate)

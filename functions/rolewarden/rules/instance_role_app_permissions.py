@@ -29,11 +29,11 @@ from rolewarden.policy.classify import (
     PolicyVerdict,
     RoleVerdict,
     baseline_only_document,
-    is_ecs_agent_policy,
 )
-from rolewarden.rules.context import RuleContext, is_ecs_host_role
+from rolewarden.rules.context import RuleContext
 from rolewarden.rules.evidence import policy_evidence, services_of
 from rolewarden.rules.guards import Guards, role_guards
+from rolewarden.rules.host_roles import carries_ecs_agent_policy, is_ecs_host_role
 from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS as RULE_ID
 from rolewarden.rules.imds import imds_reachability
 from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
@@ -57,7 +57,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
                 RULE_ID, resource, "not an ECS host role (scope ecs-hosts)"
             )
             continue
-        verdict = context.role_verdict(snapshot, role)
+        verdict = context.roles.verdict(snapshot, role)
         errors = [f"{e.policy.name}: {e.reason}" for e in verdict.evaluation.errors]
         if not verdict.offending:
             if errors:
@@ -138,7 +138,7 @@ def plain_instances_using(snapshot: Snapshot, role: Role) -> list[str]:
     A role that carries the ECS agent's policy is a host role on every instance (one
     still booting, or stopped, is not registered yet).
     """
-    if any(is_ecs_agent_policy(arn) for arn in role.attached_policy_arns):
+    if carries_ecs_agent_policy(role):
         return []
     hosts = snapshot.ecs_host_instance_ids()
     return sorted(
