@@ -329,7 +329,15 @@ def test_targeted_task_definition_read_gives_the_same_finding(world: SimpleNames
 
 
 def test_targeted_task_read_loads_its_definition_and_host(world: SimpleNamespace) -> None:
-    snapshot = targeted(world).task("shop", world.plain_task)
+    # Given an event about one running task / When only what it needs is read
+    clients = AwsClients(world.session)
+    reader = TargetedReader(clients, REGION, ACCOUNT, "aws", context().skip_document)
+    snapshot = reader.task("shop", world.plain_task)
+
+    # Then its host comes from its own container instance, not a listing of the cluster
+    ecs_calls = {op for (service, op) in clients.counter.calls if service == "ecs"}
+    assert ecs_calls == {"DescribeTasks", "DescribeContainerInstances", "DescribeTaskDefinition"}
+    # And the snapshot gives the same finding as the full scan
 
     assert set(snapshot.tasks) == {world.plain_task}
     assert set(snapshot.task_definitions) == {world.orders_td}

@@ -94,7 +94,7 @@ class TargetedReader:
             if task.container_instance_arn
         }
         if container_arns:
-            self._ecs.read_container_instances(cluster)
+            self._ecs.read_container_instances(cluster, arns=container_arns)
         ids = [
             container.ec2_instance_id
             for arn, container in inventory.container_instances.items()

@@ -65,18 +65,20 @@ class EcsReader:
     # --- per cluster ----------------------------------------------------------------
 
     def read_container_instances(
-        self, cluster: str, instance_ids: Collection[str] | None = None
+        self,
+        cluster: str,
+        instance_ids: Collection[str] | None = None,
+        arns: Collection[str] | None = None,
     ) -> None:
+        """A cluster's container instances: all, those on these EC2 instances, or these ARNs."""
+
         def read() -> None:
-            arguments: dict[str, Any] = {"cluster": cluster}
-            if instance_ids is not None:
-                ids = sorted(set(instance_ids))
-                if not ids:
-                    return
-                quoted = ", ".join(f"'{instance_id}'" for instance_id in ids)
-                arguments["filter"] = f"ec2InstanceId in [{quoted}]"  # cluster query language
-            arns = self._paginate("list_container_instances", "containerInstanceArns", **arguments)
-            for batch in _batches(arns, DESCRIBE_BATCH):
+            wanted = (
+                sorted(set(arns))
+                if arns is not None
+                else self._list_container_instances(cluster, instance_ids)
+            )
+            for batch in _batches(wanted, DESCRIBE_BATCH):
                 response = self.ecs.describe_container_instances(
                     cluster=cluster, containerInstances=batch
                 )
@@ -91,6 +93,17 @@ class EcsReader:
                     self.inventory.container_instances[container.arn] = container
 
         self._guard("ecs:DescribeContainerInstances", cluster, read, None)
+
+    def _list_container_instances(
+        self, cluster: str, instance_ids: Collection[str] | None
+    ) -> list[str]:
+        arguments: dict[str, Any] = {"cluster": cluster}
+        if instance_ids is not None:
+            if not instance_ids:
+                return []
+            quoted = ", ".join(f"'{instance_id}'" for instance_id in sorted(set(instance_ids)))
+            arguments["filter"] = f"ec2InstanceId in [{quoted}]"  # cluster query language
+        return self._paginate("list_container_instances", "containerInstanceArns", **arguments)
 
     def read_running_tasks(self, cluster: str, task_arns: Iterable[str] | None = None) -> None:
         def read() -> None:
