@@ -19,10 +19,9 @@ from rolewarden.inventory.snapshot import Snapshot
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.guards import resource_guards
 from rolewarden.rules.ids import ECS_TASK_DEFINITION_WITHOUT_TASK_ROLE as RULE_ID
-from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
+from rolewarden.rules.model import Evaluation, Rule, Severity, Violation
+from rolewarden.rules.proposals import new_revision_with_task_role
 from rolewarden.rules.resources import ECS_TASK_DEFINITION, short_name, task_definition_resource
-
-ACTION = "register-task-definition-with-task-role"
 
 
 def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
@@ -57,12 +56,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
                     "execution_role": definition.execution_role_arn,
                     "services": users,
                 },
-                remediation=Remediation(
-                    action=ACTION,
-                    automatic=False,
-                    params={"task_definition_arn": definition.arn, "task_role_arn": None},
-                    blocked_by=guards.reasons,
-                ),
+                remediation=new_revision_with_task_role(definition.arn, guards),
             ),
         )
 

@@ -23,10 +23,9 @@ from rolewarden.rules.evidence import application_summary
 from rolewarden.rules.guards import resource_guards
 from rolewarden.rules.ids import ECS_TASK_WITHOUT_TASK_ROLE as RULE_ID
 from rolewarden.rules.imds import imds_reachability
-from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
+from rolewarden.rules.model import Evaluation, Rule, Severity, Violation
+from rolewarden.rules.proposals import new_revision_with_task_role
 from rolewarden.rules.resources import ECS_TASK, short_name, task_resource
-
-ACTION = "register-task-definition-with-task-role"
 
 
 def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
@@ -91,12 +90,7 @@ def _violation(snapshot: Snapshot, context: RuleContext, task: Task) -> Violatio
         severity=severity,
         title=title,
         evidence=evidence,
-        remediation=Remediation(
-            action=ACTION,
-            automatic=False,
-            params={"task_definition_arn": definition.arn, "task_role_arn": None},
-            blocked_by=guards.reasons,
-        ),
+        remediation=new_revision_with_task_role(definition.arn, guards),
     )
 
 
