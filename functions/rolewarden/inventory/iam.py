@@ -36,7 +36,7 @@ def is_aws_managed(arn: str) -> bool:
 
 
 def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
-    """Every role and customer managed policy, plus the AWS managed policies attached.
+    """Every role and customer managed policy, plus the AWS managed policies of instance roles.
 
     `skip_document` names policies whose document is not needed (baseline by identity).
     """
@@ -59,7 +59,13 @@ def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
         failure = error_from("iam:GetAccountAuthorizationDetails", error)
         inventory.errors.append(ScanError(GLOBAL, failure.operation, "account", str(failure)))
         return inventory
-    attached = {arn for role in inventory.roles.values() for arn in _policy_arns(role)}
+    # Only instance roles are judged: a task role's AWS managed policies are not read.
+    attached = {
+        arn
+        for role in inventory.roles.values()
+        if role.instance_profile_arns
+        for arn in _policy_arns(role)
+    }
     read_aws_managed_policies(
         clients, inventory, [arn for arn in attached if is_aws_managed(arn)], skip_document
     )
