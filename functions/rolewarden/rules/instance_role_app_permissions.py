@@ -80,49 +80,12 @@ def _violation(
     errors: list[str],
 ) -> Violation:
     offending = verdict.offending
-    guards = role_guards(role)
-    if not ecs_host:
-        guards.manual.append("not an ECS host role: these may be the application's own permissions")
-    else:
-        plain = plain_instances_using(snapshot, role)
-        if plain:
-            guards.manual.append(
-                "also the role of instances that are not ECS hosts ("
-                + ", ".join(plain)
-                + "): their applications may need these permissions"
-            )
-    mixed = [policy.policy.name for policy in offending if policy.mixed]
-    if mixed:
-        guards.force.append(
-            "mixed policy grants baseline and application actions (removing it would stop the "
-            f"ECS agent): {', '.join(mixed)}; split it as proposed"
-        )
-    _outage_guard(snapshot, role, guards)
-    instances = snapshot.instances_using_role(role)
-    evidence: dict[str, Any] = {
-        "role": {"name": role.name, "arn": role.arn, "ecs_host_role": ecs_host},
-        "offending_policies": [policy_evidence(policy) for policy in offending],
-        "instances": sorted(instance.instance_id for instance in instances),
-        "boundary": role.boundary_arn,
-    }
-    root_causes = [instance.root_cause for instance in instances if instance.root_cause]
-    if root_causes:
-        evidence["root_cause"] = [
-            dict(cause) for cause in {tuple(c.items()): c for c in root_causes}.values()
-        ]
-    splits = _proposed_splits(context, verdict, offending)
-    if splits:
-        evidence["proposed_split"] = splits
-    if errors:
-        evidence["policy_errors"] = errors
-    critical = verdict.critical
-    if critical:
-        evidence["critical"] = critical
+    guards = _guards(snapshot, role, offending, ecs_host)
     return Violation(
-        severity=Severity.CRITICAL if critical else Severity.HIGH,
+        severity=Severity.CRITICAL if verdict.critical else Severity.HIGH,
         title=f"{'ECS host' if ecs_host else 'Instance'} role {role.name} grants application "
         f"permissions ({', '.join(services_of(verdict))})",
-        evidence=evidence,
+        evidence=_evidence(snapshot, context, role, verdict, ecs_host, errors),
         remediation=Remediation(
             action=ACTION,
             automatic=guards.allow_automatic and context.remediates(RULE_ID),
@@ -130,6 +93,57 @@ def _violation(
             blocked_by=guards.reasons,
         ),
     )
+
+
+def _guards(
+    snapshot: Snapshot, role: Role, offending: list[PolicyVerdict], ecs_host: bool
+) -> Guards:
+    guards = role_guards(role)
+    if not ecs_host:
+        guards.manual.append("not an ECS host role: these may be the application's own permissions")
+    elif plain := plain_instances_using(snapshot, role):
+        guards.manual.append(
+            f"also the role of instances that are not ECS hosts ({', '.join(plain)}): "
+            "their applications may need these permissions"
+        )
+    mixed = [policy.policy.name for policy in offending if policy.mixed]
+    if mixed:
+        guards.force.append(
+            "mixed policy grants baseline and application actions (removing it would stop the "
+            f"ECS agent): {', '.join(mixed)}; split it as proposed"
+        )
+    _outage_guard(snapshot, role, guards)
+    return guards
+
+
+def _evidence(
+    snapshot: Snapshot,
+    context: RuleContext,
+    role: Role,
+    verdict: RoleVerdict,
+    ecs_host: bool,
+    errors: list[str],
+) -> dict[str, Any]:
+    instances = snapshot.instances_using_role(role)
+    evidence: dict[str, Any] = {
+        "role": {"name": role.name, "arn": role.arn, "ecs_host_role": ecs_host},
+        "offending_policies": [policy_evidence(policy) for policy in verdict.offending],
+        "instances": sorted(instance.instance_id for instance in instances),
+        "boundary": role.boundary_arn,
+    }
+    root_causes = {
+        tuple(sorted(instance.root_cause.items())) for instance in instances if instance.root_cause
+    }
+    if root_causes:
+        evidence["root_cause"] = [dict(cause) for cause in sorted(root_causes)]
+    splits = _proposed_splits(context, verdict, verdict.offending)
+    if splits:
+        evidence["proposed_split"] = splits
+    if errors:
+        evidence["policy_errors"] = errors
+    if verdict.critical:
+        evidence["critical"] = verdict.critical
+    return evidence
 
 
 def plain_instances_using(snapshot: Snapshot, role: Role) -> list[str]:

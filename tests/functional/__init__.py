@@ -1,0 +1,1 @@
+"""Functional tests: a package, so modules may share basenames with tests/unit/rules."""
