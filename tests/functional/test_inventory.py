@@ -78,7 +78,14 @@ def world(moto_account: Any, scan: Callable[..., ScanResult]) -> Iterator[Simple
             ec2, profile_arn=profile, http_tokens="optional", hop_limit=2, tags={"Name": "shop-1"}
         )
         container = register_container_instance(ecs, ec2, "shop", host)
-        task_role = create_role(iam, "checkout-task", trust_service=ECS_TASKS_SERVICE)
+        # A task role with an AWS managed policy: task roles are not judged, so its
+        # document is never fetched.
+        task_role = create_role(
+            iam,
+            "checkout-task",
+            trust_service=ECS_TASKS_SERVICE,
+            managed_policy_arns=("arn:aws:iam::aws:policy/AmazonSQSFullAccess",),
+        )
         orders_td = register_task_definition(ecs, "orders-api")
         service = create_service(ecs, "shop", "orders", orders_td)
         plain_task = run_task(ecs, "shop", orders_td, container_instance_arn=container)
@@ -245,8 +252,8 @@ def test_a_small_account_costs_one_authorization_details_page(world: SimpleNames
     )
     _snapshot, clients = full_snapshot(session)
 
-    # Then one GetAccountAuthorizationDetails page, and only the non-baseline AWS managed
-    # policy is fetched (never the ECS agent's)
+    # Then one GetAccountAuthorizationDetails page, and only the instance role's
+    # non-baseline AWS managed policy is fetched (never the ECS agent's, nor a task role's)
     calls = clients.counter.calls
     assert calls[("iam", "GetAccountAuthorizationDetails")] == 1
     assert asked == [S3_READ_ONLY_POLICY_ARN]
