@@ -54,11 +54,17 @@ class TargetedReader:
         account: str,
         partition: str,
         skip_document: iam.SkipDocument,
+        iam_inventory: IamInventory | None = None,
     ) -> None:
+        """`iam_inventory`: IAM read so far, shared by the readers of several regions."""
         self.clients = clients
         self.skip_document = skip_document
         self.snapshot = Snapshot(
-            account=account, region=region, partition=partition, iam=IamInventory(), targeted=True
+            account=account,
+            region=region,
+            partition=partition,
+            iam=iam_inventory if iam_inventory is not None else IamInventory(),
+            targeted=True,
         )
         self._ecs = EcsReader(clients, region)
 
@@ -69,12 +75,19 @@ class TargetedReader:
 
     def role(self, role_name: str) -> Snapshot:
         """A role, the instances that use it, and their ECS context."""
-        iam.read_roles(self.clients, self.snapshot.iam, [role_name], self.skip_document)
-        profiles = [
-            arn for role in self.snapshot.iam.roles.values() for arn in role.instance_profile_arns
-        ]
-        ids = self._instance_ids_with_profiles(profiles)
-        self._read_instances(ids)
+        role = self.snapshot.iam.role_by_name(role_name)
+        if role is None:
+            iam.read_roles(self.clients, self.snapshot.iam, [role_name], self.skip_document)
+            role = self.snapshot.iam.role_by_name(role_name)
+        if role is not None:
+            self._read_instances(self._instance_ids_with_profiles(list(role.instance_profile_arns)))
+        return self._finish()
+
+    def instance_profile(self, profile_name: str) -> Snapshot:
+        """An instance profile's role and the instances that use the profile."""
+        arn = iam.read_instance_profile_by_name(self.clients, self.snapshot.iam, profile_name)
+        if arn is not None:
+            self._read_instances(self._instance_ids_with_profiles([arn]))
         return self._finish()
 
     def task_definition(self, arn: str) -> Snapshot:

@@ -122,6 +122,38 @@ def read_instance_profiles(
         _add_profile(inventory, profile)
 
 
+def read_instance_profile_by_name(
+    clients: AwsClients, inventory: IamInventory, name: str
+) -> str | None:
+    """A profile by name (its ARN, or None when it is gone or unreadable)."""
+    try:
+        profile = clients.client("iam").get_instance_profile(InstanceProfileName=name)
+    except (ClientError, BotoCoreError) as error:
+        if not _not_found(error):
+            failure = error_from("iam:GetInstanceProfile", error)
+            inventory.errors.append(ScanError(GLOBAL, failure.operation, name, str(failure)))
+        return None
+    _add_profile(inventory, profile["InstanceProfile"])
+    arn: str = profile["InstanceProfile"]["Arn"]
+    return arn
+
+
+def roles_using_policy(clients: AwsClients, inventory: IamInventory, policy_arn: str) -> list[str]:
+    """Names of the roles a managed policy is attached to, or is the boundary of."""
+    try:
+        pages = (
+            clients.client("iam")
+            .get_paginator("list_entities_for_policy")
+            .paginate(PolicyArn=policy_arn, EntityFilter="Role")
+        )
+        return sorted({role["RoleName"] for page in pages for role in page.get("PolicyRoles", [])})
+    except (ClientError, BotoCoreError) as error:
+        if not _not_found(error):
+            failure = error_from("iam:ListEntitiesForPolicy", error)
+            inventory.errors.append(ScanError(GLOBAL, failure.operation, policy_arn, str(failure)))
+        return []
+
+
 def read_aws_managed_policies(
     clients: AwsClients, inventory: IamInventory, arns: Iterable[str], skip_document: SkipDocument
 ) -> None:

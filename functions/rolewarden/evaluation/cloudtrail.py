@@ -1,0 +1,277 @@
+"""EventBridge events RoleWarden listens to, and which resources each one touched.
+
+"AWS API Call via CloudTrail" for the calls that change how compute gets credentials,
+and "ECS Task State Change" for tasks that reach RUNNING. A call that failed
+(`errorCode`) changed nothing and is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from rolewarden.evaluation.targets import Targets
+from rolewarden.rules.exemptions import EXEMPT_REASON_TAG, EXEMPT_UNTIL_TAG
+
+CLOUDTRAIL_CALL = "AWS API Call via CloudTrail"
+ECS_TASK_STATE_CHANGE = "ECS Task State Change"
+
+
+class CloudTrailDetail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    event_source: str = Field(alias="eventSource")
+    event_name: str = Field(alias="eventName")
+    aws_region: str = Field(alias="awsRegion")
+    event_id: str = Field(alias="eventID")
+    error_code: str | None = Field(default=None, alias="errorCode")
+    user_identity: dict[str, Any] = Field(default_factory=dict, alias="userIdentity")
+    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
+    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
+
+    @property
+    def actor(self) -> str:
+        """Who made the call: the principal's ARN (an assumed role's session) or its type."""
+        identity = self.user_identity
+        return str(identity.get("arn") or identity.get("principalId") or identity.get("type", "?"))
+
+
+class CloudTrailEvent(EventBridgeModel):
+    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
+    detail: CloudTrailDetail
+
+
+class EcsTaskDetail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    task_arn: str = Field(alias="taskArn")
+    cluster_arn: str = Field(alias="clusterArn")
+    last_status: str = Field(alias="lastStatus")
+
+
+class EcsTaskStateChangeEvent(EventBridgeModel):
+    detail_type: Literal["ECS Task State Change"] = Field(alias="detail-type")
+    detail: EcsTaskDetail
+
+
+TriggerEvent = Annotated[
+    CloudTrailEvent | EcsTaskStateChangeEvent, Field(discriminator="detail_type")
+]
+TRIGGER_EVENT: TypeAdapter[CloudTrailEvent | EcsTaskStateChangeEvent] = TypeAdapter(TriggerEvent)
+
+
+@dataclass(frozen=True)
+class ExemptionChange:
+    """Someone added or removed an exemption tag: an accepted risk changed hands."""
+
+    event_name: str
+    actor: str
+    resource: str
+    change: Literal["added", "removed"]
+    until: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """The event names nothing to evaluate; the reason is logged."""
+
+    reason: str
+
+
+# --- which resources a call touched -------------------------------------------------------
+
+Extractor = Callable[[CloudTrailDetail], Targets]
+
+
+def _instances(detail: CloudTrailDetail) -> Targets:
+    ids = {value for value in _values(detail, "instanceid") if value.startswith("i-")}
+    ids |= {value for value in _values(detail, "ec2instanceid") if value.startswith("i-")}
+    return Targets(instance_ids=frozenset(ids))
+
+
+def _tagged_instances(detail: CloudTrailDetail) -> Targets:
+    ids = {value for value in _values(detail, "resourceid") if value.startswith("i-")}
+    return Targets(instance_ids=frozenset(ids))
+
+
+def _role(detail: CloudTrailDetail) -> Targets:
+    return Targets(role_names=frozenset(_values(detail, "rolename")))
+
+
+def _policy(detail: CloudTrailDetail) -> Targets:
+    return Targets(policy_arns=frozenset(_values(detail, "policyarn")))
+
+
+def _role_and_profile(detail: CloudTrailDetail) -> Targets:
+    return Targets(
+        role_names=frozenset(_values(detail, "rolename")),
+        instance_profile_names=frozenset(_values(detail, "instanceprofilename")),
+    )
+
+
+def _task_definition(detail: CloudTrailDetail) -> Targets:
+    arns = {
+        value
+        for key in ("taskdefinitionarn", "taskdefinition")
+        for value in _values(detail, key, source="response")
+        if ":task-definition/" in value
+    }
+    return Targets(task_definition_arns=frozenset(arns))
+
+
+def _tasks(detail: CloudTrailDetail) -> Targets:
+    tasks = {
+        (str(item["clusterArn"]), str(item["taskArn"]))
+        for item in _objects(detail.response_elements)
+        if isinstance(item.get("taskArn"), str) and isinstance(item.get("clusterArn"), str)
+    }
+    return Targets(tasks=frozenset(tasks))
+
+
+def _ecs_resource(detail: CloudTrailDetail) -> Targets:
+    arns = set(_values(detail, "resourcearn"))
+    definitions = {arn for arn in arns if ":task-definition/" in arn}
+    tasks = {(_cluster_of_task(arn), arn) for arn in arns if ":task/" in arn}
+    return Targets(task_definition_arns=frozenset(definitions), tasks=frozenset(tasks))
+
+
+EXTRACTORS: dict[tuple[str, str], Extractor] = {
+    ("ec2.amazonaws.com", "RunInstances"): _instances,
+    ("ec2.amazonaws.com", "AssociateIamInstanceProfile"): _instances,
+    ("ec2.amazonaws.com", "ReplaceIamInstanceProfileAssociation"): _instances,
+    ("ec2.amazonaws.com", "DisassociateIamInstanceProfile"): _instances,
+    ("ec2.amazonaws.com", "CreateTags"): _tagged_instances,
+    ("ec2.amazonaws.com", "DeleteTags"): _tagged_instances,
+    ("iam.amazonaws.com", "AttachRolePolicy"): _role,
+    ("iam.amazonaws.com", "DetachRolePolicy"): _role,
+    ("iam.amazonaws.com", "PutRolePolicy"): _role,
+    ("iam.amazonaws.com", "DeleteRolePolicy"): _role,
+    ("iam.amazonaws.com", "PutRolePermissionsBoundary"): _role,
+    ("iam.amazonaws.com", "DeleteRolePermissionsBoundary"): _role,
+    ("iam.amazonaws.com", "TagRole"): _role,
+    ("iam.amazonaws.com", "UntagRole"): _role,
+    ("iam.amazonaws.com", "CreatePolicyVersion"): _policy,
+    ("iam.amazonaws.com", "SetDefaultPolicyVersion"): _policy,
+    ("iam.amazonaws.com", "AddRoleToInstanceProfile"): _role_and_profile,
+    ("iam.amazonaws.com", "RemoveRoleFromInstanceProfile"): _role_and_profile,
+    ("ecs.amazonaws.com", "RegisterContainerInstance"): _instances,
+    ("ecs.amazonaws.com", "RegisterTaskDefinition"): _task_definition,
+    ("ecs.amazonaws.com", "CreateService"): _task_definition,
+    ("ecs.amazonaws.com", "UpdateService"): _task_definition,
+    ("ecs.amazonaws.com", "RunTask"): _tasks,
+    ("ecs.amazonaws.com", "StartTask"): _tasks,
+    ("ecs.amazonaws.com", "TagResource"): _ecs_resource,
+    ("ecs.amazonaws.com", "UntagResource"): _ecs_resource,
+}
+HANDLED_EVENT_NAMES = sorted({name for _source, name in EXTRACTORS})
+TAG_EVENTS = frozenset(
+    {"CreateTags", "DeleteTags", "TagRole", "UntagRole", "TagResource", "UntagResource"}
+)
+
+
+def targets_of(event: CloudTrailEvent | EcsTaskStateChangeEvent) -> Targets | Skip:
+    if isinstance(event, EcsTaskStateChangeEvent):
+        if event.detail.last_status != "RUNNING":
+            return Skip(f"task is {event.detail.last_status}, not RUNNING")
+        return Targets(tasks=frozenset({(event.detail.cluster_arn, event.detail.task_arn)}))
+    detail = event.detail
+    if detail.error_code:
+        return Skip(f"{detail.event_name} failed ({detail.error_code}): it changed nothing")
+    extractor = EXTRACTORS.get((detail.event_source, detail.event_name))
+    if extractor is None:
+        return Skip(f"{detail.event_source} {detail.event_name} is not a call RoleWarden watches")
+    targets = extractor(detail)
+    if targets.empty:
+        return Skip(f"{detail.event_name} names no resource RoleWarden evaluates")
+    return targets
+
+
+def exemption_changes(event: CloudTrailEvent | EcsTaskStateChangeEvent) -> list[ExemptionChange]:
+    """Exemption tags added or removed by a tag call, with who did it."""
+    if not isinstance(event, CloudTrailEvent) or event.detail.event_name not in TAG_EVENTS:
+        return []
+    detail = event.detail
+    if detail.error_code:
+        return []
+    resources = sorted(
+        {*_values(detail, "rolename"), *_values(detail, "resourcearn")}
+        | {value for value in _values(detail, "resourceid") if value.startswith("i-")}
+    )
+    added = {
+        str(item.get("key") or item.get("Key")): str(item.get("value") or item.get("Value") or "")
+        for item in _objects(detail.request_parameters)
+        if (item.get("key") or item.get("Key")) in (EXEMPT_UNTIL_TAG, EXEMPT_REASON_TAG)
+    }
+    removed = {
+        value
+        for value in _values(detail, "tagkeys")
+        if value in (EXEMPT_UNTIL_TAG, EXEMPT_REASON_TAG)
+    }
+    if detail.event_name == "DeleteTags":  # EC2 names deleted tags in a tag set, like adding
+        removed |= set(added)
+        added = {}
+    changes = []
+    for resource in resources:
+        if added:
+            changes.append(
+                ExemptionChange(
+                    detail.event_name,
+                    detail.actor,
+                    resource,
+                    "added",
+                    until=added.get(EXEMPT_UNTIL_TAG),
+                    reason=added.get(EXEMPT_REASON_TAG),
+                )
+            )
+        if removed:
+            changes.append(ExemptionChange(detail.event_name, detail.actor, resource, "removed"))
+    return changes
+
+
+# --- reading CloudTrail's free-form parameters ---------------------------------------------
+
+
+def _values(
+    detail: CloudTrailDetail, key: str, source: Literal["request", "response", "both"] = "both"
+) -> set[str]:
+    """Every string (or string in a list) under `key`, matched case-insensitively, anywhere
+    in the call's parameters: CloudTrail's shapes differ by service and by call."""
+    roots = []
+    if source in ("request", "both"):
+        roots.append(detail.request_parameters)
+    if source in ("response", "both"):
+        roots.append(detail.response_elements)
+    found: set[str] = set()
+    for root in roots:
+        for item in _objects(root):
+            for name, value in item.items():
+                if name.lower() != key:
+                    continue
+                if isinstance(value, str):
+                    found.add(value)
+                elif isinstance(value, list):
+                    found |= {entry for entry in value if isinstance(entry, str)}
+    return found
+
+
+def _objects(value: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object nested in a value (depth first)."""
+    if isinstance(value, dict):
+        yield value
+        for child in value.values():
+            yield from _objects(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _objects(child)
+
+
+def _cluster_of_task(task_arn: str) -> str:
+    """arn:aws:ecs:region:account:task/CLUSTER/ID -> the cluster's ARN."""
+    prefix, _, rest = task_arn.partition(":task/")
+    cluster = rest.split("/")[0] if "/" in rest else "default"
+    return f"{prefix}:cluster/{cluster}"

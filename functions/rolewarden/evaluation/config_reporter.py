@@ -1,0 +1,74 @@
+"""Tell AWS Config: PutEvaluations in batches of at most 100; fetch oversized items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rolewarden.evaluation.config_events import ConfigurationItem
+from rolewarden.evaluation.config_rule import ConfigVerdict
+from rolewarden.inventory.aws import AwsClients, error_from
+from rolewarden.observability import logger
+
+PUT_EVALUATIONS_BATCH = 100
+
+
+def put_evaluations(
+    clients: AwsClients, verdicts: Sequence[ConfigVerdict], result_token: str, test_mode: bool
+) -> int:
+    """Report every verdict; returns the number of PutEvaluations calls made.
+
+    `test_mode` is for the emulator only: Config then validates and stores nothing.
+    """
+    config = clients.client("config")
+    calls = 0
+    for start in range(0, len(verdicts), PUT_EVALUATIONS_BATCH):
+        batch = verdicts[start : start + PUT_EVALUATIONS_BATCH]
+        try:
+            response = config.put_evaluations(
+                Evaluations=[verdict.as_put_evaluation() for verdict in batch],
+                ResultToken=result_token,
+                TestMode=test_mode,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise error_from("config:PutEvaluations", error) from error
+        calls += 1
+        if response.get("FailedEvaluations"):
+            logger.error("Config refused evaluations", failed=response["FailedEvaluations"])
+    return calls
+
+
+def fetch_item(clients: AwsClients, summary: ConfigurationItem) -> ConfigurationItem:
+    """The latest configuration item behind an oversized notification.
+
+    The summary already names the resource; the item confirms its status. If Config
+    cannot return it (not recorded, or not readable), the summary serves.
+    """
+    config = clients.client("config")
+    key = {"resourceType": summary.resource_type, "resourceId": summary.resource_id}
+    try:
+        items = config.batch_get_resource_config(resourceKeys=[key]).get("baseConfigurationItems")
+        if not items:
+            items = config.get_resource_config_history(
+                resourceType=summary.resource_type, resourceId=summary.resource_id, limit=1
+            ).get("configurationItems")
+    except (ClientError, BotoCoreError) as error:
+        logger.warning("oversized item not fetched; using its summary", error=str(error))
+        return summary
+    if not items:
+        return summary
+    latest = items[0]
+    return ConfigurationItem.model_validate(
+        {
+            "resourceType": latest.get("resourceType", summary.resource_type),
+            "resourceId": latest.get("resourceId", summary.resource_id),
+            "resourceName": latest.get("resourceName", summary.resource_name),
+            "ARN": latest.get("arn", summary.arn),
+            "awsRegion": latest.get("awsRegion", summary.aws_region),
+            "configurationItemStatus": latest.get("configurationItemStatus", summary.status),
+            "configurationItemCaptureTime": latest.get(
+                "configurationItemCaptureTime", summary.capture_time
+            ),
+        }
+    )

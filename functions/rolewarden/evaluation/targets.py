@@ -1,0 +1,156 @@
+"""Evaluate only the resources a trigger touched, reading only what that needs.
+
+IAM is global: a role (or a policy, or an instance profile) is judged with its hosts
+in every region RoleWarden covers. Instances, task definitions and tasks are regional.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rolewarden.inventory import iam
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.inventory.build import TargetedReader
+from rolewarden.inventory.snapshot import IamInventory, ScanError, Snapshot
+from rolewarden.rules.context import RuleContext
+from rolewarden.rules.engine import RuleRun, run_rules
+from rolewarden.rules.model import Evaluation, Finding
+from rolewarden.rules.registry import REGISTRY
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a trigger names. Regional ids belong to the trigger's region."""
+
+    instance_ids: frozenset[str] = frozenset()
+    task_definition_arns: frozenset[str] = frozenset()
+    tasks: frozenset[tuple[str, str]] = frozenset()  # (cluster, task ARN)
+    role_names: frozenset[str] = frozenset()
+    policy_arns: frozenset[str] = frozenset()  # judged through the roles that use them
+    instance_profile_names: frozenset[str] = frozenset()
+
+    @property
+    def empty(self) -> bool:
+        return not any(
+            (
+                self.instance_ids,
+                self.task_definition_arns,
+                self.tasks,
+                self.role_names,
+                self.policy_arns,
+                self.instance_profile_names,
+            )
+        )
+
+    @property
+    def global_(self) -> bool:
+        return bool(self.role_names or self.policy_arns or self.instance_profile_names)
+
+
+@dataclass
+class TargetedResult:
+    evaluations: list[Evaluation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+
+
+def evaluate_targets(
+    clients: AwsClients,
+    targets: Targets,
+    region: str,
+    regions: Sequence[str],
+    account: str,
+    partition: str,
+    context: RuleContext,
+    rule_ids: Sequence[str],
+) -> TargetedResult:
+    """Evaluations of the named resources only (by the given rules)."""
+    shared_iam = IamInventory()
+    role_names = set(targets.role_names)
+    for policy_arn in sorted(targets.policy_arns):
+        role_names |= set(iam.roles_using_policy(clients, shared_iam, policy_arn))
+
+    home = _reader(clients, region, account, partition, context, shared_iam)
+    home.instances(targets.instance_ids)
+    for arn in sorted(targets.task_definition_arns):
+        home.task_definition(arn)
+    for cluster, task_arn in sorted(targets.tasks):
+        home.task(cluster, task_arn)
+    snapshots = [home.snapshot]
+    if role_names or targets.instance_profile_names:
+        for each in [region, *(r for r in regions if r != region)]:
+            reader = (
+                home
+                if each == region
+                else _reader(clients, each, account, partition, context, shared_iam)
+            )
+            for name in sorted(role_names):
+                reader.role(name)
+            for name in sorted(targets.instance_profile_names):
+                reader.instance_profile(name)
+            if reader is not home:
+                snapshots.append(reader.snapshot)
+    role_names |= _roles_of_profiles(shared_iam, targets.instance_profile_names)
+
+    result = TargetedResult(errors=[*shared_iam.errors])
+    for snapshot in snapshots:
+        result.errors += [error for error in snapshot.errors if error not in result.errors]
+    regional = [rule for rule in rule_ids if not REGISTRY[rule].global_resource]
+    account_wide = [rule for rule in rule_ids if REGISTRY[rule].global_resource]
+    combined = Snapshot.combine(snapshots)
+    wanted = _wanted(home.snapshot, combined, targets, role_names, shared_iam)
+    for snapshot in snapshots:
+        _keep(result, run_rules(snapshot, context, regional), wanted)
+    if account_wide:
+        _keep(result, run_rules(combined, context, account_wide), wanted)
+    return result
+
+
+def _reader(
+    clients: AwsClients,
+    region: str,
+    account: str,
+    partition: str,
+    context: RuleContext,
+    shared_iam: IamInventory,
+) -> TargetedReader:
+    return TargetedReader(clients, region, account, partition, context.skip_document, shared_iam)
+
+
+def _roles_of_profiles(inventory: IamInventory, profile_names: Iterable[str]) -> set[str]:
+    names = set(profile_names)
+    return {
+        arn.rsplit("/", 1)[-1]
+        for profile in inventory.instance_profiles.values()
+        if profile.name in names
+        for arn in profile.role_arns
+    }
+
+
+def _wanted(
+    home: Snapshot,
+    combined: Snapshot,
+    targets: Targets,
+    role_names: set[str],
+    inventory: IamInventory,
+) -> set[str]:
+    """ARNs of the resources the trigger touched (what its evaluations are about)."""
+    wanted = {
+        f"arn:{home.partition}:ec2:{home.region}:{home.account}:instance/{instance_id}"
+        for instance_id in targets.instance_ids
+    }
+    wanted |= set(targets.task_definition_arns)
+    wanted |= {task_arn for _cluster, task_arn in targets.tasks}
+    wanted |= {role.arn for role in inventory.roles.values() if role.name in role_names}
+    profile_names = set(targets.instance_profile_names)
+    profile_arns = {p.arn for p in inventory.instance_profiles.values() if p.name in profile_names}
+    wanted |= {
+        instance.arn for instance in home.instances.values() if instance.profile_arn in profile_arns
+    }
+    return wanted
+
+
+def _keep(result: TargetedResult, run: RuleRun, wanted: set[str]) -> None:
+    result.evaluations += [e for e in run.evaluations if e.resource.arn in wanted]
+    result.findings += [f for f in run.findings if f.resource_arn in wanted]

@@ -1,0 +1,56 @@
+"""AWS Config custom rule evaluator: one function for every RoleWarden rule Config can see.
+
+The rule id comes in the rule parameters (`{"rule": "..."}`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from rolewarden.evaluation.config_events import ConfigRuleInvocation
+from rolewarden.evaluation.config_reporter import fetch_item, put_evaluations
+from rolewarden.evaluation.config_rule import ConfigRuleError, evaluate_invocation
+from rolewarden.evaluation.sink import LoggingSink
+from rolewarden.handlers import runtime
+from rolewarden.handlers.malformed import reject
+from rolewarden.observability import count, logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = runtime.settings()
+    try:
+        invocation = ConfigRuleInvocation.model_validate(event)
+    except ValidationError as error:
+        return reject("config rule invocation", error)
+    clients = runtime.clients()
+    region = runtime.home_region()
+    try:
+        result = evaluate_invocation(
+            invocation,
+            clients,
+            region,
+            runtime.regions(),
+            runtime.partition(region),
+            runtime.rule_context(),
+            lambda summary: fetch_item(clients, summary),
+        )
+    except ConfigRuleError as error:
+        return reject("config rule invocation", error)
+    calls = put_evaluations(
+        clients, result.verdicts, invocation.result_token, settings.config_test_mode
+    )
+    LoggingSink().findings(result.findings, trigger=f"config:{invocation.config_rule_name}")
+    count("EvaluationErrors", len(result.errors))
+    return {
+        "rule": invocation.rule_parameters.rule,
+        "evaluations": len(result.verdicts),
+        "put_evaluations_calls": calls,
+        "findings": [finding.finding_id for finding in result.findings],
+        "scan_errors": [error.as_json() for error in result.errors],
+    }

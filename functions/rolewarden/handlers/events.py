@@ -1,0 +1,57 @@
+"""EventBridge event evaluator: CloudTrail calls that change credentials, ECS task starts.
+
+Evaluates only the resources the call touched; IAM calls re-evaluate the role's hosts in
+every region RoleWarden covers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from rolewarden.evaluation.cloudtrail import TRIGGER_EVENT, Skip, exemption_changes, targets_of
+from rolewarden.evaluation.sink import LoggingSink
+from rolewarden.evaluation.targets import evaluate_targets
+from rolewarden.handlers import runtime
+from rolewarden.handlers.malformed import reject
+from rolewarden.observability import count, logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = runtime.settings()
+    try:
+        parsed = TRIGGER_EVENT.validate_python(event)
+    except ValidationError as error:
+        return reject("EventBridge event", error)
+    sink = LoggingSink()
+    sink.exemption_changes(exemption_changes(parsed))
+    targets = targets_of(parsed)
+    if isinstance(targets, Skip):
+        logger.info("event skipped", reason=targets.reason, event_id=parsed.id)
+        count("EventsSkipped")
+        return {"status": "skipped", "reason": targets.reason}
+    home = runtime.home_region()
+    region = home if targets.global_ else parsed.region
+    result = evaluate_targets(
+        runtime.clients(),
+        targets,
+        region,
+        runtime.regions(),
+        parsed.account,
+        runtime.partition(region),
+        runtime.rule_context(),
+        settings.enabled_rules(),
+    )
+    sink.findings(result.findings, trigger=f"event:{parsed.id}")
+    count("EvaluationErrors", len(result.errors))
+    return {
+        "status": "evaluated",
+        "evaluations": len(result.evaluations),
+        "findings": [finding.finding_id for finding in result.findings],
+        "scan_errors": [error.as_json() for error in result.errors],
+    }

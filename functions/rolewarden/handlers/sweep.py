@@ -1,0 +1,28 @@
+"""Scheduled sweep: the whole account, in each region RoleWarden covers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rolewarden.evaluation.sink import LoggingSink
+from rolewarden.handlers import runtime
+from rolewarden.observability import count, logger, metrics, tracer
+from rolewarden.scan import scan_account
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = runtime.settings()
+    result = scan_account(runtime.session(), runtime.regions(), settings, settings.enabled_rules())
+    LoggingSink().findings(result.findings, trigger="sweep")
+    for kind, examined in result.examined.items():
+        count(f"ResourcesExamined.{kind}", examined)
+    for service, calls in result.api_calls.items():
+        count(f"ApiCalls.{service}", calls)
+    count("EvaluationErrors", len(result.errors))
+    count("SweepCompleted")  # the heartbeat: an alarm fires when it stops
+    return result.summary()

@@ -1,0 +1,36 @@
+"""Logger, Tracer and Metrics: one instance each, shared by every handler.
+
+Powertools reads POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE from the
+environment (the template sets them); the defaults here serve the CLI and tests.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from rolewarden.rules.model import Finding
+
+SERVICE = "rolewarden"
+NAMESPACE = "RoleWarden"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+
+
+def count_findings(findings: Iterable[Finding]) -> None:
+    """Findings by rule and by severity (one metric each, so dashboards can slice)."""
+    findings = list(findings)
+    metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=len(findings))
+    for rule, count in Counter(finding.rule for finding in findings).items():
+        metrics.add_metric(name=f"Findings.{rule}", unit=MetricUnit.Count, value=count)
+    for severity, count in Counter(finding.severity.value for finding in findings).items():
+        metrics.add_metric(name=f"Findings.{severity}", unit=MetricUnit.Count, value=count)
+
+
+def count(name: str, value: float = 1) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
