@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := -c layers/dependencies/requirements.txt -c tests/requirements.txt
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+# SAM CLI phones home unless told not to; it has nothing to report here.
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: demo test lint unit functional e2e bench clean
 
@@ -14,16 +18,24 @@ $(STAMP): pyproject.toml layers/dependencies/requirements.txt tests/requirements
 	$(BIN)/python -m pip install --quiet $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
 
+$(TOOLS_STAMP): tests/tools-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet -c tests/tools-requirements.txt aws-sam-cli cfn-lint
+	touch $(TOOLS_STAMP)
+
 demo: $(STAMP)  ## the product end to end on the embedded AWS emulator
 	$(BIN)/rolewarden demo
 
 test: lint  ## lint, type-check, then every test
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check functions tests benchmarks
 	$(BIN)/ruff format --check functions tests benchmarks
 	$(BIN)/mypy
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template template.yaml
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
@@ -38,4 +50,4 @@ bench: $(STAMP)
 	@echo "benchmarks arrive with issue 6 (see benchmarks/README.md)"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
