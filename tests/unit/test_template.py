@@ -1,0 +1,112 @@
+"""template.yaml says what the code does: the same rules, events, settings and guards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cfn_template import load_template
+from rolewarden.evaluation.cloudtrail import EXTRACTORS, HANDLED_EVENT_NAMES
+from rolewarden.rules.registry import REGISTRY
+from rolewarden.settings import PREFIX, Settings
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+
+
+def of_type(kind: str) -> dict[str, dict[str, Any]]:
+    return {name: body for name, body in RESOURCES.items() if body["Type"] == kind}
+
+
+def test_one_config_rule_per_rule_config_can_see() -> None:
+    # Given the Config rules of the template
+    rules = of_type("AWS::Config::ConfigRule")
+    # When their rule parameters and scopes are read
+    scoped = {
+        body["Properties"]["InputParameters"]["rule"]: body["Properties"]["Scope"][
+            "ComplianceResourceTypes"
+        ]
+        for body in rules.values()
+    }
+    # Then each Config-visible rule has one, scoped to its type (roles also on policies)
+    expected = {
+        rule.id: [rule.resource_type] for rule in REGISTRY.values() if rule.visible_to_config
+    }
+    expected["instance-role-app-permissions"] = ["AWS::IAM::Role", "AWS::IAM::Policy"]
+    assert scoped == expected
+    # And each is change-triggered (inline and oversized) and periodic, served by one function
+    for body in rules.values():
+        source = body["Properties"]["Source"]
+        assert source["Owner"] == "CUSTOM_LAMBDA"
+        assert source["SourceIdentifier"] == {"Fn::GetAtt": ["ConfigRuleFunction", "Arn"]}
+        assert [detail["MessageType"] for detail in source["SourceDetails"]] == [
+            "ConfigurationItemChangeNotification",
+            "OversizedConfigurationItemChangeNotification",
+            "ScheduledNotification",
+        ]
+
+
+def test_eventbridge_pattern_matches_the_calls_the_code_handles() -> None:
+    # Given the event evaluator's CloudTrail rule
+    events = RESOURCES["EventFunction"]["Properties"]["Events"]
+    pattern = events["CredentialChanges"]["Properties"]["Pattern"]
+    # Then it asks for exactly the calls the code extracts targets from, from their sources
+    assert sorted(pattern["detail"]["eventName"]) == HANDLED_EVENT_NAMES
+    assert sorted(pattern["detail"]["eventSource"]) == sorted({s for s, _ in EXTRACTORS})
+    # And task state changes only when RUNNING
+    task = events["TaskStarted"]["Properties"]["Pattern"]
+    assert task["detail"] == {"lastStatus": ["RUNNING"]}
+
+
+def test_the_forwarder_forwards_every_iam_call_the_code_handles() -> None:
+    forwarder = load_template("docs/iam-event-forwarder.yaml")
+    pattern = forwarder["Resources"]["ForwardIamCalls"]["Properties"]["EventPattern"]
+    iam_calls = sorted(name for source, name in EXTRACTORS if source == "iam.amazonaws.com")
+    assert sorted(pattern["detail"]["eventName"]) == iam_calls
+
+
+def test_every_setting_reaches_every_function() -> None:
+    # Given the functions' shared environment
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    # Then every setting of the model is there, under its ROLEWARDEN_ name
+    expected = {PREFIX + name.upper() for name in Settings.model_fields}
+    assert expected <= set(variables)
+    assert variables["ROLEWARDEN_CONFIG_TEST_MODE"] == "false"
+
+
+def test_journal_outlives_the_stack_and_every_table_can_be_recovered() -> None:
+    tables = of_type("AWS::DynamoDB::Table")
+    assert RESOURCES["JournalTable"]["DeletionPolicy"] == "Retain"
+    assert RESOURCES["JournalTable"]["UpdateReplacePolicy"] == "Retain"
+    for body in tables.values():
+        assert body["Properties"]["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }
+
+
+@pytest.mark.parametrize("function", ["ConfigRuleFunction", "EventFunction", "SweepFunction"])
+def test_each_function_has_its_own_bounded_tagged_role(function: str) -> None:
+    # Given a function's role
+    role_ref = RESOURCES[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = RESOURCES[role_ref]["Properties"]
+    # Then it is under the boundary and tagged as RoleWarden's own (never remediated)
+    assert role["PermissionsBoundary"] == {"Ref": "RoleWardenBoundary"}
+    assert "rolewarden:component" in {tag["Key"] for tag in role["Tags"]}
+    # And no other function uses it
+    users = [
+        name
+        for name, body in of_type("AWS::Serverless::Function").items()
+        if body["Properties"]["Role"]["Fn::GetAtt"][0] == role_ref
+    ]
+    assert users == [function]
+
+
+def test_topic_is_encrypted_with_a_key_alarms_may_use() -> None:
+    topic = RESOURCES["AlertTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlertKey"}
+    key_statements = RESOURCES["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]
+    alarms = [
+        s for s in key_statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert alarms and set(alarms[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
