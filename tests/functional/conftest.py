@@ -18,6 +18,7 @@ from moto import mock_aws as moto_mock_aws
 
 from rolewarden.demo.emulator import (
     pin_ecs_tasks_running_in_process,
+    support_missing_moto_filters,
     unpin_ecs_tasks_in_process,
 )
 from rolewarden.rules.ids import RULE_IDS
@@ -62,6 +63,11 @@ def fresh_moto_account() -> Iterator[boto3.Session]:
                 yield boto3.Session(region_name=REGION)
         finally:
             unpin_ecs_tasks_in_process()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def moto_knows_the_filters_aws_has() -> None:
+    support_missing_moto_filters()
 
 
 @pytest.fixture

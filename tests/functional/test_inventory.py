@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.ec2 import utils as moto_ec2_utils
 
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -131,16 +130,6 @@ def full_snapshot(session: boto3.Session) -> tuple[Snapshot, AwsClients]:
 @pytest.fixture(scope="module")
 def snapshot(world: SimpleNamespace) -> Snapshot:
     return full_snapshot(world.session)[0]
-
-
-@pytest.fixture
-def moto_filters_instances_by_profile(monkeypatch: pytest.MonkeyPatch) -> None:
-    """EC2 filters DescribeInstances on `iam-instance-profile.arn`; moto 5.2 lacks the filter."""
-    monkeypatch.setitem(
-        moto_ec2_utils.filter_dict_attribute_mapping,
-        "iam-instance-profile.arn",
-        "iam_instance_profile.Arn",
-    )
 
 
 def targeted(world: SimpleNamespace) -> TargetedReader:
@@ -310,7 +299,7 @@ def test_targeted_instance_read_survives_an_id_that_is_not_visible(
 
 
 def test_targeted_role_read_loads_its_instances_and_gives_the_same_finding(
-    world: SimpleNamespace, moto_filters_instances_by_profile: None
+    world: SimpleNamespace,
 ) -> None:
     snapshot = targeted(world).role("shop-host")
 

@@ -110,3 +110,20 @@ def test_topic_is_encrypted_with_a_key_alarms_may_use() -> None:
         s for s in key_statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     ]
     assert alarms and set(alarms[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+def test_the_boundary_allows_everything_a_role_is_granted() -> None:
+    # Given the permissions boundary and every RoleWarden function role
+    boundary = RESOURCES["RoleWardenBoundary"]["Properties"]["PolicyDocument"]["Statement"]
+    ceiling = {action for statement in boundary for action in statement["Action"]}
+    roles = {
+        body["Properties"]["Role"]["Fn::GetAtt"][0]
+        for body in of_type("AWS::Serverless::Function").values()
+    }
+    # Then no role is granted an action the boundary would silently cut off
+    for role in roles:
+        for policy in RESOURCES[role]["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"]
+                actions = [actions] if isinstance(actions, str) else actions
+                assert set(actions) <= ceiling, (role, set(actions) - ceiling)

@@ -35,6 +35,7 @@ from typing import Any, Self
 
 import boto3
 import botocore.session
+from moto.ec2 import utils as moto_ec2_utils
 from moto.moto_api import state_manager
 from moto.server import ThreadedMotoServer
 
@@ -49,6 +50,17 @@ _ECS_TASK_MODEL = "ecs::task"
 # (state manager default: manual progression, times=1). A manual progression that needs a
 # million DescribeTasks calls per step keeps tasks RUNNING for any demo or test.
 _ECS_TASK_PINNED = {"progression": "manual", "times": 1_000_000}
+
+
+def support_missing_moto_filters() -> None:
+    """Teach moto the EC2 filters AWS has and moto 5.2 lacks, which RoleWarden uses.
+
+    `iam-instance-profile.arn` on DescribeInstances (the instances behind a role's
+    profiles): without it moto fails the call instead of filtering.
+    """
+    moto_ec2_utils.filter_dict_attribute_mapping.setdefault(
+        "iam-instance-profile.arn", "iam_instance_profile.Arn"
+    )
 
 
 class EmulatorError(Exception):
@@ -78,6 +90,7 @@ class Emulator:
         if Emulator._running is not None:
             raise EmulatorError("an emulator is already running in this process")
         Emulator._running = self
+        support_missing_moto_filters()
         # moto reads this when it creates an account's IAM backend (lazily, on first use),
         # so it must stay set while the server serves; stop() restores the previous value.
         self._saved_load_policies = os.environ.get(_LOAD_MANAGED_POLICIES)

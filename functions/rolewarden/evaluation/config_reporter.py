@@ -49,10 +49,6 @@ def fetch_item(clients: AwsClients, summary: ConfigurationItem) -> Configuration
     key = {"resourceType": summary.resource_type, "resourceId": summary.resource_id}
     try:
         items = config.batch_get_resource_config(resourceKeys=[key]).get("baseConfigurationItems")
-        if not items:
-            items = config.get_resource_config_history(
-                resourceType=summary.resource_type, resourceId=summary.resource_id, limit=1
-            ).get("configurationItems")
     except (ClientError, BotoCoreError) as error:
         logger.warning("oversized item not fetched; using its summary", error=str(error))
         return summary

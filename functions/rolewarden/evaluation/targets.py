@@ -145,8 +145,11 @@ def _wanted(
     wanted |= {role.arn for role in inventory.roles.values() if role.name in role_names}
     profile_names = set(targets.instance_profile_names)
     profile_arns = {p.arn for p in inventory.instance_profiles.values() if p.name in profile_names}
+    # A profile is global: the instances using it in every region read, not only the home one.
     wanted |= {
-        instance.arn for instance in home.instances.values() if instance.profile_arn in profile_arns
+        instance.arn
+        for instance in combined.instances.values()
+        if instance.profile_arn in profile_arns
     }
     return wanted
 

@@ -34,7 +34,9 @@ def regions() -> list[str]:
     return list(settings().regions) or [home_region()]
 
 
+@functools.cache
 def session() -> boto3.Session:
+    """One per container: a new Session reads botocore's service models again."""
     return session_from_environment()
 
 
@@ -48,4 +50,4 @@ def rule_context() -> RuleContext:
 
 
 def partition(region: str) -> str:
-    return str(boto3.Session().get_partition_for_region(region))
+    return str(session().get_partition_for_region(region))
