@@ -32,7 +32,6 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
-from moto.ec2 import utils as moto_ec2_utils
 
 from rolewarden.handlers import runtime
 from rolewarden.observability import logger
@@ -269,8 +268,6 @@ class Invoker:
     Per test: AWS_REGION and the Powertools variables are set, every ROLEWARDEN_*
     variable is cleared and only those given are set, `runtime.session` returns a
     recorded session, and the settings cache is cleared before each invocation.
-    EC2 filters DescribeInstances on `iam-instance-profile.arn` (how a role's hosts are
-    found); moto 5.2 lacks the filter, so it is taught here.
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -289,11 +286,6 @@ class Invoker:
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(runtime, "session", lambda: recorded_session(self.calls))
-        monkeypatch.setitem(
-            moto_ec2_utils.filter_dict_attribute_mapping,
-            "iam-instance-profile.arn",
-            "iam_instance_profile.Arn",
-        )
 
     def settings(self, **values: str) -> None:
         """ROLEWARDEN_<NAME>=value for each (an empty value unsets it)."""
