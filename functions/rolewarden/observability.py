@@ -6,6 +6,7 @@ environment (the template sets them); the defaults here serve the CLI and tests.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 
@@ -14,7 +15,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from rolewarden.rules.model import Finding
 
-SERVICE = "rolewarden"
+# Each function names itself (template.yaml): its metrics carry its own `service` dimension.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rolewarden")
 NAMESPACE = "RoleWarden"
 
 logger = Logger(service=SERVICE)
@@ -26,10 +28,10 @@ def count_findings(findings: Iterable[Finding]) -> None:
     """Findings by rule and by severity (one metric each, so dashboards can slice)."""
     findings = list(findings)
     metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=len(findings))
-    for rule, count in Counter(finding.rule for finding in findings).items():
-        metrics.add_metric(name=f"Findings.{rule}", unit=MetricUnit.Count, value=count)
-    for severity, count in Counter(finding.severity.value for finding in findings).items():
-        metrics.add_metric(name=f"Findings.{severity}", unit=MetricUnit.Count, value=count)
+    for rule, number in Counter(finding.rule for finding in findings).items():
+        metrics.add_metric(name=f"Findings.{rule}", unit=MetricUnit.Count, value=number)
+    for severity, number in Counter(finding.severity.value for finding in findings).items():
+        metrics.add_metric(name=f"Findings.{severity}", unit=MetricUnit.Count, value=number)
 
 
 def count(name: str, value: float = 1) -> None:

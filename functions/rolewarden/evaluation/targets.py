@@ -53,6 +53,8 @@ class TargetedResult:
     evaluations: list[Evaluation] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+    # Ids, names and ARNs of the resources read: what exists (a rule may stay silent on it).
+    found: set[str] = field(default_factory=set)
 
 
 def evaluate_targets(
@@ -99,6 +101,7 @@ def evaluate_targets(
     regional = [rule for rule in rule_ids if not REGISTRY[rule].global_resource]
     account_wide = [rule for rule in rule_ids if REGISTRY[rule].global_resource]
     combined = Snapshot.combine(snapshots)
+    result.found = _found(combined)
     wanted = _wanted(home.snapshot, combined, targets, role_names, shared_iam)
     for snapshot in snapshots:
         _keep(result, run_rules(snapshot, context, regional), wanted)
@@ -152,6 +155,12 @@ def _wanted(
         if instance.profile_arn in profile_arns
     }
     return wanted
+
+
+def _found(snapshot: Snapshot) -> set[str]:
+    found = {*snapshot.instances, *(i.arn for i in snapshot.instances.values())}
+    found |= {name for role in snapshot.iam.roles.values() for name in (role.arn, role.name)}
+    return found | set(snapshot.task_definitions) | set(snapshot.tasks)
 
 
 def _keep(result: TargetedResult, run: RuleRun, wanted: set[str]) -> None:

@@ -17,6 +17,7 @@ from rolewarden.evaluation.sink import LoggingSink
 from rolewarden.handlers import runtime
 from rolewarden.handlers.malformed import reject
 from rolewarden.observability import count, logger, metrics, tracer
+from rolewarden.settings import Mode
 
 
 @logger.inject_lambda_context
@@ -28,6 +29,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         invocation = ConfigRuleInvocation.model_validate(event)
     except ValidationError as error:
         return reject("config rule invocation", error)
+    rule = invocation.rule_parameters.rule
+    if settings.mode(rule) is Mode.OFF:  # "off" is not evaluated at all
+        logger.info("rule is off", rule=rule)
+        return {"rule": rule, "status": "off", "evaluations": 0}
     clients = runtime.clients()
     region = runtime.home_region()
     try:
@@ -48,7 +53,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     LoggingSink().findings(result.findings, trigger=f"config:{invocation.config_rule_name}")
     count("EvaluationErrors", len(result.errors))
     return {
-        "rule": invocation.rule_parameters.rule,
+        "rule": rule,
+        "status": "evaluated",
         "evaluations": len(result.verdicts),
         "put_evaluations_calls": calls,
         "findings": [finding.finding_id for finding in result.findings],
