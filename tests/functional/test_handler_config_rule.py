@@ -280,7 +280,7 @@ class TestConfigRuleEvaluator:
             "evaluations": 0,
         }
         assert done.operations == []
-        assert "Findings" not in done.metrics
+        assert done.metrics == {"RuleOff": 1}
 
     def test_instance_with_a_profile_is_reported_compliant(
         self, world: SimpleNamespace, invoke: Invoker

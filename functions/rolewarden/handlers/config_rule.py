@@ -32,6 +32,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rule = invocation.rule_parameters.rule
     if settings.mode(rule) is Mode.OFF:  # "off" is not evaluated at all
         logger.info("rule is off", rule=rule)
+        count("RuleOff")
         return {"rule": rule, "status": "off", "evaluations": 0}
     clients = runtime.clients()
     region = runtime.home_region()
