@@ -12,7 +12,7 @@ Scenarios:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +22,7 @@ from rolewarden.evaluation.config_events import (
     ItemChanged,
     OversizedItemChanged,
 )
+from rolewarden.evaluation.scope import Scope
 from rolewarden.evaluation.targets import Targets, evaluate_targets
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import build_snapshot, read_account_iam
@@ -72,9 +73,7 @@ class ConfigRuleResult:
 def evaluate_invocation(
     invocation: ConfigRuleInvocation,
     clients: AwsClients,
-    region: str,
-    regions: Sequence[str],
-    partition: str,
+    scope: Scope,
     context: RuleContext,
     fetch_item: FetchItem,
 ) -> ConfigRuleResult:
@@ -86,19 +85,15 @@ def evaluate_invocation(
     message = invocation.invoking_event
     if isinstance(message, ItemChanged | OversizedItemChanged):
         item = message.item if isinstance(message, ItemChanged) else fetch_item(message.summary)
-        return _evaluate_item(invocation, item, clients, region, regions, partition, context)
-    return _evaluate_all(
-        invocation, message.notification_time, clients, region, regions, partition, context
-    )
+        return _evaluate_item(invocation, item, clients, scope, context)
+    return _evaluate_all(invocation, message.notification_time, clients, scope, context)
 
 
 def _evaluate_item(
     invocation: ConfigRuleInvocation,
     item: ConfigurationItem,
     clients: AwsClients,
-    region: str,
-    regions: Sequence[str],
-    partition: str,
+    scope: Scope,
     context: RuleContext,
 ) -> ConfigRuleResult:
     rule = REGISTRY[invocation.rule_parameters.rule]
@@ -123,9 +118,7 @@ def _evaluate_item(
     targets = _targets_of(item, rule.resource_type)
     if targets is None:
         return not_applicable(f"{rule.id} does not evaluate {item.resource_type}")
-    evaluated = evaluate_targets(
-        clients, targets, region, regions, invocation.account, partition, context, [rule.id]
-    )
+    evaluated = evaluate_targets(clients, targets, scope, context, [rule.id])
     result.findings, result.errors = evaluated.findings, evaluated.errors
     if item.resource_type == IAM_POLICY:
         result.verdicts = [_verdict(e, item.capture_time) for e in evaluated.evaluations]
@@ -151,19 +144,15 @@ def _evaluate_all(
     invocation: ConfigRuleInvocation,
     notification_time: datetime,
     clients: AwsClients,
-    region: str,
-    regions: Sequence[str],
-    partition: str,
+    scope: Scope,
     context: RuleContext,
 ) -> ConfigRuleResult:
     """A scheduled run: every resource of the rule's type (a role with hosts anywhere)."""
     rule = REGISTRY[invocation.rule_parameters.rule]
     iam = read_account_iam(clients, context.skip_document)
-    covered = (
-        [region] if not rule.global_resource else [region, *(r for r in regions if r != region)]
-    )
+    covered = scope.all_regions if rule.global_resource else [scope.region]
     snapshots = [
-        build_snapshot(clients, each, invocation.account, partition, iam, context.skip_document)
+        build_snapshot(clients, each, scope.account, scope.partition, iam, context.skip_document)
         for each in covered
     ]
     subject = snapshots[0] if not rule.global_resource else Snapshot.combine(snapshots)

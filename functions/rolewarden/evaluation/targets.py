@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory import iam
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import TargetedReader
@@ -44,7 +45,7 @@ class Targets:
         )
 
     @property
-    def global_(self) -> bool:
+    def touches_iam(self) -> bool:
         return bool(self.role_names or self.policy_arns or self.instance_profile_names)
 
 
@@ -60,10 +61,7 @@ class TargetedResult:
 def evaluate_targets(
     clients: AwsClients,
     targets: Targets,
-    region: str,
-    regions: Sequence[str],
-    account: str,
-    partition: str,
+    scope: Scope,
     context: RuleContext,
     rule_ids: Sequence[str],
 ) -> TargetedResult:
@@ -73,7 +71,7 @@ def evaluate_targets(
     for policy_arn in sorted(targets.policy_arns):
         role_names |= set(iam.roles_using_policy(clients, shared_iam, policy_arn))
 
-    home = _reader(clients, region, account, partition, context, shared_iam)
+    home = _reader(clients, scope, scope.region, context, shared_iam)
     home.instances(targets.instance_ids)
     for arn in sorted(targets.task_definition_arns):
         home.task_definition(arn)
@@ -81,11 +79,9 @@ def evaluate_targets(
         home.task(cluster, task_arn)
     snapshots = [home.snapshot]
     if role_names or targets.instance_profile_names:
-        for each in [region, *(r for r in regions if r != region)]:
+        for each in scope.all_regions:
             reader = (
-                home
-                if each == region
-                else _reader(clients, each, account, partition, context, shared_iam)
+                home if each == scope.region else _reader(clients, scope, each, context, shared_iam)
             )
             for name in sorted(role_names):
                 reader.role(name)
@@ -111,14 +107,11 @@ def evaluate_targets(
 
 
 def _reader(
-    clients: AwsClients,
-    region: str,
-    account: str,
-    partition: str,
-    context: RuleContext,
-    shared_iam: IamInventory,
+    clients: AwsClients, scope: Scope, region: str, context: RuleContext, shared_iam: IamInventory
 ) -> TargetedReader:
-    return TargetedReader(clients, region, account, partition, context.skip_document, shared_iam)
+    return TargetedReader(
+        clients, region, scope.account, scope.partition, context.skip_document, shared_iam
+    )
 
 
 def _roles_of_profiles(inventory: IamInventory, profile_names: Iterable[str]) -> set[str]:

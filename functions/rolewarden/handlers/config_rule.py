@@ -35,14 +35,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         count("RuleOff")
         return {"rule": rule, "status": "off", "evaluations": 0}
     clients = runtime.clients()
-    region = runtime.home_region()
     try:
         result = evaluate_invocation(
             invocation,
             clients,
-            region,
-            runtime.regions(),
-            runtime.partition(region),
+            runtime.scope(invocation.account),
             runtime.rule_context(),
             lambda summary: fetch_item(clients, summary),
         )

@@ -35,15 +35,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.info("event skipped", reason=targets.reason, event_id=parsed.id)
         count("EventsSkipped")
         return {"status": "skipped", "reason": targets.reason}
-    home = runtime.home_region()
-    region = home if targets.global_ else parsed.region
+    # IAM is global: judge it from the function's region, across every covered region.
+    region = None if targets.touches_iam else parsed.region
     result = evaluate_targets(
         runtime.clients(),
         targets,
-        region,
-        runtime.regions(),
-        parsed.account,
-        runtime.partition(region),
+        runtime.scope(parsed.account, region),
         runtime.rule_context(),
         settings.enabled_rules(),
     )

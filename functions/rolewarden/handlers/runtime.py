@@ -11,6 +11,7 @@ import os
 
 import boto3
 
+from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients, session_from_environment
 from rolewarden.rules.context import RuleContext
 from rolewarden.settings import Settings
@@ -47,6 +48,12 @@ def clients() -> AwsClients:
 
 def rule_context() -> RuleContext:
     return RuleContext.from_settings(settings())
+
+
+def scope(account: str, region: str | None = None) -> Scope:
+    """An evaluation in `account`, about resources in `region` (default: the function's)."""
+    region = region or home_region()
+    return Scope(account, partition(region), region, tuple(regions()))
 
 
 def partition(region: str) -> str:
