@@ -92,3 +92,13 @@ def test_rule_turned_off_is_not_swept(demo: SimpleNamespace, invoke: Invoker) ->
     assert ids.EC2_INSTANCE_WITHOUT_PROFILE not in done.result["rules"]
     assert done.result["findings"] == 7
     assert done.metrics["SweepCompleted"] == 1
+
+
+def test_a_person_can_start_a_sweep_by_hand(demo: SimpleNamespace, invoke: Invoker) -> None:
+    # Given the manual invocation sample (aws lambda invoke --payload ...)
+    event = load_event("sweep-manual")
+
+    # When the sweep runs / Then it sweeps exactly as the schedule does
+    done = invoke(handler, event)
+    assert done.result["findings"] == 9
+    assert done.metrics["SweepCompleted"] == 1
