@@ -48,13 +48,19 @@ def test_one_config_rule_per_rule_config_can_see() -> None:
         ]
 
 
-def test_eventbridge_pattern_matches_the_calls_the_code_handles() -> None:
-    # Given the event evaluator's CloudTrail rule
+def test_eventbridge_patterns_match_the_calls_the_code_handles() -> None:
+    # Given the event evaluator's CloudTrail rules
     events = RESOURCES["EventFunction"]["Properties"]["Events"]
-    pattern = events["CredentialChanges"]["Properties"]["Pattern"]
-    # Then it asks for exactly the calls the code extracts targets from, from their sources
-    assert sorted(pattern["detail"]["eventName"]) == HANDLED_EVENT_NAMES
-    assert sorted(pattern["detail"]["eventSource"]) == sorted({s for s, _ in EXTRACTORS})
+    changes = events["CredentialChanges"]["Properties"]["Pattern"]["detail"]
+    tags = events["InstanceTagChanges"]["Properties"]["Pattern"]["detail"]
+    # Then together they ask for exactly the calls the code extracts targets from
+    assert sorted(changes["eventName"] + tags["eventName"]) == HANDLED_EVENT_NAMES
+    assert sorted(changes["eventSource"]) == sorted({s for s, _ in EXTRACTORS})
+    # And only for calls that succeeded, and tag calls only on instances
+    assert changes["errorCode"] == tags["errorCode"] == [{"exists": False}]
+    assert tags["requestParameters"] == {
+        "resourcesSet": {"items": {"resourceId": [{"prefix": "i-"}]}}
+    }
     # And task state changes only when RUNNING
     task = events["TaskStarted"]["Properties"]["Pattern"]
     assert task["detail"] == {"lastStatus": ["RUNNING"]}
