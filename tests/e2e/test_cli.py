@@ -241,3 +241,10 @@ def test_demo_runs_to_completion(demo_process: subprocess.Popen[str]) -> None:
         assert rule in stdout
     assert "Exempt" in stdout
     assert "Traceback" not in stderr
+    # And the event act: AttachRolePolicy on the compliant host role is judged critical,
+    # by the event evaluator, without a line of its logs or metrics in the way
+    event_act = stdout.split("the event evaluator judges that role:", 1)[1].splitlines()
+    assert (
+        "CRITICAL  ECS host role payments-ecs-host grants application permissions" in (event_act[1])
+    )
+    assert not any(line.startswith("{") for line in stdout.splitlines())

@@ -2,15 +2,18 @@
 
 It starts moto's server on 127.0.0.1, seeds an account that breaks every rule next
 to compliant resources, and scans it over HTTP with exactly the code path of
-`rolewarden scan` (a session from the standard AWS settings).
+`rolewarden scan` (a session from the standard AWS settings). Then a change arrives as
+a CloudTrail event, and the event evaluator judges just what it touched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rolewarden.demo.builders import seed_demo_account
 from rolewarden.demo.emulator import Emulator
+from rolewarden.demo.event import ATTACHED_POLICY, attach_role_policy_event, evaluate_event
 from rolewarden.inventory.aws import session_from_environment
 from rolewarden.output import render_table
 from rolewarden.scan import scan_account
@@ -36,5 +39,25 @@ def run_demo(say: Say = print) -> int:
             say(f"$ rolewarden scan --region {region}\n")
             result = scan_account(session, [region], settings, settings.enabled_rules())
             say(render_table(result))
+            _an_event_arrives(session, account.account_id, region, settings)
     say("\nDone. Against a real account: AWS_PROFILE=... rolewarden scan --output json")
     return 0
+
+
+def _an_event_arrives(
+    session: Any, account: str, region: str, settings: Settings, say: Say = print
+) -> None:
+    role = "payments-ecs-host"
+    say(
+        f"\nAn operator attaches {ATTACHED_POLICY.rsplit('/', 1)[-1]} to {role}, the compliant "
+        "host role. CloudTrail reports AttachRolePolicy; the event evaluator judges that role:"
+    )
+    session.client("iam").attach_role_policy(RoleName=role, PolicyArn=ATTACHED_POLICY)
+    outcome = evaluate_event(attach_role_policy_event(account, role, ATTACHED_POLICY))
+    new = set(outcome.get("findings", []))
+    after = scan_account(session, [region], settings, settings.enabled_rules())
+    for finding in after.findings:
+        if finding.finding_id in new:
+            say(f"  {finding.finding_id}  {finding.severity.value.upper()}  {finding.title}")
+    if not new:
+        say(f"  no finding ({outcome.get('status')}: {outcome.get('reason', '')})")

@@ -84,7 +84,7 @@ def _violation(
     return Violation(
         severity=Severity.CRITICAL if verdict.critical else Severity.HIGH,
         title=f"{'ECS host' if ecs_host else 'Instance'} role {role.name} grants application "
-        f"permissions ({', '.join(services_of(verdict))})",
+        f"permissions ({_some_services(services_of(verdict))})",
         evidence=_evidence(snapshot, context, role, verdict, ecs_host, errors),
         remediation=Remediation(
             action=ACTION,
@@ -160,6 +160,12 @@ def plain_instances_using(snapshot: Snapshot, role: Role) -> list[str]:
         for instance in snapshot.instances_using_role(role)
         if instance.instance_id not in hosts
     )
+
+
+def _some_services(services: list[str], shown: int = 5) -> str:
+    """A title names a few services; the evidence names them all (`*` grants hundreds)."""
+    listed = ", ".join(services[:shown])
+    return listed if len(services) <= shown else f"{listed} and {len(services) - shown} more"
 
 
 def _step(policy: PolicyVerdict) -> dict[str, str]:

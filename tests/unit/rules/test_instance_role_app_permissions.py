@@ -505,3 +505,23 @@ def test_scenario_1_evidence_records_baseline_scope_and_per_policy_conditions() 
     assert by_name["files"]["conditional"] is False
     assert by_name["params-and-files"]["baseline_grants"] == {"ssm:GetParameter": ["*"]}
     assert "baseline_grants" not in by_name["files"]
+
+
+def test_title_names_a_few_services_and_counts_the_rest() -> None:
+    # Given an ECS host role granting every action
+    snapshot = empty_snapshot()
+    ecs_host_role_with(snapshot, inline={"admin": allow_all()})
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot, context()))
+    # Then the title stays one readable line; the evidence keeps every service
+    services = finding.title.split("(", 1)[1].rstrip(")")
+    assert services.count(",") == 4
+    assert services.endswith(" more")
+    assert len(finding.evidence["offending_policies"][0]["actions"]) > 100
+
+
+def allow_all() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
