@@ -129,7 +129,7 @@ def _evaluate_item(
             item.resource_type,
             item.resource_id,
             e.compliance,
-            _annotation(e.annotation),
+            fit_annotation(e.annotation),
             item.capture_time,
         )
         for e in evaluated.evaluations
@@ -182,10 +182,10 @@ def _verdict(evaluation: Evaluation, when: datetime) -> ConfigVerdict:
         evaluation.resource.type,
         evaluation.resource.id,
         evaluation.compliance,
-        _annotation(evaluation.annotation),
+        fit_annotation(evaluation.annotation),
         when,
     )
 
 
-def _annotation(text: str) -> str:
+def fit_annotation(text: str) -> str:
     return text if len(text) <= MAX_ANNOTATION else text[: MAX_ANNOTATION - 1] + "…"
