@@ -19,7 +19,7 @@ from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import build_snapshot, read_account_iam
 from rolewarden.inventory.snapshot import ScanError, Snapshot
 from rolewarden.rules.context import RuleContext
-from rolewarden.rules.engine import ExemptResource, run_rules
+from rolewarden.rules.engine import ExemptResource, RuleRun, run_rules
 from rolewarden.rules.model import Finding, Severity
 from rolewarden.rules.registry import REGISTRY
 from rolewarden.settings import Settings
@@ -56,6 +56,36 @@ class ScanResult:
         return {"findings": [f.as_json() for f in self.findings], "summary": self.summary()}
 
 
+@dataclass
+class AccountRun:
+    runs: list[RuleRun]
+    errors: list[ScanError]
+
+
+def evaluate_account(
+    clients: AwsClients,
+    account: str,
+    partition: str,
+    regions: Sequence[str],
+    context: RuleContext,
+    rule_ids: Sequence[str],
+) -> AccountRun:
+    """Read the account in each region and run the rules: regional rules per region, rules
+    about global resources once over every region (a role's hosts may be in any of them)."""
+    iam = read_account_iam(clients, context.skip_document)
+    snapshots = [
+        build_snapshot(clients, region, account, partition, iam, context.skip_document)
+        for region in regions
+    ]
+    regional = [rule for rule in rule_ids if not REGISTRY[rule].global_resource]
+    account_wide = [rule for rule in rule_ids if REGISTRY[rule].global_resource]
+    runs = [run_rules(snapshot, context, regional) for snapshot in snapshots]
+    if account_wide and snapshots:
+        runs.append(run_rules(Snapshot.combine(snapshots), context, account_wide))
+    errors = [*iam.errors, *(error for snapshot in snapshots for error in snapshot.errors)]
+    return AccountRun(runs, errors)
+
+
 def scan_account(
     session: boto3.Session,
     regions: Sequence[str],
@@ -66,17 +96,8 @@ def scan_account(
     clients = AwsClients(session, home_region=regions[0] if regions else None)
     account, partition = clients.account_and_partition()
     context = RuleContext.from_settings(settings, today)
-    iam = read_account_iam(clients, context.skip_document)
-    snapshots = [
-        build_snapshot(clients, region, account, partition, iam, context.skip_document)
-        for region in regions
-    ]
-    regional = [rule for rule in rule_ids if not REGISTRY[rule].global_resource]
-    account_wide = [rule for rule in rule_ids if REGISTRY[rule].global_resource]
-    runs = [run_rules(snapshot, context, regional) for snapshot in snapshots]
-    if account_wide and snapshots:
-        # A role's hosts and tasks may be in any region: judge it once, seeing them all.
-        runs.append(run_rules(Snapshot.combine(snapshots), context, account_wide))
+    evaluated = evaluate_account(clients, account, partition, regions, context, rule_ids)
+    runs = evaluated.runs
 
     result = ScanResult(account=account, regions=list(regions), rules=list(rule_ids))
     result.findings = sorted(
@@ -87,6 +108,6 @@ def scan_account(
     result.exempt = list(exempt.values())
     examined = {item for run in runs for item in run.examined}
     result.examined = Counter(resource_type for resource_type, _arn in examined)
-    result.errors = [*iam.errors, *(error for snapshot in snapshots for error in snapshot.errors)]
+    result.errors = evaluated.errors
     result.api_calls = clients.counter.per_service()
     return result

@@ -25,13 +25,12 @@ from rolewarden.evaluation.config_events import (
 from rolewarden.evaluation.scope import Scope
 from rolewarden.evaluation.targets import Targets, evaluate_targets
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.inventory.build import build_snapshot, read_account_iam
-from rolewarden.inventory.snapshot import ScanError, Snapshot
+from rolewarden.inventory.snapshot import ScanError
 from rolewarden.rules.context import RuleContext
-from rolewarden.rules.engine import run_rules
 from rolewarden.rules.model import Compliance, Evaluation, Finding
 from rolewarden.rules.registry import REGISTRY
 from rolewarden.rules.resources import EC2_INSTANCE, ECS_TASK_DEFINITION, IAM_ROLE
+from rolewarden.scan import evaluate_account
 
 IAM_POLICY = "AWS::IAM::Policy"
 MAX_ANNOTATION = 256
@@ -149,19 +148,16 @@ def _evaluate_all(
 ) -> ConfigRuleResult:
     """A scheduled run: every resource of the rule's type (a role with hosts anywhere)."""
     rule = REGISTRY[invocation.rule_parameters.rule]
-    iam = read_account_iam(clients, context.skip_document)
     covered = scope.all_regions if rule.global_resource else [scope.region]
-    snapshots = [
-        build_snapshot(clients, each, scope.account, scope.partition, iam, context.skip_document)
-        for each in covered
-    ]
-    subject = snapshots[0] if not rule.global_resource else Snapshot.combine(snapshots)
-    run = run_rules(subject, context, [rule.id])
-    errors = [*iam.errors, *(error for snapshot in snapshots for error in snapshot.errors)]
+    evaluated = evaluate_account(
+        clients, scope.account, scope.partition, covered, context, [rule.id]
+    )
     return ConfigRuleResult(
-        verdicts=[_verdict(e, notification_time) for e in run.evaluations],
-        findings=run.findings,
-        errors=errors,
+        verdicts=[
+            _verdict(e, notification_time) for run in evaluated.runs for e in run.evaluations
+        ],
+        findings=[finding for run in evaluated.runs for finding in run.findings],
+        errors=evaluated.errors,
     )
 
 

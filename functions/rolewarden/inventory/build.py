@@ -67,6 +67,7 @@ class TargetedReader:
             targeted=True,
         )
         self._ecs = EcsReader(clients, region)
+        self._cluster_arns: list[str] | None = None
 
     def instances(self, instance_ids: Iterable[str]) -> Snapshot:
         """Instances with their profile, role, ECS membership, and the tasks they host."""
@@ -93,7 +94,7 @@ class TargetedReader:
     def task_definition(self, arn: str) -> Snapshot:
         """A task definition and the services that run it (named in its finding)."""
         self._ecs.read_task_definitions([arn])
-        for cluster in self._ecs.list_clusters():
+        for cluster in self._clusters():
             self._ecs.read_services(cluster)
         return self._finish()
 
@@ -136,8 +137,7 @@ class TargetedReader:
             )
         if not with_ecs:
             return
-        clusters = self._ecs.list_clusters()
-        for cluster in clusters:
+        for cluster in self._clusters():
             self._ecs.read_container_instances(cluster, ids)
         hosting = {
             container.cluster_arn for container in self._ecs.inventory.container_instances.values()
@@ -155,6 +155,12 @@ class TargetedReader:
             for service in inventory.services.values()
             if service.task_definition_arn
         )
+
+    def _clusters(self) -> list[str]:
+        """The region's clusters, listed once however many targets need them."""
+        if self._cluster_arns is None:
+            self._cluster_arns = self._ecs.list_clusters()
+        return self._cluster_arns
 
     def _instance_ids_with_profiles(self, profile_arns: list[str]) -> list[str]:
         if not profile_arns:
@@ -224,6 +230,8 @@ def _read_agent_settings_where_needed(clients: AwsClients, snapshot: Snapshot) -
         ):
             hosts.add(host.instance_id)
     for instance_id in sorted(hosts):
+        if snapshot.instances[instance_id].ecs_agent_settings is not None:
+            continue  # read by an earlier step of the same targeted read
         try:
             settings = ec2.read_ecs_agent_settings(clients, snapshot.region, instance_id)
         except InventoryError as error:
