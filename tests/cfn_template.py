@@ -37,3 +37,17 @@ def load_template(relative_path: str = "template.yaml") -> dict[str, Any]:
         (ROOT / relative_path).read_text(), Loader=_CloudFormationLoader
     )
     return loaded
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy document's statements, with every condition true (a statement under
+    `!If [Condition, statement, !Ref AWS::NoValue]` counts as present)."""
+    return [
+        statement["Fn::If"][1] if "Fn::If" in statement else statement
+        for statement in document["Statement"]
+    ]
+
+
+def actions(statement: dict[str, Any]) -> set[str]:
+    listed = statement["Action"]
+    return {listed} if isinstance(listed, str) else set(listed)

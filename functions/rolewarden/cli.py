@@ -1,9 +1,10 @@
 """The `rolewarden` command.
 
-Exit codes: 0 no finding at or above --fail-on, 1 a finding at or above it,
+Exit codes of `scan`: 0 no finding at or above --fail-on, 1 a finding at or above it,
 2 an error (bad arguments, bad settings, no credentials, AWS unreachable), or an
 incomplete scan without such a finding (some resources could not be read: an
-account RoleWarden could not see is not a clean account).
+account RoleWarden could not see is not a clean account). `remediate`, `restore` and
+`journal`: see cli_remediation.
 """
 
 from __future__ import annotations
@@ -14,10 +15,20 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rolewarden.cli_remediation import (
+    CommandError,
+    add_parsers,
+    run_journal,
+    run_remediate,
+    run_restore,
+)
+from rolewarden.evaluation.resource import ResourceArnError
 from rolewarden.inventory.aws import InventoryError, session_from_environment
 from rolewarden.output import render_table
+from rolewarden.remediation.journal import JournalError
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.rules.model import Severity
 from rolewarden.scan import ScanResult, scan_account
@@ -36,11 +47,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return _scan(args)
+        if args.command in ("remediate", "restore"):
+            session = _session()
+            regions = _regions(args.region, Settings.from_env(), session)
+            run = run_remediate if args.command == "remediate" else run_restore
+            return run(args, session, regions)
+        if args.command == "journal":
+            return run_journal(args, _session())
         if args.command == "demo":
             from rolewarden.demo.run import run_demo  # noqa: PLC0415 - moto only for the demo
 
             return int(run_demo())
-    except (UsageError, SettingsError, InventoryError) as error:
+    except (
+        UsageError,
+        SettingsError,
+        InventoryError,
+        CommandError,
+        JournalError,
+        ResourceArnError,
+    ) as error:
         print(f"rolewarden: {error}", file=sys.stderr)
         return EXIT_ERROR
     except (BotoCoreError, ClientError) as error:
@@ -77,26 +102,15 @@ def _parser() -> argparse.ArgumentParser:
         default=Severity.LOW.value,
         help="exit 1 when a finding is at or above this severity (default: low, any finding)",
     )
+    add_parsers(commands)
     commands.add_parser("demo", help="run RoleWarden end to end on an embedded AWS emulator")
     return parser
 
 
 def _scan(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    try:
-        session = session_from_environment()
-    except BotoCoreError as error:  # e.g. AWS_PROFILE names a profile that does not exist
-        raise UsageError(str(error)) from error
-    regions = (
-        args.region
-        or list(settings.regions)
-        or ([session.region_name] if session.region_name else [])
-    )
-    if not regions:
-        raise UsageError("no region: pass --region or set AWS_REGION (or ROLEWARDEN_REGIONS)")
-    bad = [region for region in regions if not REGION_PATTERN.match(region)]
-    if bad:
-        raise UsageError(f"not a region name: {', '.join(bad)}")
+    session = _session()
+    regions = _regions(args.region, settings, session)
     rule_ids = _rule_ids(args.rules, settings)
     result = scan_account(session, regions, settings, rule_ids)
     print_result(result, args.output)
@@ -107,6 +121,25 @@ def _scan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return code
+
+
+def _session() -> boto3.Session:
+    try:
+        return session_from_environment()
+    except BotoCoreError as error:  # e.g. AWS_PROFILE names a profile that does not exist
+        raise UsageError(str(error)) from error
+
+
+def _regions(given: list[str] | None, settings: Settings, session: boto3.Session) -> list[str]:
+    regions = (
+        given or list(settings.regions) or ([session.region_name] if session.region_name else [])
+    )
+    if not regions:
+        raise UsageError("no region: pass --region or set AWS_REGION (or ROLEWARDEN_REGIONS)")
+    bad = [region for region in regions if not REGION_PATTERN.match(region)]
+    if bad:
+        raise UsageError(f"not a region name: {', '.join(bad)}")
+    return regions
 
 
 def _rule_ids(text: str | None, settings: Settings) -> list[str]:

@@ -58,6 +58,10 @@ class Settings(BaseModel):
     slack_secret_name: str | None = None
     dedup_hours: int = Field(default=24, ge=0)
     config_test_mode: bool = False
+    # Infrastructure the template wires in (not user settings): where automatic
+    # remediations go, and where duplicate event deliveries are recognised.
+    remediate_function: str | None = None
+    idempotency_table: str | None = None
 
     @field_validator("rule_modes", mode="before")
     @classmethod

@@ -54,6 +54,7 @@ CONTAINER_INSTANCE_ARN = (
     f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/shop/9c2e4b7a1d3f4e5a8b6c0d9e8f7a6b5c"
 )
 ACTOR_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/platform-admin/jane.doe"
+JOURNAL_ID = "20300101T093512Z-0a1b2c3d"
 EXEMPT_UNTIL = "2030-03-01"
 EXEMPT_REASON = "vendor appliance, ticket SEC-142"
 # Config items: when the item was captured, when Config notified.
@@ -140,7 +141,8 @@ def recorded_session(calls: AwsCalls, region: str = REGION) -> boto3.Session:
     """A Session whose clients record each call in `calls`.
 
     moto implements PutEvaluations only with TestMode; without it the call is recorded
-    and answered here (as Config would answer: nothing failed).
+    and answered here (as Config would answer: nothing failed). Lambda Invoke is
+    recorded and answered as an asynchronous invoke (moto runs functions only in Docker).
     """
     core = botocore.session.get_session()
     core.register_component("data_loader", _SHARED_LOADER)
@@ -156,12 +158,15 @@ def recorded_session(calls: AwsCalls, region: str = REGION) -> boto3.Session:
             )
         )
         if model.name == "PutEvaluations" and not params.get("TestMode"):
-            context[_ANSWER_HERE] = True
+            context[_ANSWER_HERE] = {"FailedEvaluations": []}
+        if model.name == "Invoke":  # moto runs functions only in Docker; Lambda says 202
+            context[_ANSWER_HERE] = {"StatusCode": 202}
 
     def answer(context: dict[str, Any], **_: Any) -> Any:
-        if not context.get(_ANSWER_HERE):
+        canned = context.get(_ANSWER_HERE)
+        if canned is None:
             return None
-        return SimpleNamespace(status_code=200, headers={}), {"FailedEvaluations": []}
+        return SimpleNamespace(status_code=200, headers={}), canned
 
     session.events.register("before-parameter-build", record)
     session.events.register("before-call", answer)

@@ -390,6 +390,7 @@ def test_event_reports_findings_of_the_touched_resource_only(
         "status": "evaluated",
         "evaluations": case.evaluations,
         "findings": sorted(finding_id(rule, arn) for rule, arn in expected),
+        "remediations": [],  # every rule notifies (the default mode)
         "scan_errors": [],
     }
     # ... with the sweep's verdict (severity), counted; and nothing is changed

@@ -2,7 +2,9 @@
 
 Every sample in events/ is sent to the function that serves it, against an account with
 something for every code path to read; each AWS operation is recorded (botocore events)
-per function and compared with what template.yaml grants that function's role.
+per function and compared with what template.yaml grants that function's role. The
+remediate function also runs every action and its restore, and the event and sweep
+functions hand a finding over to it (a rule in remediate mode).
 """
 
 from __future__ import annotations
@@ -13,18 +15,22 @@ from typing import Any
 import boto3
 import pytest
 
-from cfn_template import load_template
+from cfn_template import actions, load_template, statements
 from functional import events as samples
 from rolewarden.demo.builders import (
+    SSM_CORE_POLICY_ARN,
     DemoAccount,
+    create_instance_profile,
+    create_role,
     default_security_group,
     default_subnet,
     register_task_definition,
     run_task,
     seed_demo_account,
 )
-from rolewarden.handlers import config_rule, events, sweep
+from rolewarden.handlers import config_rule, events, remediate, sweep
 from rolewarden.inventory import iam as iam_reader
+from rolewarden.remediation.journal import Journal, create_table
 
 # Permissions no API call of our code shows: what Lambda and the runtime do for a function.
 NOT_CALLED_BY_CODE = {
@@ -33,12 +39,30 @@ NOT_CALLED_BY_CODE = {
     "xray:PutTraceSegments",  # the X-Ray daemon sends the Tracer's segments
     "xray:PutTelemetryRecords",
     "sqs:SendMessage",  # Lambda sends failed async invocations to the dead-letter queue
+    # Powertools idempotency deletes the in-progress record of an invocation that raised.
+    "dynamodb:DeleteItem",
+    # Associating an instance profile passes its role to EC2: a permission, not a call.
+    "iam:PassRole",
+}
+# botocore operation -> the IAM action that allows it, where the names differ.
+IAM_ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
+BASELINE = "rolewarden-baseline"
+# Every function runs as deployed: journal, idempotency, hand-over to the remediate
+# function, and a rule whose findings RoleWarden may fix on its own.
+DEPLOYED = {
+    "regions": "us-east-1,eu-west-1",
+    "journal_table": "journal",
+    "idempotency_table": "idempotency",
+    "remediate_function": "rolewarden-remediate",
+    "baseline_instance_profile": BASELINE,
+    "rule_modes": "ec2-instance-without-profile=remediate",
 }
 
 FUNCTIONS: dict[str, tuple[Callable[..., Any], str]] = {
     "ConfigRuleFunction": (config_rule.handler, "config-"),
     "EventFunction": (events.handler, "cloudtrail-|ecs-"),
     "SweepFunction": (sweep.handler, "schedule-|sweep-"),
+    "RemediateFunction": (remediate.handler, "remediate-"),
 }
 
 
@@ -46,12 +70,12 @@ def granted(function: str) -> set[str]:
     """The actions template.yaml grants the function's role."""
     resources = load_template()["Resources"]
     role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
-    actions: set[str] = set()
-    for policy in resources[role]["Properties"]["Policies"]:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            listed = statement["Action"]
-            actions |= {listed} if isinstance(listed, str) else set(listed)
-    return actions
+    return {
+        action
+        for policy in resources[role]["Properties"]["Policies"]
+        for statement in statements(policy["PolicyDocument"])
+        for action in actions(statement)
+    }
 
 
 @pytest.fixture
@@ -59,6 +83,16 @@ def account(mock_aws: boto3.Session) -> tuple[DemoAccount, str]:
     """The demo account, plus an awsvpc task without a task role on the payments host
     (its host's user data decides whether it reaches IMDS, so that read happens too)."""
     demo = seed_demo_account(mock_aws)
+    create_role(mock_aws.client("iam"), BASELINE, managed_policy_arns=(SSM_CORE_POLICY_ARN,))
+    create_instance_profile(mock_aws.client("iam"), BASELINE, BASELINE)
+    dynamodb = mock_aws.client("dynamodb")
+    create_table(dynamodb, DEPLOYED["journal_table"])
+    dynamodb.create_table(
+        TableName=DEPLOYED["idempotency_table"],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ecs, ec2 = mock_aws.client("ecs"), mock_aws.client("ec2")
     batch = register_task_definition(ecs, "batch", network_mode="awsvpc")
     subnet = default_subnet(ec2)
@@ -114,9 +148,14 @@ def test_role_grants_exactly_what_the_code_calls(
         event = samples.load_event(name, **{k: v for k, v in ids.items() if k in text})
         # (AWS managed policy versions are cached per process: start each run cold)
         monkeypatch.setattr(iam_reader, "_AWS_POLICY_VERSIONS", {})
-        invocation = invoke(handler, event, regions="us-east-1,eu-west-1")
+        if samples.JOURNAL_ID in text:  # restore what the samples changed before
+            entries = Journal(mock_aws.client("dynamodb"), "journal").entries()
+            deleted = next(e for e in entries if e.action == "delete-inline-policy")
+            event = samples.load_event(name, **{samples.JOURNAL_ID: deleted.journal_id})
+        invocation = invoke(handler, event, **DEPLOYED)
         called |= {_action(call) for call in invocation.calls}
     # Then the role grants every call made, and nothing else but the listed extras
+    called |= {_action(call) for call in _more_paths(function, account[0], invoke).calls}
     allowed = granted(function)
     assert called - allowed == set(), f"{function} calls what its role does not grant"
     assert allowed - called - NOT_CALLED_BY_CODE == set(), f"{function} is granted unused calls"
@@ -124,4 +163,50 @@ def test_role_grants_exactly_what_the_code_calls(
 
 def _action(call: samples.AwsCall) -> str:
     """botocore's service names are the IAM prefixes for every service RoleWarden calls."""
-    return f"{call.service}:{call.operation}"
+    operation = f"{call.service}:{call.operation}"
+    return IAM_ACTION_OF.get(operation, operation)
+
+
+def _more_paths(function: str, demo: DemoAccount, invoke: samples.Invoker) -> samples.AwsCalls:
+    """What the samples alone do not reach: hand-overs, and every action with its restore."""
+    calls = samples.AwsCalls()
+    legacy = f"arn:aws:ec2:us-east-1:{demo.account_id}:instance/{demo.legacy_batch_instance_id}"
+    if function == "EventFunction":
+        event = samples.load_event(
+            "cloudtrail-run-instances", **{samples.INSTANCE_ID: demo.legacy_batch_instance_id}
+        )
+        event["id"] = "another-delivery"  # the samples' id was handled once already
+        for _delivery in range(2):  # the repeat is recognised, not evaluated
+            calls.calls += invoke(events.handler, event, **DEPLOYED).calls
+    if function == "SweepFunction":
+        calls.calls += invoke(sweep.handler, samples.load_event("schedule-sweep"), **DEPLOYED).calls
+    if function != "RemediateFunction":
+        return calls
+    orphan = f"arn:aws:ec2:us-east-1:{demo.account_id}:instance/{demo.orphan_profile_instance_id}"
+    requests = [
+        # automatic: the caps counter, then AssociateIamInstanceProfile
+        {"rule": "ec2-instance-without-profile", "resource_arn": legacy, "automatic": True},
+        # a person replaces a profile without a role
+        {"rule": "instance-profile-without-role", "resource_arn": orphan},
+        # a person detaches the managed policy only
+        {
+            "rule": "instance-role-app-permissions",
+            "resource_arn": demo.shop_host_role_arn,
+            "action": "detach-managed-policy",
+            "force": True,
+        },
+    ]
+    for request in requests:
+        done = invoke(
+            remediate.handler,
+            {**request, "dry_run": False, "requested_by": "jane", "event_id": "e-1"},
+            **DEPLOYED,
+        )
+        assert done.result["status"] == "applied", done.result
+        calls.calls += done.calls
+        (entry,) = done.result["journal"]
+        restore = {"restore": entry["journal_id"], "dry_run": False, "requested_by": "jane"}
+        restored = invoke(remediate.handler, restore, **DEPLOYED)
+        assert restored.result["status"] == "restored", restored.result
+        calls.calls += restored.calls
+    return calls

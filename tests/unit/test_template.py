@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from cfn_template import ROOT, load_template
+from cfn_template import ROOT, actions, load_template, statements
 from rolewarden.evaluation.cloudtrail import EXTRACTORS, HANDLED_EVENT_NAMES
+from rolewarden.remediation.registry import ACTIONS, CLI_ONLY
 from rolewarden.rules.registry import REGISTRY
 from rolewarden.settings import PREFIX, Settings
 
@@ -92,7 +93,9 @@ def test_journal_outlives_the_stack_and_every_table_can_be_recovered() -> None:
         }
 
 
-@pytest.mark.parametrize("function", ["ConfigRuleFunction", "EventFunction", "SweepFunction"])
+@pytest.mark.parametrize(
+    "function", ["ConfigRuleFunction", "EventFunction", "SweepFunction", "RemediateFunction"]
+)
 def test_each_function_has_its_own_bounded_tagged_role(function: str) -> None:
     # Given a function's role
     role_ref = RESOURCES[function]["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -121,8 +124,13 @@ def test_topic_is_encrypted_with_a_key_alarms_may_use() -> None:
 
 def test_the_boundary_allows_everything_a_role_is_granted() -> None:
     # Given the permissions boundary and every RoleWarden function role
-    boundary = RESOURCES["RoleWardenBoundary"]["Properties"]["PolicyDocument"]["Statement"]
-    ceiling = {action for statement in boundary for action in statement["Action"]}
+    boundary = statements(RESOURCES["RoleWardenBoundary"]["Properties"]["PolicyDocument"])
+    ceiling = {
+        action
+        for statement in boundary
+        if statement["Effect"] == "Allow"
+        for action in actions(statement)
+    }
     roles = {
         body["Properties"]["Role"]["Fn::GetAtt"][0]
         for body in of_type("AWS::Serverless::Function").values()
@@ -130,10 +138,8 @@ def test_the_boundary_allows_everything_a_role_is_granted() -> None:
     # Then no role is granted an action the boundary would silently cut off
     for role in roles:
         for policy in RESOURCES[role]["Properties"]["Policies"]:
-            for statement in policy["PolicyDocument"]["Statement"]:
-                actions = statement["Action"]
-                actions = [actions] if isinstance(actions, str) else actions
-                assert set(actions) <= ceiling, (role, set(actions) - ceiling)
+            for statement in statements(policy["PolicyDocument"]):
+                assert actions(statement) <= ceiling, (role, actions(statement) - ceiling)
 
 
 def test_each_architecture_gets_a_layer_built_for_it() -> None:
@@ -150,9 +156,10 @@ def test_each_architecture_gets_a_layer_built_for_it() -> None:
 
 def test_every_async_invocation_has_a_dead_letter_queue_its_sender_may_use() -> None:
     # Config, EventBridge and Scheduler invoke asynchronously: each function has a DLQ
-    for function in ("ConfigRuleFunction", "EventFunction", "SweepFunction"):
+    for function in ("ConfigRuleFunction", "EventFunction", "SweepFunction", "RemediateFunction"):
         assert RESOURCES[function]["Properties"]["DeadLetterQueue"]["Type"] == "SQS"
-    # And the services that deliver undeliverable events there are allowed to
+    # And the services that deliver undeliverable events there are allowed to (Lambda
+    # itself, with the function's role, for the remediate function's async invokes)
     senders = {
         body["Properties"]["Queues"][0]["Ref"]: body["Properties"]["PolicyDocument"]["Statement"][
             0
@@ -192,3 +199,81 @@ def test_the_schedule_sends_the_sample_sweep_event() -> None:
     schedule = RESOURCES["SweepFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
     sample = (ROOT / "events" / "schedule-sweep.json").read_text()
     assert json.loads(schedule["Input"]) == json.loads(sample)
+
+
+def _granted(role: str) -> set[str]:
+    return {
+        action
+        for policy in RESOURCES[role]["Properties"]["Policies"]
+        for statement in statements(policy["PolicyDocument"])
+        for action in actions(statement)
+    }
+
+
+WRITES = ("Detach", "Attach", "Delete", "Put", "Associate", "Replace", "Disassociate", "Modify")
+
+
+def test_the_remediate_role_grants_what_its_actions_declare() -> None:
+    # Given the actions the remediate function may run (not the CLI-only one)
+    declared = {
+        permission
+        for name, action in ACTIONS.items()
+        if name not in CLI_ONLY
+        for permission in action.permissions
+    }
+    granted = _granted("RemediateFunctionRole")
+    # Then its role grants each permission they declare
+    assert declared - granted == set()
+    # And every IAM or EC2 change it may make is one an action declares
+    changes = {
+        action
+        for action in granted
+        if action.split(":")[0] in ("iam", "ec2") and action.split(":")[1].startswith(WRITES)
+    }
+    assert changes - declared == set()
+
+
+def test_only_the_remediate_role_changes_anything() -> None:
+    for function in ("ConfigRuleFunction", "EventFunction", "SweepFunction"):
+        role = RESOURCES[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        changes = {
+            action
+            for action in _granted(role)
+            if action.split(":")[0] in ("iam", "ec2", "ecs")
+            and action.split(":")[1].startswith(WRITES)
+        }
+        assert changes == set(), function
+        journal = [
+            statement
+            for policy in RESOURCES[role]["Properties"]["Policies"]
+            for statement in statements(policy["PolicyDocument"])
+            if "JournalTable" in json.dumps(statement.get("Resource"))
+        ]
+        assert journal == [], function
+
+
+def test_the_only_role_ever_passed_is_the_baseline_profiles_role_and_only_to_ec2() -> None:
+    documents = [RESOURCES["RoleWardenBoundary"]["Properties"]["PolicyDocument"]] + [
+        policy["PolicyDocument"]
+        for body in of_type("AWS::IAM::Role").values()
+        for policy in body["Properties"]["Policies"]
+    ]
+    passing = [
+        statement
+        for document in documents
+        for statement in statements(document)
+        if "iam:PassRole" in actions(statement)
+    ]
+    assert len(passing) == 2  # the boundary and the remediate role
+    for statement in passing:
+        assert statement["Resource"] == {"Ref": "BaselineInstanceProfileRoleArn"}
+        assert statement["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}
+        }
+
+
+def test_automatic_remediations_go_to_the_stacks_remediate_function() -> None:
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    name = RESOURCES["RemediateFunction"]["Properties"]["FunctionName"]
+    assert variables["ROLEWARDEN_REMEDIATE_FUNCTION"] == name
+    assert variables["ROLEWARDEN_IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}

@@ -11,23 +11,35 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from rolewarden.evaluation.cloudtrail import TRIGGER_EVENT, Skip, exemption_changes, targets_of
+from rolewarden.evaluation.cloudtrail import (
+    TRIGGER_EVENT,
+    Skip,
+    TriggerEvent,
+    exemption_changes,
+    targets_of,
+)
 from rolewarden.evaluation.sink import LoggingSink
 from rolewarden.evaluation.targets import evaluate_targets
 from rolewarden.handlers import runtime
 from rolewarden.handlers.malformed import reject
 from rolewarden.observability import count, logger, metrics, tracer
+from rolewarden.remediation.automatic import remediate_automatically
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = runtime.settings()
+    runtime.settings()
     try:
         parsed = TRIGGER_EVENT.validate_python(event)
     except ValidationError as error:
         return reject("EventBridge event", error)
+    return runtime.once(parsed.id, lambda: _evaluate(parsed), context)  # repeats: once
+
+
+def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
+    settings = runtime.settings()
     sink = LoggingSink()
     sink.exemption_changes(exemption_changes(parsed))
     targets = targets_of(parsed)
@@ -46,9 +58,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     sink.findings(result.findings, trigger=f"event:{parsed.id}")
     count("EvaluationErrors", len(result.errors))
+    remediations = remediate_automatically(
+        result.findings,
+        settings,
+        runtime.dispatcher(parsed.account),
+        actor=f"event:{parsed.id}",
+        event_id=parsed.id,
+    )
     return {
         "status": "evaluated",
         "evaluations": len(result.evaluations),
         "findings": [finding.finding_id for finding in result.findings],
+        "remediations": remediations,
         "scan_errors": [error.as_json() for error in result.errors],
     }

@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
+from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients, session_from_environment
+from rolewarden.remediate import RemediationService, journal_of
+from rolewarden.remediation.automatic import Dispatcher, InProcess, ViaFunction
+from rolewarden.remediation.remediator import Remediator
 from rolewarden.rules.context import RuleContext
 from rolewarden.settings import Settings
+
+# How long a delivery is remembered: EventBridge and Lambda retry within hours, not days.
+IDEMPOTENCY_HOURS = 24
 
 
 @functools.cache
@@ -58,3 +72,46 @@ def scope(account: str, region: str | None = None) -> Scope:
 
 def partition(region: str) -> str:
     return str(session().get_partition_for_region(region))
+
+
+def remediation_service() -> RemediationService:
+    clients_ = clients()
+    return RemediationService(
+        clients_,
+        settings(),
+        regions(),
+        journal_of(clients_, settings().journal_table),
+        cli=False,
+    )
+
+
+def dispatcher(account: str) -> Dispatcher:
+    """Where automatic remediations go: the remediate function, when the stack has one."""
+    clients_ = clients()
+    function = settings().remediate_function
+    if function:
+        return ViaFunction(clients_, function)
+    journal = journal_of(clients_, settings().journal_table)
+    return InProcess(Remediator(clients_, settings(), journal, account))
+
+
+def once(key: str, work: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]:
+    """Run `work` once per key (Powertools idempotency, DynamoDB); a repeat gets the first
+    result. Without ROLEWARDEN_IDEMPOTENCY_TABLE (the CLI, the demo) it just runs."""
+    table = settings().idempotency_table
+    if not table:
+        return work()
+
+    config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_HOURS * 3600)
+    config.register_lambda_context(context)  # an invocation that times out may be retried
+
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="key",
+        # A store per invocation: its client belongs to this invocation's session.
+        persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_session=session()),
+        config=config,
+    )
+    def run(key: dict[str, str]) -> dict[str, Any]:
+        return work()
+
+    return dict(run(key={"key": key}))

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from rolewarden.evaluation.sink import LoggingSink
 from rolewarden.handlers import runtime
 from rolewarden.observability import count, logger, metrics, tracer
+from rolewarden.remediation.automatic import remediate_automatically
 from rolewarden.scan import scan_account
 
 
@@ -19,10 +20,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings()
     result = scan_account(runtime.session(), runtime.regions(), settings, settings.enabled_rules())
     LoggingSink().findings(result.findings, trigger="sweep")
+    remediations = remediate_automatically(
+        result.findings,
+        settings,
+        runtime.dispatcher(result.account),
+        actor=f"sweep:{context.aws_request_id}",
+    )
     for kind, examined in result.examined.items():
         count(f"ResourcesExamined.{kind}", examined)
     for service, calls in result.api_calls.items():
         count(f"ApiCalls.{service}", calls)
     count("EvaluationErrors", len(result.errors))
     count("SweepCompleted")  # the heartbeat: an alarm fires when it stops
-    return result.summary()
+    return {**result.summary(), "remediations": remediations}

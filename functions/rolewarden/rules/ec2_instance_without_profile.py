@@ -51,7 +51,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
                     action=ACTION,
                     automatic=guards.allow_automatic and context.remediates(RULE_ID),
                     params={"instance_id": instance.instance_id, "instance_profile": profile},
-                    blocked_by=guards.reasons,
+                    blockers=guards.freeze(),
                 ),
             ),
         )

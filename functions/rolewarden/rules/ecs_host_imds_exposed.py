@@ -76,7 +76,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
                         "hop_limit": 1,
                         "previous": instance.metadata.as_json(),
                     },
-                    blocked_by=guards.reasons,
+                    blockers=guards.freeze(),
                 ),
             ),
         )

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rolewarden.inventory.snapshot import CLOUDFORMATION_STACK_TAG, Role
+from rolewarden.rules.model import Blockers
 
 PROTECTED_TAG = "rolewarden:protected"
 # Every role RoleWarden's template creates carries this tag.
@@ -29,6 +30,9 @@ class Guards:
     @property
     def allow_automatic(self) -> bool:
         return not self.reasons
+
+    def freeze(self) -> Blockers:
+        return Blockers(tuple(self.never), tuple(self.force), tuple(self.manual))
 
 
 def _has_tag(tags: Mapping[str, str], key: str) -> bool:

@@ -70,7 +70,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
                         "instance_profile": context.settings.baseline_instance_profile,
                         "replace": True,
                     },
-                    blocked_by=guards.reasons,
+                    blockers=guards.freeze(),
                 ),
             ),
         )

@@ -90,7 +90,7 @@ def _violation(
             action=ACTION,
             automatic=guards.allow_automatic and context.remediates(RULE_ID),
             params={"role_name": role.name, "steps": [_step(policy) for policy in offending]},
-            blocked_by=guards.reasons,
+            blockers=guards.freeze(),
         ),
     )
 

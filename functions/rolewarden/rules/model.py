@@ -39,11 +39,32 @@ class Resource:
 
 
 @dataclass(frozen=True)
+class Blockers:
+    """Why a remediation may not run on its own, by how far a person can override it.
+
+    `never`: not changed at all; `force`: only a person passing --force (journaled);
+    `manual`: not automatically, but a person may apply it.
+    """
+
+    never: tuple[str, ...] = ()
+    force: tuple[str, ...] = ()
+    manual: tuple[str, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return (*self.never, *self.force, *self.manual)
+
+
+@dataclass(frozen=True)
 class Remediation:
     action: str
     automatic: bool
     params: Mapping[str, Any]
-    blocked_by: tuple[str, ...] = ()
+    blockers: Blockers = Blockers()
+
+    @property
+    def blocked_by(self) -> tuple[str, ...]:
+        return self.blockers.reasons
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -14,5 +14,5 @@ def new_revision_with_task_role(task_definition_arn: str, guards: Guards) -> Rem
         action=REGISTER_WITH_TASK_ROLE,
         automatic=False,
         params={"task_definition_arn": task_definition_arn, "task_role_arn": None},
-        blocked_by=guards.reasons,
+        blockers=guards.freeze(),
     )

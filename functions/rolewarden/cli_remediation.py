@@ -1,0 +1,179 @@
+"""`rolewarden remediate`, `restore` and `journal`: a person fixing, or undoing, by hand.
+
+Plans by default; changes only with --apply (and never under ROLEWARDEN_DRY_RUN). The
+journal is required for any change: ROLEWARDEN_JOURNAL_TABLE or --journal-table.
+Exit codes: 0 planned, applied, restored or nothing to do; 1 refused (a guard, a mode,
+no journal: the message says which); 2 an error, or a change that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+
+import boto3
+
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.remediate import RemediationService, journal_of
+from rolewarden.remediation.journal import Journal, JournalEntry, create_table
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.registry import ACTIONS
+from rolewarden.remediation.remediator import Request
+from rolewarden.rules.ids import RULE_IDS
+from rolewarden.settings import Settings
+
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A remediation command cannot run as given; the message says why."""
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    remediate = commands.add_parser(
+        "remediate", help="plan (or with --apply, make) the fix of one finding"
+    )
+    remediate.add_argument("finding_id", nargs="?", help="a finding id from `rolewarden scan`")
+    remediate.add_argument("--rule", choices=RULE_IDS, help="with --resource, instead of an id")
+    remediate.add_argument("--resource", metavar="ARN", help="the resource's ARN")
+    remediate.add_argument("--action", choices=sorted(ACTIONS), help="only this action")
+    remediate.add_argument("--task-role", metavar="ARN", help="for a new task definition revision")
+    remediate.add_argument(
+        "--update-service",
+        action="store_true",
+        help="also move the services running the old revision to the new one",
+    )
+    _change_flags(remediate)
+    restore = commands.add_parser("restore", help="undo a journaled change")
+    restore.add_argument("journal_ids", nargs="+", metavar="journal-id")
+    _change_flags(restore)
+    journal = commands.add_parser("journal", help="list the changes RoleWarden made")
+    journal.add_argument("--output", choices=("table", "json"), default="table")
+    journal.add_argument("--journal-table", metavar="NAME")
+    journal_commands = journal.add_subparsers(dest="journal_command")
+    create = journal_commands.add_parser(
+        "create-table", help="create a journal table (the template's schema), for the CLI"
+    )
+    create.add_argument("name")
+
+
+def _change_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--apply", action="store_true", help="make the change (default: plan)")
+    parser.add_argument("--force", action="store_true", help="override the guards that allow it")
+    parser.add_argument("--journal-table", metavar="NAME")
+    parser.add_argument("--region", action="append", help="region(s) to evaluate (repeatable)")
+    parser.add_argument("--output", choices=("table", "json"), default="table")
+
+
+def run_remediate(args: argparse.Namespace, session: boto3.Session, regions: Sequence[str]) -> int:
+    by_resource = args.rule is not None or args.resource is not None
+    if (args.finding_id is None) == (not by_resource) or (
+        by_resource and (args.rule is None or args.resource is None)
+    ):
+        raise CommandError("name a finding id, or --rule and --resource (not both)")
+    service, clients = _service(args, session, regions)
+    request = Request(
+        actor=caller(clients),
+        apply=args.apply,
+        force=args.force,
+        action=args.action,
+        task_role_arn=args.task_role,
+        update_service=args.update_service,
+    )
+    if args.finding_id is not None:
+        outcome = service.by_finding_id(args.finding_id, request)
+    else:
+        outcome = service.by_resource(args.rule, args.resource, request)
+    return _report([outcome], args.output)
+
+
+def run_restore(args: argparse.Namespace, session: boto3.Session, regions: Sequence[str]) -> int:
+    service, clients = _service(args, session, regions)
+    request = Request(actor=caller(clients), apply=args.apply, force=args.force)
+    outcomes = [service.restore(journal_id, request) for journal_id in args.journal_ids]
+    return _report(outcomes, args.output)
+
+
+def run_journal(args: argparse.Namespace, session: boto3.Session) -> int:
+    clients = AwsClients(session)
+    if args.journal_command == "create-table":
+        create_table(clients.client("dynamodb"), args.name)
+        print(
+            f"created journal table {args.name}; use it with ROLEWARDEN_JOURNAL_TABLE={args.name}"
+        )
+        return EXIT_OK
+    table = args.journal_table or Settings.from_env().journal_table
+    if not table:
+        raise CommandError("no journal table: set ROLEWARDEN_JOURNAL_TABLE or pass --journal-table")
+    entries = Journal(clients.client("dynamodb"), table).entries()
+    if args.output == "json":
+        print(json.dumps([entry.as_json() for entry in entries], indent=2, default=str))
+    else:
+        print(render_journal(entries))
+    return EXIT_OK
+
+
+def caller(clients: AwsClients) -> str:
+    """The person running the CLI, as AWS knows them (the journal's actor)."""
+    return str(clients.client("sts").get_caller_identity()["Arn"])
+
+
+def _service(
+    args: argparse.Namespace, session: boto3.Session, regions: Sequence[str]
+) -> tuple[RemediationService, AwsClients]:
+    settings = Settings.from_env()
+    if args.journal_table:
+        settings = settings.model_copy(update={"journal_table": args.journal_table})
+    clients = AwsClients(session, home_region=regions[0])
+    journal = journal_of(clients, settings.journal_table)
+    return RemediationService(clients, settings, regions, journal, cli=True), clients
+
+
+def _report(outcomes: list[Outcome], output: str) -> int:
+    if output == "json":
+        data = [outcome.as_json() for outcome in outcomes]
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=2, default=str))
+    else:
+        print("\n\n".join(render_outcome(outcome) for outcome in outcomes))
+    statuses = {outcome.status for outcome in outcomes}
+    if OutcomeStatus.FAILED in statuses:
+        return EXIT_ERROR
+    return EXIT_REFUSED if OutcomeStatus.REFUSED in statuses else EXIT_OK
+
+
+def render_outcome(outcome: Outcome) -> str:
+    subject = outcome.subject
+    name = subject.get("finding_id") or subject.get("restore") or ""
+    what = " ".join(part for part in (subject.get("rule"), subject.get("resource_arn")) if part)
+    lines = [f"{outcome.status.value.upper()}  {name}  {what}".rstrip()]
+    lines += [f"  - {reason}" for reason in outcome.reasons]
+    if outcome.plan and not outcome.journal:
+        lines.append("  plan:")
+        lines += [f"    {change.summary}" for change in outcome.plan]
+    for entry in outcome.journal:
+        lines.append(f"  journal {entry.journal_id}: {entry.change.summary} [{entry.status.value}]")
+        if entry.error:
+            lines.append(f"    error: {entry.error}")
+    undo = [
+        e.journal_id for e in outcome.journal if e.status.value == "verified" and not e.restore_of
+    ]
+    if undo:
+        lines.append(f"  to undo: rolewarden restore {' '.join(undo)} --apply")
+    if outcome.status is OutcomeStatus.PLANNED and "plan only" in " ".join(outcome.reasons):
+        lines.append("  to apply: run the same command with --apply")
+    return "\n".join(lines)
+
+
+def render_journal(entries: list[JournalEntry]) -> str:
+    if not entries:
+        return "The journal is empty."
+    lines = []
+    for entry in entries:
+        restore = f" (restore of {entry.restore_of})" if entry.restore_of else ""
+        forced = " FORCED" if entry.forced else ""
+        lines.append(
+            f"{entry.journal_id}  {entry.status.value:<9} {entry.action:<24} "
+            f"{entry.resource_arn}  by {entry.actor}{restore}{forced}"
+        )
+    return "\n".join(lines)

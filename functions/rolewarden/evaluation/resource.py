@@ -1,0 +1,69 @@
+"""Evaluate one resource, named by its ARN, with one rule: is the finding still there?
+
+A person asks to remediate `rule` on `resource_arn`; before acting, RoleWarden reads
+the resource again and judges it as any trigger would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rolewarden.evaluation.scope import Scope
+from rolewarden.evaluation.targets import Targets, evaluate_targets
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.inventory.snapshot import ScanError
+from rolewarden.rules.context import RuleContext
+from rolewarden.rules.model import Finding
+from rolewarden.rules.registry import REGISTRY
+
+
+class ResourceArnError(ValueError):
+    """The ARN does not name a resource any rule judges."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    finding: Finding | None
+    reason: str  # why there is no finding: compliant, exempt, not found, unreadable
+    errors: tuple[ScanError, ...] = ()
+
+
+def targets_of_arn(arn: str) -> tuple[Targets, str | None]:
+    """The targets that read this resource, and its region (None for IAM, a global service)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        raise ResourceArnError(f"not an ARN: {arn!r}")
+    _, _partition, service, region, _account, resource = parts
+    kind, _, rest = resource.partition("/")
+    if service == "ec2" and kind == "instance" and rest:
+        return Targets(instance_ids=frozenset({rest})), region
+    if service == "iam" and kind == "role" and rest:
+        return Targets(role_names=frozenset({rest.rsplit("/", 1)[-1]})), None
+    if service == "ecs" and kind == "task-definition" and rest:
+        return Targets(task_definition_arns=frozenset({arn})), region
+    if service == "ecs" and kind == "task" and rest.count("/") == 1:
+        cluster = rest.split("/")[0]
+        return Targets(tasks=frozenset({(cluster, arn)})), region
+    raise ResourceArnError(
+        f"{arn} is not an EC2 instance, IAM role, ECS task definition or ECS task "
+        "(task ARNs in the long format: task/CLUSTER/ID)"
+    )
+
+
+def evaluate_resource(
+    clients: AwsClients, scope: Scope, context: RuleContext, rule: str, arn: str
+) -> Verdict:
+    if rule not in REGISTRY:
+        raise ResourceArnError(f"unknown rule {rule}")
+    targets, _region = targets_of_arn(arn)
+    result = evaluate_targets(clients, targets, scope, context, [rule])
+    for finding in result.findings:
+        if finding.rule == rule and finding.resource_arn == arn:
+            return Verdict(finding, "")
+    errors = tuple(result.errors)
+    for evaluation in result.evaluations:
+        if evaluation.rule == rule and evaluation.resource.arn == arn:
+            return Verdict(None, f"{evaluation.compliance.value}: {evaluation.annotation}", errors)
+    if errors:
+        return Verdict(None, "could not be read: " + "; ".join(e.message for e in errors), errors)
+    return Verdict(None, f"{rule} does not apply to {arn}, or it no longer exists")

@@ -1,0 +1,104 @@
+"""Remediate or restore on request: find the finding, judge the resource again, then act.
+
+Shared by the remediate function and the CLI. A finding named by id is looked up by
+evaluating the account (the id is a hash of rule and resource); one named by rule and
+resource ARN is evaluated alone. A finding that no longer holds is reported, not acted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rolewarden.evaluation.resource import evaluate_resource, targets_of_arn
+from rolewarden.evaluation.scope import Scope
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.remediation.journal import Journal
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.payload import RemediatePayload
+from rolewarden.remediation.remediator import Remediator, Request
+from rolewarden.rules.context import RuleContext
+from rolewarden.rules.model import Finding
+from rolewarden.scan import evaluate_account
+from rolewarden.settings import Settings
+
+
+def journal_of(clients: AwsClients, table: str | None) -> Journal | None:
+    return Journal(clients.client("dynamodb"), table) if table else None
+
+
+class RemediationService:
+    def __init__(
+        self,
+        clients: AwsClients,
+        settings: Settings,
+        regions: Sequence[str],
+        journal: Journal | None,
+        *,
+        cli: bool,
+    ) -> None:
+        self.clients = clients
+        self.settings = settings
+        self.regions = list(regions)
+        self.account, self.partition = clients.account_and_partition()
+        self.remediator = Remediator(clients, settings, journal, self.account, cli=cli)
+
+    def by_resource(self, rule: str, resource_arn: str, request: Request) -> Outcome:
+        _targets, region = targets_of_arn(resource_arn)
+        region = region or self.regions[0]
+        scope = Scope(self.account, self.partition, region, tuple(self.regions))
+        context = RuleContext.from_settings(self.settings)  # fresh: it caches role verdicts
+        verdict = evaluate_resource(self.clients, scope, context, rule, resource_arn)
+        if verdict.finding is None:
+            subject = {"rule": rule, "resource_arn": resource_arn}
+            return Outcome(OutcomeStatus.NO_LONGER_HOLDS, subject, [verdict.reason])
+        return self.remediator.remediate(verdict.finding, request)
+
+    def by_finding_id(self, finding_id: str, request: Request) -> Outcome:
+        finding = self._find(finding_id)
+        if finding is None:
+            return Outcome(
+                OutcomeStatus.NO_LONGER_HOLDS,
+                {"finding_id": finding_id},
+                [
+                    f"no open finding {finding_id} in {', '.join(self.regions)} "
+                    "(fixed, exempt, deleted, or its rule is off)"
+                ],
+            )
+        return self.remediator.remediate(finding, request)
+
+    def restore(self, journal_id: str, request: Request) -> Outcome:
+        return self.remediator.restore(journal_id, request)
+
+    def _find(self, finding_id: str) -> Finding | None:
+        run = evaluate_account(
+            self.clients,
+            self.account,
+            self.partition,
+            self.regions,
+            RuleContext.from_settings(self.settings),
+            self.settings.enabled_rules(),
+        )
+        for rule_run in run.runs:
+            for finding in rule_run.findings:
+                if finding.finding_id == finding_id:
+                    return finding
+        return None
+
+
+def act_on(service: RemediationService, payload: RemediatePayload) -> Outcome:
+    """What the remediate function's payload asks for."""
+    request = Request(
+        actor=payload.requested_by,
+        apply=not payload.dry_run,
+        force=payload.force,
+        automatic=payload.automatic,
+        action=payload.action,
+        task_role_arn=payload.task_role_arn,
+        update_service=payload.update_service,
+    )
+    if payload.restore is not None:
+        return service.restore(payload.restore, request)
+    if payload.finding_id is not None:
+        return service.by_finding_id(payload.finding_id, request)
+    assert payload.rule is not None and payload.resource_arn is not None
+    return service.by_resource(payload.rule, payload.resource_arn, request)

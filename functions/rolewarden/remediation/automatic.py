@@ -1,0 +1,101 @@
+"""RoleWarden acting on its own: the event and sweep paths hand over what they found.
+
+Only findings of rules in `remediate` mode whose proposal no guard blocks are handed
+over, at most ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN per invocation; the rest are only
+notified. Where the remediation happens:
+- `ViaFunction`: the deployed stack. The remediate function, the only role that may
+  write, judges the resource again and applies every guard (asynchronous invoke).
+- `InProcess`: without the stack (the demo, the CLI): this process's credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.observability import count, logger
+from rolewarden.remediation.caps import RunBudget
+from rolewarden.remediation.change import aws_call
+from rolewarden.remediation.remediator import Remediator, Request
+from rolewarden.rules.model import Finding
+from rolewarden.settings import Mode, Settings
+
+
+class Dispatcher(Protocol):
+    def dispatch(self, finding: Finding, actor: str, event_id: str | None) -> dict[str, Any]: ...
+
+
+class InProcess:
+    def __init__(self, remediator: Remediator) -> None:
+        self.remediator = remediator
+
+    def dispatch(self, finding: Finding, actor: str, event_id: str | None) -> dict[str, Any]:
+        request = Request(actor=actor, apply=True, automatic=True)
+        return self.remediator.remediate(finding, request).as_json()
+
+
+class ViaFunction:
+    def __init__(self, clients: AwsClients, function_name: str) -> None:
+        self.clients = clients
+        self.function_name = function_name
+
+    def dispatch(self, finding: Finding, actor: str, event_id: str | None) -> dict[str, Any]:
+        payload = {
+            "rule": finding.rule,
+            "resource_arn": finding.resource_arn,
+            "dry_run": False,
+            "requested_by": actor,
+            "automatic": True,
+            "event_id": event_id,
+        }
+        aws_call(
+            "lambda:InvokeFunction",
+            self.clients.client("lambda").invoke,
+            FunctionName=self.function_name,
+            InvocationType="Event",
+            Payload=json.dumps(payload).encode(),
+        )
+        return {
+            "status": "requested",
+            "finding_id": finding.finding_id,
+            "function": self.function_name,
+        }
+
+
+def remediable(finding: Finding, settings: Settings) -> bool:
+    """A finding RoleWarden may fix on its own, as far as the finding alone can tell."""
+    remediation = finding.remediation
+    return (
+        settings.mode(finding.rule) is Mode.REMEDIATE
+        and remediation is not None
+        and not remediation.blocked_by
+    )
+
+
+def remediate_automatically(
+    findings: Sequence[Finding],
+    settings: Settings,
+    dispatcher: Dispatcher,
+    actor: str,
+    event_id: str | None = None,
+) -> list[dict[str, Any]]:
+    budget = RunBudget(settings.max_remediations_per_run)
+    results = []
+    for finding in findings:
+        if not remediable(finding, settings):
+            continue
+        if not budget.take():
+            count("RemediationsCapped")
+            reason = (
+                f"cap per run reached ({settings.max_remediations_per_run}, "
+                "ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN): notified, not changed"
+            )
+            logger.warning("remediation capped", finding_id=finding.finding_id, reason=reason)
+            results.append(
+                {"status": "refused", "finding_id": finding.finding_id, "reasons": [reason]}
+            )
+            continue
+        results.append(dispatcher.dispatch(finding, actor, event_id))
+    return results

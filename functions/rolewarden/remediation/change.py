@@ -1,0 +1,127 @@
+"""What every remediation action is: plan, apply, read back, undo; and the change it plans.
+
+An action states the resource's relevant state as a small JSON-able dict. `before` is
+what it reads now, `after` what it will read once the change took. Verifying a change
+and checking that a restore is safe are then the same thing: compare what `read`
+returns with the state the journal expects.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rolewarden.inventory.aws import AwsClients
+
+State = dict[str, Any]
+
+
+class ActionError(Exception):
+    """An AWS call of an action failed, or the action cannot run with these parameters."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str
+    region: str
+    target: Mapping[str, Any]  # what the action works on, e.g. a role and a policy
+    before: State
+    after: State
+    summary: str = ""  # one line a person reads in a plan
+
+    def with_after(self, after: State, **target: Any) -> Change:
+        return replace(self, after=after, target={**self.target, **target})
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "region": self.region,
+            "target": dict(self.target),
+            "before": self.before,
+            "after": self.after,
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Change:
+        return cls(
+            action=data["action"],
+            region=data["region"],
+            target=dict(data["target"]),
+            before=dict(data["before"]),
+            after=dict(data["after"]),
+            summary=data.get("summary", ""),
+        )
+
+
+class Action(ABC):
+    name: str
+    # Every IAM action the class calls (plan, apply, read and undo): the template grants these.
+    permissions: tuple[str, ...]
+
+    @abstractmethod
+    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
+        """The change to make, or None when the resource is already as it should be."""
+
+    @abstractmethod
+    def apply(self, clients: AwsClients, change: Change) -> Change:
+        """Make the change; returns it with whatever AWS assigned (ids) in `after`."""
+
+    @abstractmethod
+    def read(self, clients: AwsClients, change: Change) -> State:
+        """The resource's current state, in the shape of `before` and `after`."""
+
+    @abstractmethod
+    def undo(self, clients: AwsClients, change: Change) -> None:
+        """Put the resource back to `before`."""
+
+
+def matches(state: State, expected: State) -> bool:
+    return all(state.get(key) == value for key, value in expected.items())
+
+
+@dataclass
+class Poll:
+    """Read back until the state shows, briefly: IAM and EC2 are eventually consistent."""
+
+    attempts: int = 6
+    first_delay: float = 0.5
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def until(self, read: Callable[[], State], expected: State) -> tuple[bool, State]:
+        delay = self.first_delay
+        state = read()
+        for _ in range(self.attempts - 1):
+            if matches(state, expected):
+                return True, state
+            self.sleep(delay)
+            delay *= 2
+            state = read()
+        return matches(state, expected), state
+
+
+def aws_call(operation: str, call: Callable[..., Any], **kwargs: Any) -> Any:
+    """Make one AWS call; a failure becomes an ActionError naming the call and the code.
+
+    Throttling is retried before this by botocore (RETRY_CONFIG)."""
+    try:
+        return call(**kwargs)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        code = str(details.get("Code", ""))
+        raise ActionError(f"{operation}: {code}: {details.get('Message', '')}", code) from error
+    except BotoCoreError as error:
+        raise ActionError(f"{operation}: {error}") from error
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

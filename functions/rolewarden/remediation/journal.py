@@ -1,0 +1,214 @@
+"""The journal: every change RoleWarden makes, with what it takes to undo it (DynamoDB).
+
+One item per change, written before the change is made (with the state before it) and
+updated once the change is verified or has failed. The table's generic keys (pk, sk)
+also hold the restore markers (restore grace) and the hourly remediation counter.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rolewarden.remediation.change import Change
+
+ENTRY_PREFIX = "entry#"
+RESTORED_PREFIX = "restored#"
+ENTRY_SK = "entry"
+
+
+class JournalError(Exception):
+    """The journal cannot be read or written; no change is made without it."""
+
+
+class Status(StrEnum):
+    STARTED = "started"  # saved, the change may or may not have been made
+    VERIFIED = "verified"
+    FAILED = "failed"
+    RESTORED = "restored"
+
+
+@dataclass
+class JournalEntry:
+    journal_id: str
+    time: str
+    actor: str
+    rule: str
+    finding_id: str
+    resource_arn: str
+    account: str
+    change: Change
+    status: Status = Status.STARTED
+    verify: str = ""
+    forced: list[str] = field(default_factory=list)  # the guards a person overrode
+    restore_of: str | None = None
+    error: str | None = None
+
+    @property
+    def action(self) -> str:
+        return self.change.action
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "journal_id": self.journal_id,
+            "time": self.time,
+            "actor": self.actor,
+            "rule": self.rule,
+            "finding_id": self.finding_id,
+            "resource_arn": self.resource_arn,
+            "account": self.account,
+            "region": self.change.region,
+            "action": self.action,
+            "target": dict(self.change.target),
+            "state_before": self.change.before,
+            "state_after": self.change.after,
+            "status": self.status.value,
+            "verify": self.verify,
+            "forced": self.forced,
+            "restore_of": self.restore_of,
+            "error": self.error,
+            "summary": self.change.summary,
+        }
+
+
+def new_journal_id(now: datetime) -> str:
+    """Sortable by time, unique without coordination."""
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
+
+
+class Journal:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self.dynamodb = dynamodb
+        self.table = table
+
+    def save(self, entry: JournalEntry) -> None:
+        self._put(_item(entry))
+
+    def get(self, journal_id: str) -> JournalEntry | None:
+        response = self._call(
+            "GetItem",
+            self.dynamodb.get_item,
+            Key=_key(ENTRY_PREFIX + journal_id, ENTRY_SK),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return _entry(item) if item else None
+
+    def entries(self) -> list[JournalEntry]:
+        """Newest first."""
+        found = [_entry(item) for item in self._scan(ENTRY_PREFIX)]
+        return sorted(found, key=lambda entry: entry.journal_id, reverse=True)
+
+    def mark_restored(self, resource_arn: str, when: datetime, journal_id: str) -> None:
+        self._put(
+            {
+                **_key(RESTORED_PREFIX + resource_arn, "marker"),
+                "restored_at": {"S": when.isoformat()},
+                "journal_id": {"S": journal_id},
+            }
+        )
+
+    def restored_within(self, resource_arn: str, now: datetime, hours: int) -> str | None:
+        """The journal id of a restore of this resource less than `hours` ago, if any."""
+        if hours <= 0:
+            return None
+        response = self._call(
+            "GetItem",
+            self.dynamodb.get_item,
+            Key=_key(RESTORED_PREFIX + resource_arn, "marker"),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        restored_at = datetime.fromisoformat(item["restored_at"]["S"])
+        return item["journal_id"]["S"] if now - restored_at < timedelta(hours=hours) else None
+
+    def _put(self, item: dict[str, Any]) -> None:
+        self._call("PutItem", self.dynamodb.put_item, Item=item)
+
+    def _scan(self, prefix: str) -> Iterator[dict[str, Any]]:
+        paginator = self.dynamodb.get_paginator("scan")
+        try:
+            for page in paginator.paginate(
+                TableName=self.table,
+                FilterExpression="begins_with(pk, :prefix)",
+                ExpressionAttributeValues={":prefix": {"S": prefix}},
+            ):
+                yield from page["Items"]
+        except (ClientError, BotoCoreError) as error:
+            raise JournalError(f"journal table {self.table}: Scan: {error}") from error
+
+    def _call(self, operation: str, call: Any, **kwargs: Any) -> Any:
+        try:
+            return call(TableName=self.table, **kwargs)
+        except (ClientError, BotoCoreError) as error:
+            raise JournalError(f"journal table {self.table}: {operation}: {error}") from error
+
+
+def create_table(dynamodb: Any, name: str) -> None:
+    """The schema of template.yaml's JournalTable, for the CLI without the stack."""
+    try:
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True},
+        )
+        dynamodb.get_waiter("table_exists").wait(TableName=name)
+        dynamodb.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise JournalError(f"cannot create journal table {name}: {error}") from error
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _item(entry: JournalEntry) -> dict[str, Any]:
+    document = json.dumps(entry.as_json() | {"change": entry.change.as_json()}, default=str)
+    return {
+        **_key(ENTRY_PREFIX + entry.journal_id, ENTRY_SK),
+        "journal_id": {"S": entry.journal_id},
+        "time": {"S": entry.time},
+        "resource_arn": {"S": entry.resource_arn},
+        "status": {"S": entry.status.value},
+        # The whole entry as JSON: a policy document is kept exactly as it was read.
+        "entry": {"S": document},
+    }
+
+
+def _entry(item: dict[str, Any]) -> JournalEntry:
+    data = json.loads(item["entry"]["S"])
+    return JournalEntry(
+        journal_id=data["journal_id"],
+        time=data["time"],
+        actor=data["actor"],
+        rule=data["rule"],
+        finding_id=data["finding_id"],
+        resource_arn=data["resource_arn"],
+        account=data["account"],
+        change=Change.from_json(data["change"]),
+        status=Status(data["status"]),
+        verify=data.get("verify", ""),
+        forced=list(data.get("forced", [])),
+        restore_of=data.get("restore_of"),
+        error=data.get("error"),
+    )

@@ -1,0 +1,49 @@
+"""The remediate function's payload (a direct invoke), validated before anything is read.
+
+    {"finding_id": "0123456789abcdef", "requested_by": "alice"}
+    {"rule": "...", "resource_arn": "arn:...", "action": "...", "requested_by": "alice"}
+    {"restore": "<journal id>", "requested_by": "alice"}
+
+`dry_run` is true unless the payload says false; `force` is false unless it says true.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rolewarden.remediation.registry import ACTIONS
+from rolewarden.rules.ids import RULE_IDS
+
+
+class RemediatePayload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    finding_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+    rule: str | None = None
+    resource_arn: str | None = Field(default=None, pattern=r"^arn:[\w-]+:(ec2|iam|ecs):")
+    restore: str | None = Field(default=None, pattern=r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+    action: str | None = None
+    dry_run: bool = True
+    force: bool = False
+    requested_by: str = Field(min_length=1, max_length=256)
+    task_role_arn: str | None = Field(default=None, pattern=r"^arn:[\w-]+:iam::\d{12}:role/")
+    update_service: bool = False
+    # Set by RoleWarden's own event and sweep functions: every automatic guard applies.
+    automatic: bool = False
+    event_id: str | None = Field(default=None, max_length=256)
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Self:
+        by_resource = self.rule is not None or self.resource_arn is not None
+        subjects = [self.finding_id is not None, by_resource, self.restore is not None]
+        if sum(subjects) != 1:
+            raise ValueError("name exactly one of: finding_id; rule and resource_arn; restore")
+        if by_resource and (self.rule is None or self.resource_arn is None):
+            raise ValueError("rule and resource_arn go together")
+        if self.rule is not None and self.rule not in RULE_IDS:
+            raise ValueError(f"unknown rule {self.rule} (known: {', '.join(RULE_IDS)})")
+        if self.action is not None and self.action not in ACTIONS:
+            raise ValueError(f"unknown action {self.action} (known: {', '.join(ACTIONS)})")
+        return self

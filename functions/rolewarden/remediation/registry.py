@@ -1,0 +1,26 @@
+"""Remediation actions by name (the names rules propose)."""
+
+from rolewarden.remediation.change import Action
+from rolewarden.remediation.imds import EnforceImdsV2
+from rolewarden.remediation.instance_profile import AssociateInstanceProfile
+from rolewarden.remediation.role_policies import DeleteInlinePolicy, DetachManagedPolicy
+from rolewarden.remediation.task_definition import RegisterTaskDefinitionWithTaskRole
+from rolewarden.rules.instance_role_app_permissions import ACTION as REMOVE_APPLICATION_POLICIES
+
+ACTIONS: dict[str, Action] = {
+    action.name: action
+    for action in (
+        DetachManagedPolicy(),
+        DeleteInlinePolicy(),
+        AssociateInstanceProfile(),
+        EnforceImdsV2(),
+        RegisterTaskDefinitionWithTaskRole(),
+    )
+}
+
+# Passing a task role needs iam:PassRole on it; RoleWarden's own role may pass only the
+# baseline profile's role, so this action runs with a person's credentials (the CLI).
+CLI_ONLY = frozenset({RegisterTaskDefinitionWithTaskRole.name})
+
+# A proposal made of several steps, each one of the actions above.
+COMPOSITE = REMOVE_APPLICATION_POLICIES

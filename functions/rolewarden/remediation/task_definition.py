@@ -1,0 +1,183 @@
+"""Register a new revision of a task definition, identical but for the task role a person chose.
+
+Manual only. Services keep running the old revision unless `update_service` asks to move
+those that run exactly the old revision. Undo moves them back and deregisters the new
+revision (its ARN is part of the journal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.remediation.change import Action, ActionError, Change, State, aws_call
+
+# What DescribeTaskDefinition returns that RegisterTaskDefinition takes back.
+COPIED = (
+    "family",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "enableFaultInjection",
+)
+
+
+class RegisterTaskDefinitionWithTaskRole(Action):
+    name = "register-task-definition-with-task-role"
+    permissions = (
+        "ecs:DescribeTaskDefinition",
+        "ecs:RegisterTaskDefinition",
+        "ecs:DeregisterTaskDefinition",
+        "ecs:TagResource",  # registering with the old revision's tags
+        "ecs:ListClusters",
+        "ecs:ListServices",
+        "ecs:DescribeServices",
+        "ecs:UpdateService",
+        "iam:PassRole",  # the task role is passed to ECS
+    )
+
+    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
+        old_arn, role_arn = params["task_definition_arn"], params.get("task_role_arn")
+        if not role_arn:
+            raise ActionError("choose the task role: pass --task-role ARN (task_role_arn)")
+        definition, _tags = _describe(clients, region, old_arn)
+        if definition.get("taskRoleArn") == role_arn or _already_registered(
+            clients, region, definition, role_arn
+        ):
+            return None
+        services = (
+            sorted(_services_running(clients, region, old_arn))
+            if params.get("update_service")
+            else []
+        )
+        moved = f" and move {', '.join(services)} to it" if services else ""
+        return Change(
+            self.name,
+            region,
+            {"task_definition_arn": old_arn, "task_role_arn": role_arn, "services": services},
+            before={"new_revision_active": False, "services": {s: old_arn for s in services}},
+            after={"new_revision_active": True, "services": {}},  # filled in by apply
+            summary=f"register a revision of {old_arn} with task role {role_arn}{moved}",
+        )
+
+    def apply(self, clients: AwsClients, change: Change) -> Change:
+        ecs = clients.client("ecs", change.region)
+        definition, tags = _describe(clients, change.region, change.target["task_definition_arn"])
+        kwargs = {key: definition[key] for key in COPIED if key in definition}
+        kwargs["taskRoleArn"] = change.target["task_role_arn"]
+        if tags:
+            kwargs["tags"] = tags
+        registered = aws_call("ecs:RegisterTaskDefinition", ecs.register_task_definition, **kwargs)
+        new_arn = registered["taskDefinition"]["taskDefinitionArn"]
+        for service in change.target["services"]:
+            _move(ecs, service, new_arn)
+        after = {
+            "new_revision_active": True,
+            "services": dict.fromkeys(change.target["services"], new_arn),
+        }
+        return change.with_after(after, new_revision=new_arn)
+
+    def read(self, clients: AwsClients, change: Change) -> State:
+        new_arn = change.target.get("new_revision")
+        active = False
+        if new_arn:
+            definition, _tags = _describe(clients, change.region, new_arn)
+            active = definition.get("status") == "ACTIVE"
+        ecs = clients.client("ecs", change.region)
+        services = {}
+        for arn in change.target["services"]:
+            cluster = _cluster_of(arn)
+            described = aws_call(
+                "ecs:DescribeServices", ecs.describe_services, cluster=cluster, services=[arn]
+            )["services"]
+            services[arn] = described[0]["taskDefinition"] if described else None
+        return {"new_revision_active": active, "services": services}
+
+    def undo(self, clients: AwsClients, change: Change) -> None:
+        ecs = clients.client("ecs", change.region)
+        for service, old in change.before["services"].items():
+            _move(ecs, service, old)
+        new_arn = change.target.get("new_revision")
+        if new_arn:
+            aws_call(
+                "ecs:DeregisterTaskDefinition",
+                ecs.deregister_task_definition,
+                taskDefinition=new_arn,
+            )
+
+
+def _describe(clients: AwsClients, region: str, arn: str) -> tuple[dict[str, Any], list[Any]]:
+    ecs = clients.client("ecs", region)
+    response = aws_call(
+        "ecs:DescribeTaskDefinition",
+        ecs.describe_task_definition,
+        taskDefinition=arn,
+        include=["TAGS"],
+    )
+    return response["taskDefinition"], response.get("tags", [])
+
+
+def _already_registered(
+    clients: AwsClients, region: str, old: dict[str, Any], role_arn: str
+) -> bool:
+    """The family's latest revision is this one plus the task role: applied before."""
+    latest, _tags = _describe(clients, region, old["family"])  # a family names its latest
+    return (
+        latest["taskDefinitionArn"] != old["taskDefinitionArn"]
+        and latest.get("taskRoleArn") == role_arn
+        and all(latest.get(key) == old.get(key) for key in COPIED)
+    )
+
+
+def _services_running(clients: AwsClients, region: str, task_definition_arn: str) -> Iterator[str]:
+    ecs = clients.client("ecs", region)
+    for cluster in _pages(ecs, "list_clusters", "clusterArns"):
+        arns = list(_pages(ecs, "list_services", "serviceArns", cluster=cluster))
+        for start in range(0, len(arns), 10):  # DescribeServices takes 10 at a time
+            described = aws_call(
+                "ecs:DescribeServices",
+                ecs.describe_services,
+                cluster=cluster,
+                services=arns[start : start + 10],
+            )
+            for service in described["services"]:
+                if service.get("taskDefinition") == task_definition_arn:
+                    yield str(service["serviceArn"])
+
+
+def _pages(ecs: Any, operation: str, key: str, **kwargs: Any) -> Iterator[str]:
+    try:
+        for page in ecs.get_paginator(operation).paginate(**kwargs):
+            yield from page[key]
+    except Exception as error:  # ClientError or BotoCoreError, as aws_call reports them
+        raise ActionError(f"ecs:{operation}: {error}") from error
+
+
+def _cluster_of(service_arn: str) -> str:
+    """arn:aws:ecs:region:account:service/CLUSTER/NAME (the long ARN format)."""
+    parts = service_arn.split(":", 5)[-1].split("/")
+    if len(parts) != 3:
+        raise ActionError(f"not a service ARN in the long format: {service_arn}")
+    return parts[1]
+
+
+def _move(ecs: Any, service_arn: str, task_definition_arn: str) -> None:
+    aws_call(
+        "ecs:UpdateService",
+        ecs.update_service,
+        cluster=_cluster_of(service_arn),
+        service=service_arn,
+        taskDefinition=task_definition_arn,
+    )

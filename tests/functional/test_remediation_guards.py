@@ -1,0 +1,941 @@
+"""Every guard of design.md "Remediation and safety", in moto: what is refused, what a person
+may force, and that a refusal changes nothing in the account (read back with boto3).
+
+One moto account serves the module; each scenario builds its own resources (unique
+names) and its own journal table. A request goes to a new RemediationService, as the CLI
+and the remediate function make one per request, unless the scenario says otherwise.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from functional.accounts import (
+    ACCOUNT,
+    APP_INLINE,
+    ORDERS_TABLE_POLICY,
+    instance_arn,
+    make_host,
+    short,
+)
+from functional.accounts import make_role as build_role
+from rolewarden.demo.builders import (
+    ECS_AGENT_POLICY_ARN,
+    ECS_TASKS_SERVICE,
+    EXEMPT_REASON_TAG,
+    EXEMPT_UNTIL_TAG,
+    SSM_CORE_POLICY_ARN,
+    allow,
+    create_cluster,
+    create_customer_policy,
+    create_role,
+    create_service,
+    launch_instance,
+    policy_document,
+    register_task_definition,
+    run_task,
+)
+from rolewarden.evaluation.resource import evaluate_resource
+from rolewarden.evaluation.scope import Scope
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.remediate import RemediationService
+from rolewarden.remediation.automatic import InProcess, remediate_automatically
+from rolewarden.remediation.journal import Journal, Status, create_table
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.remediator import Remediator, Request
+from rolewarden.rules import ids
+from rolewarden.rules.context import RuleContext
+from rolewarden.rules.model import Finding
+from rolewarden.settings import Settings
+
+REGION = "us-east-1"
+RULE_APP = ids.INSTANCE_ROLE_APP_PERMISSIONS
+RULE_IMDS = ids.ECS_HOST_IMDS_EXPOSED
+RULE_PROFILE = ids.EC2_INSTANCE_WITHOUT_PROFILE
+RULE_TASK_DEFINITION = ids.ECS_TASK_DEFINITION_WITHOUT_TASK_ROLE
+CLOUDFORMATION_STACK_TAG = "aws:cloudformation:stack-name"
+
+PERSON = Request(actor="alice@example.com", apply=True)
+PERSON_FORCING = Request(actor="alice@example.com", apply=True, force=True)
+PLAN_ONLY = Request(actor="alice@example.com", apply=False)
+AUTOMATIC = Request(actor="sweep", apply=True, automatic=True)
+REMEDIATE_APP = {"rule_modes": {RULE_APP: "remediate"}}
+REMEDIATE_IMDS = {"rule_modes": {RULE_IMDS: "remediate"}}
+
+KILL_SWITCH = "ROLEWARDEN_DRY_RUN=true: this deployment is read-only; nothing was changed"
+NO_JOURNAL = (
+    "no journal: set ROLEWARDEN_JOURNAL_TABLE (or pass --journal-table); "
+    "RoleWarden makes no change it could not undo"
+)
+OUTAGE_PREFIX = (
+    "outage guard: these run without a task role on this role's hosts and use its "
+    "permissions today: "
+)
+OUTAGE_SUFFIX = "; give their task definitions a task role first"
+
+
+def utc_today() -> date:
+    """Exemptions are judged against the real date (UTC, as RuleContext does)."""
+    return datetime.now(UTC).date()
+
+
+@dataclass
+class Account:
+    """The module's moto account, and what the tests read back from it."""
+
+    session: boto3.Session
+    clients: AwsClients
+    tables: Iterator[int] = field(default_factory=itertools.count)
+
+    def new_journal(self) -> Journal:
+        dynamodb = self.clients.client("dynamodb")
+        name = f"journal-{next(self.tables)}"
+        create_table(dynamodb, name)
+        return Journal(dynamodb, name)
+
+    def service(
+        self, journal: Journal | None, *, cli: bool = True, **settings: Any
+    ) -> RemediationService:
+        return RemediationService(self.clients, Settings(**settings), [REGION], journal, cli=cli)
+
+    def remediate(
+        self, rule: str, arn: str, request: Request, journal: Journal | None, **settings: Any
+    ) -> Outcome:
+        """One request to a new service, as the CLI and the remediate function make it."""
+        return self.service(journal, **settings).by_resource(rule, arn, request)
+
+    def finding(self, rule: str, arn: str, **settings: Any) -> Finding:
+        """The finding as the event and sweep paths hand it to automatic remediation."""
+        scope = Scope(ACCOUNT, "aws", REGION, (REGION,))
+        context = RuleContext.from_settings(Settings(**settings))
+        verdict = evaluate_resource(self.clients, scope, context, rule, arn)
+        assert verdict.finding is not None, verdict.reason
+        return verdict.finding
+
+    # Building
+
+    def host_role(self, name: str, **kwargs: Any) -> str:
+        """An ECS host role (ECS agent policy) behind a profile, with an application policy."""
+        kwargs.setdefault("inline", APP_INLINE)
+        arn, _role_id, _profile = build_role(self.session, name, **kwargs)
+        return arn
+
+    # Reading back
+
+    def inline_policies(self, role: str) -> list[str]:
+        return list(self.session.client("iam").list_role_policies(RoleName=role)["PolicyNames"])
+
+    def attached_policies(self, role: str) -> list[str]:
+        attached = self.session.client("iam").list_attached_role_policies(RoleName=role)
+        return sorted(policy["PolicyArn"] for policy in attached["AttachedPolicies"])
+
+    def metadata(self, instance_id: str) -> dict[str, Any]:
+        ec2 = self.session.client("ec2")
+        [reservation] = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        options = reservation["Instances"][0]["MetadataOptions"]
+        return {name: options[name] for name in ("HttpTokens", "HttpPutResponseHopLimit")}
+
+    def profile_of(self, instance_id: str) -> str | None:
+        ec2 = self.session.client("ec2")
+        [reservation] = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        profile = reservation["Instances"][0].get("IamInstanceProfile")
+        return str(profile["Arn"]) if profile else None
+
+    def revisions(self, family: str) -> list[str]:
+        ecs = self.session.client("ecs")
+        return list(ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"])
+
+
+@pytest.fixture(scope="module")
+def account(moto_account: Any) -> Iterator[Account]:
+    with moto_account() as session:
+        yield Account(session, AwsClients(session, home_region=REGION))
+
+
+@pytest.fixture
+def journal(account: Account) -> Journal:
+    """A journal table of the test's own: entries, restore markers and the hourly counter."""
+    return account.new_journal()
+
+
+def unique(name: str, journal: Journal) -> str:
+    """A resource name of this test's own (parametrized tests share the account)."""
+    return f"{name}-{journal.table}"
+
+
+def assert_refused(outcome: Outcome, reasons: list[str]) -> None:
+    assert (outcome.status, outcome.reasons, outcome.journal) == (
+        OutcomeStatus.REFUSED,
+        reasons,
+        [],
+    )
+
+
+def assert_applied(outcome: Outcome, journal: Journal, *, forced: list[str]) -> None:
+    """Applied, and the journal (read back) holds each change, verified, with what was forced."""
+    assert outcome.status is OutcomeStatus.APPLIED, outcome.reasons
+    assert outcome.journal
+    for entry in outcome.journal:
+        stored = journal.get(entry.journal_id)
+        assert stored is not None
+        assert (stored.status, stored.forced) == (Status.VERIFIED, forced)
+
+
+class TestNeverChanged:
+    @pytest.mark.parametrize(
+        ("name", "options", "reason"),
+        [
+            (
+                "never-protected-host",
+                {"tags": {"rolewarden:protected": "true"}},
+                "protected: tagged rolewarden:protected",
+            ),
+            (
+                "never-cased-host",
+                {"tags": {"RoleWarden:Protected": "yes"}},
+                "protected: tagged rolewarden:protected",
+            ),
+            (
+                "never-linked-host",
+                {"path": "/aws-service-role/ecs.amazonaws.com/"},
+                "service-linked role: AWS manages its policies",
+            ),
+            (
+                "never-own-role",
+                {"tags": {"rolewarden:component": "remediate"}},
+                "RoleWarden's own role",
+            ),
+        ],
+        ids=["protected", "protected-any-case", "service-linked", "rolewarden-own"],
+    )
+    @pytest.mark.parametrize(
+        "request_", [PERSON, PERSON_FORCING, AUTOMATIC], ids=["person", "forced", "automatic"]
+    )
+    def test_protected_service_linked_and_own_roles_are_refused_even_when_forced(
+        self,
+        account: Account,
+        journal: Journal,
+        name: str,
+        options: dict[str, Any],
+        reason: str,
+        request_: Request,
+    ) -> None:
+        # Given an ECS host role with an application policy that RoleWarden never changes
+        role = unique(name, journal)
+        arn = account.host_role(role, **options)
+
+        # When a person applies it (forcing or not), or RoleWarden does in remediate mode
+        outcome = account.remediate(RULE_APP, arn, request_, journal, **REMEDIATE_APP)
+
+        # Then it is refused, saying why, and the role still holds its policies
+        assert_refused(outcome, [f"never changed: {reason}"])
+        assert account.inline_policies(role) == ["orders-table"]
+        assert account.attached_policies(role) == [ECS_AGENT_POLICY_ARN]
+        assert journal.entries() == []
+
+
+class TestExemptions:
+    def test_valid_exemption_means_the_finding_no_longer_holds(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role exempt until the last day ROLEWARDEN_MAX_EXEMPTION_DAYS allows
+        until = (utc_today() + timedelta(days=30)).isoformat()
+        role = "exempt-valid-host"
+        arn = account.host_role(
+            role, tags={EXEMPT_UNTIL_TAG: until, EXEMPT_REASON_TAG: "migration, CHG-7"}
+        )
+
+        # When a person applies it, even forcing
+        outcome = account.remediate(RULE_APP, arn, PERSON_FORCING, journal, max_exemption_days=30)
+
+        # Then the finding no longer holds (accepted risk), and nothing changed
+        assert outcome.status is OutcomeStatus.NO_LONGER_HOLDS
+        assert outcome.reasons == [f"NOT_APPLICABLE: exempt until {until}: migration, CHG-7"]
+        assert account.inline_policies(role) == ["orders-table"]
+        assert journal.entries() == []
+
+    @pytest.mark.parametrize(
+        ("kind", "until"),
+        [
+            ("expired", -1),  # days from today
+            ("malformed", "next quarter"),
+            ("too-long", 31),  # one day beyond ROLEWARDEN_MAX_EXEMPTION_DAYS=30
+        ],
+        ids=["expired", "malformed", "too-long"],
+    )
+    def test_expired_malformed_or_too_long_exemption_does_not_exempt(
+        self, account: Account, journal: Journal, kind: str, until: int | str
+    ) -> None:
+        # Given a host role whose exemption does not count, as its finding says
+        if isinstance(until, int):
+            until = (utc_today() + timedelta(days=until)).isoformat()
+        role = f"exempt-{kind}-host"
+        arn = account.host_role(
+            role, tags={EXEMPT_UNTIL_TAG: until, EXEMPT_REASON_TAG: "migration, CHG-7"}
+        )
+        found = account.finding(RULE_APP, arn, max_exemption_days=30)
+        assert found.evidence["exemption"]["status"] == kind
+
+        # When a person applies it (no force)
+        outcome = account.remediate(RULE_APP, arn, PERSON, journal, max_exemption_days=30)
+
+        # Then the remediation goes ahead: the application policy is gone
+        assert_applied(outcome, journal, forced=[])
+        assert account.inline_policies(role) == []
+        assert account.attached_policies(role) == [ECS_AGENT_POLICY_ARN]
+
+
+class TestBlockedUnlessForced:
+    def test_mixed_policy_is_refused_unless_a_person_forces_it(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role with a customer policy granting ECR and logs (baseline) and S3
+        iam = account.session.client("iam")
+        mixed_arn = create_customer_policy(
+            iam,
+            "forced-host-and-app",
+            policy_document(
+                allow(["ecr:GetAuthorizationToken", "logs:PutLogEvents", "s3:GetObject"])
+            ),
+        )
+        role = "forced-mixed-host"
+        arn = account.host_role(role, managed=(ECS_AGENT_POLICY_ARN, mixed_arn), inline={})
+        reason = (
+            "mixed policy grants baseline and application actions (removing it would stop the "
+            "ECS agent): forced-host-and-app; split it as proposed"
+        )
+
+        # When a person applies it without --force
+        refused = account.remediate(RULE_APP, arn, PERSON, journal)
+
+        # Then it is refused, and the policy is still attached
+        assert_refused(refused, [f"blocked unless forced (--force): {reason}"])
+        assert account.attached_policies(role) == sorted([ECS_AGENT_POLICY_ARN, mixed_arn])
+        assert journal.entries() == []
+
+        # When the person forces it
+        forced = account.remediate(RULE_APP, arn, PERSON_FORCING, journal)
+
+        # Then it is detached, and the journal says which guard was overridden
+        assert_applied(forced, journal, forced=[reason])
+        assert account.attached_policies(role) == [ECS_AGENT_POLICY_ARN]
+
+    def test_task_without_task_role_on_the_host_blocks_removal_unless_forced(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host (IMDSv1) running a bridge task without a task role
+        ecs = account.session.client("ecs")
+        create_cluster(ecs, "outage-task")
+        host = make_host(
+            account.session,
+            "outage-task-host",
+            cluster="outage-task",
+            inline=APP_INLINE,
+            http_tokens="optional",
+            hop_limit=2,
+        )
+        definition = register_task_definition(ecs, "outage-task-api")
+        task = run_task(
+            ecs, "outage-task", definition, container_instance_arn=host.container_instance_arn
+        )
+        reason = f"{OUTAGE_PREFIX}task {short(task)} (outage-task-api:1){OUTAGE_SUFFIX}"
+
+        # When a person removes the host role's application policy without --force
+        refused = account.remediate(RULE_APP, host.role_arn, PERSON, journal)
+
+        # Then it is refused naming the task, and the policy is still there
+        assert_refused(refused, [f"blocked unless forced (--force): {reason}"])
+        assert account.inline_policies(host.role_name) == ["orders-table"]
+        assert journal.entries() == []
+
+        # When the person forces it / Then it is removed, and the journal says it was forced
+        forced = account.remediate(RULE_APP, host.role_arn, PERSON_FORCING, journal)
+        assert_applied(forced, journal, forced=[reason])
+        assert account.inline_policies(host.role_name) == []
+
+    def test_service_without_task_role_on_the_cluster_blocks_removal_unless_forced(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host (IMDSv2, hop limit 1) whose cluster runs an EC2 service without task role
+        ecs = account.session.client("ecs")
+        create_cluster(ecs, "outage-service")
+        host = make_host(
+            account.session, "outage-service-host", cluster="outage-service", inline=APP_INLINE
+        )
+        definition = register_task_definition(ecs, "outage-service-api")
+        create_service(ecs, "outage-service", "outage-orders", definition)
+        reason = f"{OUTAGE_PREFIX}service outage-orders (outage-service-api:1){OUTAGE_SUFFIX}"
+
+        # When a person removes the host role's application policy without --force
+        refused = account.remediate(RULE_APP, host.role_arn, PERSON, journal)
+
+        # Then it is refused naming the service, and the policy is still there
+        assert_refused(refused, [f"blocked unless forced (--force): {reason}"])
+        assert account.inline_policies(host.role_name) == ["orders-table"]
+        assert journal.entries() == []
+
+        # When the person forces it / Then it is removed, and the journal says it was forced
+        forced = account.remediate(RULE_APP, host.role_arn, PERSON_FORCING, journal)
+        assert_applied(forced, journal, forced=[reason])
+        assert account.inline_policies(host.role_name) == []
+
+    def test_imdsv2_on_a_host_running_a_bridge_task_without_task_role_unless_forced(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given an ECS host allowing IMDSv1 (hop limit 2) that runs a bridge task without role
+        ecs = account.session.client("ecs")
+        create_cluster(ecs, "outage-imds")
+        host = make_host(
+            account.session,
+            "outage-imds-host",
+            cluster="outage-imds",
+            http_tokens="optional",
+            hop_limit=2,
+        )
+        definition = register_task_definition(ecs, "outage-imds-api")
+        task = run_task(
+            ecs, "outage-imds", definition, container_instance_arn=host.container_instance_arn
+        )
+        reason = (
+            "outage guard: bridge-mode tasks without a task role use this host's credentials: "
+            f"task {short(task)} (outage-imds-api:1); give their task definitions a task role first"
+        )
+
+        # When a person enforces IMDSv2 without --force
+        refused = account.remediate(RULE_IMDS, host.instance_arn, PERSON, journal)
+
+        # Then it is refused naming the task, and the metadata options are unchanged
+        assert_refused(refused, [f"blocked unless forced (--force): {reason}"])
+        assert account.metadata(host.instance_id) == {
+            "HttpTokens": "optional",
+            "HttpPutResponseHopLimit": 2,
+        }
+        assert journal.entries() == []
+
+        # When the person forces it / Then IMDSv2 is required, and the journal says so
+        forced = account.remediate(RULE_IMDS, host.instance_arn, PERSON_FORCING, journal)
+        assert_applied(forced, journal, forced=[reason])
+        assert account.metadata(host.instance_id) == {
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 1,
+        }
+
+    def test_guards_that_allow_force_still_refuse_automatic_remediation(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host whose cluster runs an EC2 service without a task role
+        ecs = account.session.client("ecs")
+        create_cluster(ecs, "outage-auto")
+        host = make_host(
+            account.session, "outage-auto-host", cluster="outage-auto", inline=APP_INLINE
+        )
+        definition = register_task_definition(ecs, "outage-auto-api")
+        create_service(ecs, "outage-auto", "outage-auto-orders", definition)
+
+        # When RoleWarden remediates it on its own, in remediate mode, even asked to force
+        automatic_forcing = Request(actor="sweep", apply=True, automatic=True, force=True)
+        outcome = account.remediate(
+            RULE_APP, host.role_arn, automatic_forcing, journal, **REMEDIATE_APP
+        )
+
+        # Then it is refused: forcing is a person's decision
+        assert_refused(
+            outcome,
+            [
+                "not automatic: "
+                f"{OUTAGE_PREFIX}service outage-auto-orders (outage-auto-api:1){OUTAGE_SUFFIX}"
+            ],
+        )
+        assert account.inline_policies(host.role_name) == ["orders-table"]
+
+
+class TestNotAutomatic:
+    def test_cloudformation_managed_role_is_left_to_a_person(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role created by a CloudFormation stack, the rule in remediate mode
+        role = "stack-host"
+        arn = account.host_role(role, tags={CLOUDFORMATION_STACK_TAG: "shop-hosts"})
+
+        # When RoleWarden remediates it on its own
+        automatic = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused (the stack would put it back), and nothing changed
+        assert_refused(
+            automatic,
+            [
+                "not automatic: managed by CloudFormation stack shop-hosts: fix the template, "
+                "or the stack puts it back"
+            ],
+        )
+        assert account.inline_policies(role) == ["orders-table"]
+        assert journal.entries() == []
+
+        # When a person applies it (no force) / Then it is removed
+        manual = account.remediate(RULE_APP, arn, PERSON, journal, **REMEDIATE_APP)
+        assert_applied(manual, journal, forced=[])
+        assert account.inline_policies(role) == []
+
+    def test_cloudformation_managed_instance_is_left_to_a_person(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given an ECS host allowing IMDSv1, launched by a CloudFormation stack
+        create_cluster(account.session.client("ecs"), "stack-imds")
+        host = make_host(
+            account.session,
+            "stack-imds-host",
+            cluster="stack-imds",
+            http_tokens="optional",
+            instance_tags={CLOUDFORMATION_STACK_TAG: "shop-hosts"},
+        )
+
+        # When RoleWarden enforces IMDSv2 on its own, in remediate mode
+        automatic = account.remediate(
+            RULE_IMDS, host.instance_arn, AUTOMATIC, journal, **REMEDIATE_IMDS
+        )
+
+        # Then it is refused, and the metadata options are unchanged
+        assert_refused(
+            automatic,
+            [
+                "not automatic: managed by CloudFormation stack shop-hosts: fix the template, "
+                "or the stack puts it back"
+            ],
+        )
+        assert account.metadata(host.instance_id)["HttpTokens"] == "optional"
+
+        # When a person applies it / Then IMDSv2 is required
+        manual = account.remediate(RULE_IMDS, host.instance_arn, PERSON, journal, **REMEDIATE_IMDS)
+        assert_applied(manual, journal, forced=[])
+        assert account.metadata(host.instance_id) == {
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 1,
+        }
+
+    def test_role_of_a_plain_ec2_application_in_scope_all_is_left_to_a_person(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a plain EC2 application's role (no ECS agent policy, instance not registered)
+        role = "plain-reporting-app"
+        arn, _role_id, profile = build_role(
+            account.session, role, managed=(), inline={"orders-table": ORDERS_TABLE_POLICY}
+        )
+        launch_instance(account.session.client("ec2"), profile_arn=profile)
+        settings = {"instance_role_scope": "all", **REMEDIATE_APP}
+
+        # When RoleWarden remediates it on its own, scope all, remediate mode
+        automatic = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **settings)
+
+        # Then it is refused: these may be the application's own permissions
+        assert_refused(
+            automatic,
+            ["not automatic: not an ECS host role: these may be the application's own permissions"],
+        )
+        assert account.inline_policies(role) == ["orders-table"]
+        assert journal.entries() == []
+
+        # When a person applies it / Then it is removed
+        manual = account.remediate(RULE_APP, arn, PERSON, journal, **settings)
+        assert_applied(manual, journal, forced=[])
+        assert account.inline_policies(role) == []
+
+
+class TestRestoreGrace:
+    def apply_and_restore(self, account: Account, journal: Journal, arn: str) -> str:
+        """A person applies the remediation and restores it; the restore's journal id."""
+        applied = account.remediate(RULE_APP, arn, PERSON, journal)
+        assert_applied(applied, journal, forced=[])
+        [entry] = applied.journal
+        restored = account.service(journal).restore(entry.journal_id, PERSON)
+        assert restored.status is OutcomeStatus.RESTORED, restored.reasons
+        [restore] = restored.journal
+        return restore.journal_id
+
+    def test_resource_restored_within_the_grace_is_not_remediated_automatically(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role whose remediation a person applied and then restored
+        role = "grace-host"
+        arn = account.host_role(role)
+        restore_id = self.apply_and_restore(account, journal, arn)
+        assert account.inline_policies(role) == ["orders-table"]
+
+        # When RoleWarden remediates it on its own, in remediate mode
+        automatic = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused naming the restore and the grace, and nothing changed
+        assert_refused(
+            automatic,
+            [
+                f"restored less than 24 hours ago (journal {restore_id}, "
+                "ROLEWARDEN_RESTORE_GRACE_HOURS): a person decides"
+            ],
+        )
+        assert account.inline_policies(role) == ["orders-table"]
+        assert len(journal.entries()) == 2  # the change and its restore
+
+        # When a person applies it again / Then it is removed
+        manual = account.remediate(RULE_APP, arn, PERSON, journal, **REMEDIATE_APP)
+        assert_applied(manual, journal, forced=[])
+        assert account.inline_policies(role) == []
+
+    def test_without_a_grace_automatic_remediation_goes_ahead_after_a_restore(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role restored just now, and ROLEWARDEN_RESTORE_GRACE_HOURS=0
+        role = "no-grace-host"
+        arn = account.host_role(role)
+        self.apply_and_restore(account, journal, arn)
+
+        # When RoleWarden remediates it on its own
+        automatic = account.remediate(
+            RULE_APP, arn, AUTOMATIC, journal, restore_grace_hours=0, **REMEDIATE_APP
+        )
+
+        # Then the policy is removed
+        assert_applied(automatic, journal, forced=[])
+        assert account.inline_policies(role) == []
+
+
+class TestCaps:
+    def test_cap_per_run_leaves_the_rest_unchanged(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given three remediable host roles and ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN=2
+        roles = ["run-cap-host-1", "run-cap-host-2", "run-cap-host-3"]
+        findings = [
+            account.finding(RULE_APP, account.host_role(role), **REMEDIATE_APP) for role in roles
+        ]
+        settings = Settings(max_remediations_per_run=2, **REMEDIATE_APP)
+        remediator = Remediator(account.clients, settings, journal, ACCOUNT)
+
+        # When the sweep hands them over for automatic remediation
+        results = remediate_automatically(findings, settings, InProcess(remediator), actor="sweep")
+
+        # Then two are changed and the third is refused naming the cap
+        assert [result["status"] for result in results] == ["applied", "applied", "refused"]
+        assert results[2] == {
+            "status": "refused",
+            "finding_id": findings[2].finding_id,
+            "reasons": [
+                "cap per run reached (2, ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN): "
+                "notified, not changed"
+            ],
+        }
+        # And the account shows exactly that
+        assert [account.inline_policies(role) for role in roles] == [[], [], ["orders-table"]]
+        assert sorted(entry.resource_arn for entry in journal.entries()) == sorted(
+            finding.resource_arn for finding in findings[:2]
+        )
+
+    def test_cap_per_hour_is_shared_by_every_invocation(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given two remediable host roles, ROLEWARDEN_MAX_REMEDIATIONS_PER_HOUR=1, and two
+        # invocations (Remediators) sharing one journal table
+        settings = Settings(max_remediations_per_hour=1, **REMEDIATE_APP)
+        first, second = "hour-cap-host-1", "hour-cap-host-2"
+        first_finding = account.finding(RULE_APP, account.host_role(first), **REMEDIATE_APP)
+        second_finding = account.finding(RULE_APP, account.host_role(second), **REMEDIATE_APP)
+
+        # When the first invocation remediates one and the second the other, automatically
+        applied = Remediator(account.clients, settings, journal, ACCOUNT).remediate(
+            first_finding, AUTOMATIC
+        )
+        capped = Remediator(account.clients, settings, journal, ACCOUNT).remediate(
+            second_finding, AUTOMATIC
+        )
+
+        # Then the first is changed, the second refused naming the cap, and left as it was
+        assert_applied(applied, journal, forced=[])
+        assert_refused(
+            capped,
+            [
+                "hourly cap reached (1 automatic remediations, "
+                "ROLEWARDEN_MAX_REMEDIATIONS_PER_HOUR): notified, not changed"
+            ],
+        )
+        assert account.inline_policies(first) == []
+        assert account.inline_policies(second) == ["orders-table"]
+        assert [entry.resource_arn for entry in journal.entries()] == [first_finding.resource_arn]
+
+
+class TestModes:
+    def test_rule_in_notify_mode_is_not_remediated_automatically_but_a_person_may(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role, and the rule in notify mode (the default)
+        role = "notify-host"
+        arn = account.host_role(role)
+
+        # When RoleWarden remediates it on its own
+        automatic = account.remediate(RULE_APP, arn, AUTOMATIC, journal)
+
+        # Then it is refused, and nothing changed
+        assert_refused(automatic, [f"rule {RULE_APP} is in notify mode: notified, not changed"])
+        assert account.inline_policies(role) == ["orders-table"]
+        assert journal.entries() == []
+
+        # When a person applies it / Then it is removed
+        manual = account.remediate(RULE_APP, arn, PERSON, journal)
+        assert_applied(manual, journal, forced=[])
+        assert account.inline_policies(role) == []
+
+    @pytest.mark.parametrize(
+        "request_", [AUTOMATIC, PERSON, PERSON_FORCING], ids=["automatic", "person", "forced"]
+    )
+    def test_rule_off_is_refused_for_everyone(
+        self, account: Account, journal: Journal, request_: Request
+    ) -> None:
+        # Given a host role, and the rule off
+        role = unique("off-host", journal)
+        arn = account.host_role(role)
+
+        # When anyone remediates it
+        outcome = account.remediate(RULE_APP, arn, request_, journal, rule_modes={RULE_APP: "off"})
+
+        # Then it is refused, and nothing changed
+        assert_refused(outcome, [f"rule {RULE_APP} is off (ROLEWARDEN_RULE_MODES)"])
+        assert account.inline_policies(role) == ["orders-table"]
+        assert journal.entries() == []
+
+
+class TestReadOnly:
+    def planned_change(self, role: str) -> dict[str, Any]:
+        return {
+            "action": "delete-inline-policy",
+            "region": REGION,
+            "target": {"role_name": role, "policy_name": "orders-table"},
+            "before": {"document": ORDERS_TABLE_POLICY},
+            "after": {"document": None},
+            "summary": f"delete inline policy orders-table of role {role} "
+            "(its document is kept in the journal)",
+        }
+
+    def test_plan_lists_the_changes_and_changes_nothing(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role with an application policy
+        role = "plan-host"
+        arn = account.host_role(role)
+
+        # When a person asks for the plan (no --apply)
+        outcome = account.remediate(RULE_APP, arn, PLAN_ONLY, journal)
+
+        # Then the plan lists the exact change, with the document the journal would keep
+        assert outcome.status is OutcomeStatus.PLANNED
+        assert outcome.reasons == ["plan only: nothing was changed (apply to change)"]
+        assert outcome.as_json()["plan"] == [self.planned_change(role)]
+        # And nothing changed
+        assert account.inline_policies(role) == ["orders-table"]
+        assert journal.entries() == []
+
+    @pytest.mark.parametrize(
+        "request_", [PERSON, PERSON_FORCING, AUTOMATIC], ids=["person", "forced", "automatic"]
+    )
+    def test_kill_switch_overrides_apply_and_says_so(
+        self, account: Account, journal: Journal, request_: Request
+    ) -> None:
+        # Given a host role, and ROLEWARDEN_DRY_RUN=true (the rule in remediate mode)
+        role = unique("kill-switch-host", journal)
+        arn = account.host_role(role)
+
+        # When it is applied
+        outcome = account.remediate(RULE_APP, arn, request_, journal, dry_run=True, **REMEDIATE_APP)
+
+        # Then only the plan comes back, naming the kill switch, and nothing changed
+        assert outcome.status is OutcomeStatus.PLANNED
+        assert outcome.reasons == [KILL_SWITCH]
+        assert outcome.as_json()["plan"] == [self.planned_change(role)]
+        assert account.inline_policies(role) == ["orders-table"]
+        assert journal.entries() == []
+
+    def test_no_journal_no_change(self, account: Account) -> None:
+        # Given a host role, and no journal table configured
+        role = "no-journal-host"
+        arn = account.host_role(role)
+
+        # When a person applies it
+        outcome = account.remediate(RULE_APP, arn, PERSON, None)
+
+        # Then it is refused: RoleWarden makes no change it could not undo
+        assert_refused(outcome, [NO_JOURNAL])
+        assert account.inline_policies(role) == ["orders-table"]
+
+
+class TestAlreadyDone:
+    def test_same_finding_delivered_twice_changes_nothing_the_second_time(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a remediable host role's finding, remediated automatically once
+        role = "twice-host"
+        found = account.finding(RULE_APP, account.host_role(role), **REMEDIATE_APP)
+        remediator = Remediator(account.clients, Settings(**REMEDIATE_APP), journal, ACCOUNT)
+        assert_applied(remediator.remediate(found, AUTOMATIC), journal, forced=[])
+
+        # When the same finding arrives again (a duplicate delivery)
+        again = remediator.remediate(found, AUTOMATIC)
+
+        # Then there is nothing to do, and the journal holds the one change
+        assert again.status is OutcomeStatus.NOTHING_TO_DO
+        assert again.reasons == ["already remediated: nothing to change"]
+        assert (again.plan, again.journal) == ([], [])
+        assert len(journal.entries()) == 1
+
+    def test_second_apply_by_a_person_finds_the_finding_gone(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role whose remediation a person applied
+        role = "second-apply-host"
+        arn = account.host_role(role)
+        assert_applied(account.remediate(RULE_APP, arn, PERSON, journal), journal, forced=[])
+
+        # When the person applies it again
+        again = account.remediate(RULE_APP, arn, PERSON, journal)
+
+        # Then the role is judged again: compliant, nothing to act on
+        assert again.status is OutcomeStatus.NO_LONGER_HOLDS
+        assert again.reasons == ["COMPLIANT: grants only infrastructure baseline actions"]
+        assert len(journal.entries()) == 1
+
+    def test_finding_fixed_by_hand_no_longer_holds(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role whose application policy someone deleted by hand
+        role = "by-hand-host"
+        arn = account.host_role(role)
+        account.session.client("iam").delete_role_policy(RoleName=role, PolicyName="orders-table")
+
+        # When a person applies the remediation
+        outcome = account.remediate(RULE_APP, arn, PERSON, journal)
+
+        # Then the finding no longer holds, and nothing is journaled
+        assert outcome.status is OutcomeStatus.NO_LONGER_HOLDS
+        assert outcome.reasons == ["COMPLIANT: grants only infrastructure baseline actions"]
+        assert outcome.subject == {"rule": RULE_APP, "resource_arn": arn}
+        assert journal.entries() == []
+
+    def test_one_service_judges_the_role_again_on_every_request(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a person planned a host role's remediation with a service
+        role = "stale-verdict-host"
+        arn = account.host_role(role)
+        service = account.service(journal)
+        assert service.by_resource(RULE_APP, arn, PLAN_ONLY).status is OutcomeStatus.PLANNED
+        # and then someone deleted the application policy by hand
+        account.session.client("iam").delete_role_policy(RoleName=role, PolicyName="orders-table")
+
+        # When the person applies it through the same service
+        outcome = service.by_resource(RULE_APP, arn, PERSON)
+
+        # Then the role is judged again: the finding no longer holds
+        assert outcome.status is OutcomeStatus.NO_LONGER_HOLDS
+
+
+class TestActions:
+    def test_associate_instance_profile_without_a_baseline_profile_is_never_applied(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given an instance without an instance profile, and no baseline profile configured
+        instance_id = launch_instance(account.session.client("ec2"))
+
+        # When a person applies the remediation, even forcing
+        outcome = account.remediate(
+            RULE_PROFILE, instance_arn(instance_id), PERSON_FORCING, journal
+        )
+
+        # Then it is refused, and the instance still has no profile
+        assert_refused(
+            outcome,
+            [
+                "never changed: no baseline instance profile configured "
+                "(ROLEWARDEN_BASELINE_INSTANCE_PROFILE)"
+            ],
+        )
+        assert account.profile_of(instance_id) is None
+        assert journal.entries() == []
+
+    def test_associate_instance_profile_attaches_the_baseline_profile(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given an instance without a profile, and a baseline profile (SSM only) configured
+        _arn, _id, profile_arn = build_role(
+            account.session, "baseline-ssm", managed=(SSM_CORE_POLICY_ARN,)
+        )
+        instance_id = launch_instance(account.session.client("ec2"))
+
+        # When a person applies the remediation
+        outcome = account.remediate(
+            RULE_PROFILE,
+            instance_arn(instance_id),
+            PERSON,
+            journal,
+            baseline_instance_profile="baseline-ssm",
+        )
+
+        # Then the instance has the baseline profile
+        assert_applied(outcome, journal, forced=[])
+        assert account.profile_of(instance_id) == profile_arn
+
+    def test_new_task_definition_revision_is_refused_outside_the_cli(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a task definition without a task role, and the task role a person chose
+        definition = register_task_definition(account.session.client("ecs"), "cli-only-api")
+        task_role = create_role(
+            account.session.client("iam"), "cli-only-task", trust_service=ECS_TASKS_SERVICE
+        )
+        request = Request(actor="alice@example.com", apply=True, task_role_arn=task_role)
+
+        # When the remediate function (RoleWarden's own role) is asked to apply it
+        outcome = account.service(journal, cli=False).by_resource(
+            RULE_TASK_DEFINITION, definition, request
+        )
+
+        # Then it is refused naming the CLI, and no revision was registered
+        assert_refused(
+            outcome,
+            [
+                "register-task-definition-with-task-role runs from the CLI with your own "
+                "credentials: it passes a task role (iam:PassRole), which RoleWarden's role "
+                "may not"
+            ],
+        )
+        assert account.revisions("cli-only-api") == [definition]
+        assert journal.entries() == []
+
+        # When the person runs it from the CLI / Then a revision with the task role exists
+        applied = account.service(journal, cli=True).by_resource(
+            RULE_TASK_DEFINITION, definition, request
+        )
+        assert_applied(applied, journal, forced=[])
+        [_old, new] = account.revisions("cli-only-api")
+        described = account.session.client("ecs").describe_task_definition(taskDefinition=new)
+        assert described["taskDefinition"]["taskRoleArn"] == task_role
+
+    def test_new_task_definition_revision_applied_twice_registers_one_revision(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a person registered a revision with a task role from the CLI
+        definition = register_task_definition(account.session.client("ecs"), "twice-api")
+        task_role = create_role(
+            account.session.client("iam"), "twice-task", trust_service=ECS_TASKS_SERVICE
+        )
+        request = Request(actor="alice@example.com", apply=True, task_role_arn=task_role)
+        first = account.remediate(RULE_TASK_DEFINITION, definition, request, journal)
+        assert_applied(first, journal, forced=[])
+
+        # When the person applies the same remediation again
+        again = account.remediate(RULE_TASK_DEFINITION, definition, request, journal)
+
+        # Then there is nothing to do: one new revision, not two
+        assert again.status is OutcomeStatus.NOTHING_TO_DO
+        assert len(account.revisions("twice-api")) == 2
