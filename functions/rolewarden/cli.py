@@ -27,6 +27,7 @@ from rolewarden.cli_remediation import (
 )
 from rolewarden.evaluation.resource import ResourceArnError
 from rolewarden.inventory.aws import InventoryError, session_from_environment
+from rolewarden.observability import for_the_command_line
 from rolewarden.output import render_table
 from rolewarden.remediation.journal import JournalError
 from rolewarden.rules.ids import RULE_IDS
@@ -44,6 +45,11 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    with for_the_command_line():
+        return _run(parser, args)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "scan":
             return _scan(args)

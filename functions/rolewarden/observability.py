@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,6 +23,17 @@ NAMESPACE = "RoleWarden"
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+
+
+@contextmanager
+def for_the_command_line() -> Iterator[None]:
+    """The CLI prints its own report: its logs stay quiet unless POWERTOOLS_LOG_LEVEL asks."""
+    previous = logger.log_level
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "CRITICAL")
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def count_findings(findings: Iterable[Finding]) -> None:

@@ -3,7 +3,9 @@
 It starts moto's server on 127.0.0.1, seeds an account that breaks every rule next
 to compliant resources, and scans it over HTTP with exactly the code path of
 `rolewarden scan` (a session from the standard AWS settings). Then a change arrives as
-a CloudTrail event, and the event evaluator judges just what it touched.
+a CloudTrail event, and the event evaluator judges just what it touched. Last, a person
+remediates: a guard refuses what would break a running service, a fix is applied and
+journaled, and a restore puts the account back as it was.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from rolewarden.demo.builders import seed_demo_account
 from rolewarden.demo.emulator import Emulator
 from rolewarden.demo.event import ATTACHED_POLICY, attach_role_policy_event, evaluate_event
+from rolewarden.demo.remediation import remediation_loop
 from rolewarden.inventory.aws import session_from_environment
 from rolewarden.output import render_table
 from rolewarden.scan import scan_account
@@ -40,8 +43,9 @@ def run_demo(say: Say = print) -> int:
             result = scan_account(session, [region], settings, settings.enabled_rules())
             say(render_table(result))
             _an_event_arrives(session, account.account_id, region, settings)
+            restored = remediation_loop(session, account, say)
     say("\nDone. Against a real account: AWS_PROFILE=... rolewarden scan --output json")
-    return 0
+    return 0 if restored else 1
 
 
 def _an_event_arrives(

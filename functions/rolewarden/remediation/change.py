@@ -29,6 +29,14 @@ class ActionError(Exception):
         self.code = code
 
 
+class PartialChangeError(ActionError):
+    """Part of a change was made before a call failed: `change` says what, for the journal."""
+
+    def __init__(self, error: ActionError, change: Change) -> None:
+        super().__init__(str(error), error.code)
+        self.change = change
+
+
 @dataclass(frozen=True)
 class Change:
     action: str

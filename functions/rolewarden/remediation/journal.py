@@ -104,7 +104,8 @@ class Journal:
     def entries(self) -> list[JournalEntry]:
         """Newest first."""
         found = [_entry(item) for item in self._scan(ENTRY_PREFIX)]
-        return sorted(found, key=lambda entry: entry.journal_id, reverse=True)
+        # The id tells the second only: the time in the entry orders steps of one second.
+        return sorted(found, key=lambda entry: (entry.time, entry.journal_id), reverse=True)
 
     def mark_restored(self, resource_arn: str, when: datetime, journal_id: str) -> None:
         self._put(

@@ -16,7 +16,14 @@ from typing import Any
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.observability import count, logger
 from rolewarden.remediation.caps import HourlyCap
-from rolewarden.remediation.change import Action, ActionError, Change, Poll, matches
+from rolewarden.remediation.change import (
+    Action,
+    ActionError,
+    Change,
+    PartialChangeError,
+    Poll,
+    matches,
+)
 from rolewarden.remediation.journal import (
     Journal,
     JournalEntry,
@@ -244,6 +251,8 @@ class Remediator:
                 self.journal.save(entry)
             self._verify(entry, action, entry.change.after)
         except ActionError as error:
+            if isinstance(error, PartialChangeError):
+                entry.change = error.change  # what restore needs to undo the part made
             self._fail(entry, str(error))
             return entry
         if entry.status is not Status.FAILED:
@@ -314,7 +323,12 @@ class Remediator:
         forced = []
         if not matches(current, original.change.after):
             changed = (
-                "the resource changed since the journal entry: expected "
+                f"the change ended {original.status.value} partway: the resource is neither as "
+                "before nor as after it"
+                if original.status is not Status.VERIFIED
+                else "the resource changed since the journal entry"
+            ) + (
+                ": expected "
                 f"{json.dumps(original.change.after, default=str, sort_keys=True)}, found "
                 f"{json.dumps(current, default=str, sort_keys=True)}"
             )

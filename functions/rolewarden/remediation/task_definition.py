@@ -11,7 +11,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.remediation.change import Action, ActionError, Change, State, aws_call
+from rolewarden.remediation.change import (
+    Action,
+    ActionError,
+    Change,
+    PartialChangeError,
+    State,
+    aws_call,
+)
 
 # What DescribeTaskDefinition returns that RegisterTaskDefinition takes back.
 COPIED = (
@@ -81,13 +88,16 @@ class RegisterTaskDefinitionWithTaskRole(Action):
             kwargs["tags"] = tags
         registered = aws_call("ecs:RegisterTaskDefinition", ecs.register_task_definition, **kwargs)
         new_arn = registered["taskDefinition"]["taskDefinitionArn"]
+        moved = dict.fromkeys(change.target["services"], new_arn)
+        applied = change.with_after(
+            {"new_revision_active": True, "services": moved}, new_revision=new_arn
+        )
         for service in change.target["services"]:
-            _move(ecs, service, new_arn)
-        after = {
-            "new_revision_active": True,
-            "services": dict.fromkeys(change.target["services"], new_arn),
-        }
-        return change.with_after(after, new_revision=new_arn)
+            try:
+                _move(ecs, service, new_arn)
+            except ActionError as error:  # the journal must still learn the new revision
+                raise PartialChangeError(error, applied) from error
+        return applied
 
     def read(self, clients: AwsClients, change: Change) -> State:
         new_arn = change.target.get("new_revision")
