@@ -248,3 +248,13 @@ def test_demo_runs_to_completion(demo_process: subprocess.Popen[str]) -> None:
         "CRITICAL  ECS host role payments-ecs-host grants application permissions" in (event_act[1])
     )
     assert not any(line.startswith("{") for line in stdout.splitlines())
+    # And the remediation act: the guard refuses the host role's fix, naming who depends
+    # on it; the instance without a profile is fixed, journaled, then restored
+    act = stdout.split("$ rolewarden journal create-table", 1)[1]
+    refused = act.split("REFUSED", 1)[1].splitlines()
+    assert "outage guard" in refused[1] and "service orders (orders-api:1)" in refused[1]
+    assert "\nAPPLIED  " in act
+    assert "to undo: rolewarden restore " in act
+    assert "is gone" in act
+    assert "\nRESTORED  " in act
+    assert "is back: the account is as before" in act
