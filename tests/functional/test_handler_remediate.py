@@ -374,3 +374,22 @@ def test_the_sweep_hands_over_at_most_the_cap_per_run(
     (refused,) = [i for i in done.result["remediations"] if i["status"] == "refused"]
     assert "ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN" in refused["reasons"][0]
     assert done.metrics["RemediationsCapped"] == 1
+
+
+def test_a_finding_held_back_by_a_guard_says_why_on_the_sweep_path(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given the IMDSv1 host's rule in remediate mode, with a bridge task without a task role
+    host = demo.account.shop_host_imdsv1_instance_id
+    done = invoke(
+        sweep.handler,
+        load_event("schedule-sweep"),
+        rule_modes=f"{ids.ECS_HOST_IMDS_EXPOSED}=remediate",
+        remediate_function="rolewarden-remediate",
+    )
+    # Then nothing is handed over, and the sweep's result names the guard
+    assert done.params_of("Invoke") == []
+    (held,) = done.result["remediations"]
+    assert held["status"] == "refused"
+    assert held["reasons"][0].startswith("not automatic: outage guard: bridge-mode tasks")
+    assert metadata(demo, host)["HttpTokens"] == "optional"

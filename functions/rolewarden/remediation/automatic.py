@@ -1,8 +1,8 @@
 """RoleWarden acting on its own: the event and sweep paths hand over what they found.
 
 Only findings of rules in `remediate` mode whose proposal no guard blocks are handed
-over, at most ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN per invocation; the rest are only
-notified. Where the remediation happens:
+over, at most ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN per invocation; for the rest of those
+rules' findings the result says why they were only notified. Where the remediation happens:
 - `ViaFunction`: the deployed stack. The remediate function, the only role that may
   write, judges the resource again and applies every guard (asynchronous invoke).
 - `InProcess`: without the stack (the demo, the CLI): this process's credentials.
@@ -64,16 +64,6 @@ class ViaFunction:
         }
 
 
-def remediable(finding: Finding, settings: Settings) -> bool:
-    """A finding RoleWarden may fix on its own, as far as the finding alone can tell."""
-    remediation = finding.remediation
-    return (
-        settings.mode(finding.rule) is Mode.REMEDIATE
-        and remediation is not None
-        and not remediation.blocked_by
-    )
-
-
 def remediate_automatically(
     findings: Sequence[Finding],
     settings: Settings,
@@ -81,20 +71,23 @@ def remediate_automatically(
     actor: str,
     event_id: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Hand over the findings of rules in remediate mode; say why for those held back."""
     budget = RunBudget(settings.max_remediations_per_run)
     results = []
     for finding in findings:
-        if not remediable(finding, settings):
-            continue
-        if not budget.take():
+        if settings.mode(finding.rule) is not Mode.REMEDIATE or finding.remediation is None:
+            continue  # notify mode: the finding itself is the whole answer
+        held_back = [f"not automatic: {reason}" for reason in finding.remediation.blocked_by]
+        if not held_back and not budget.take():
             count("RemediationsCapped")
-            reason = (
+            held_back = [
                 f"cap per run reached ({settings.max_remediations_per_run}, "
                 "ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN): notified, not changed"
-            )
-            logger.warning("remediation capped", finding_id=finding.finding_id, reason=reason)
+            ]
+        if held_back:
+            logger.warning("remediation refused", finding_id=finding.finding_id, reasons=held_back)
             results.append(
-                {"status": "refused", "finding_id": finding.finding_id, "reasons": [reason]}
+                {"status": "refused", "finding_id": finding.finding_id, "reasons": held_back}
             )
             continue
         results.append(dispatcher.dispatch(finding, actor, event_id))
