@@ -185,5 +185,21 @@ def test_built_event_evaluator_skips_a_failed_call(
     assert result["status"] == "skipped"
 
 
+def test_built_remediate_function_plans_and_names_the_guard(
+    built: tuple[Path, str], account: Emulator
+) -> None:
+    # Given the host role's finding, named by id (a dry run: the payload does not say)
+    event = {"finding_id": "468f83a6e72cdee3", "requested_by": "e2e"}
+    # When the built remediate function runs
+    result = invoke(built, account, "RemediateFunction", "rolewarden.handlers.remediate", event)
+    # Then it is refused by the outage guard, and shows the plan of both policies
+    assert result["status"] == "refused"
+    assert "outage guard" in result["reasons"][0]  # type: ignore[index]
+    assert [change["action"] for change in result["plan"]] == [  # type: ignore[attr-defined]
+        "delete-inline-policy",
+        "detach-managed-policy",
+    ]
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
