@@ -19,7 +19,7 @@ from rolewarden.remediate import RemediationService, journal_of
 from rolewarden.remediation.journal import Journal, JournalEntry, create_table
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
-from rolewarden.remediation.remediator import Request
+from rolewarden.remediation.request import Request
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.settings import Settings
 
@@ -98,6 +98,8 @@ def run_restore(args: argparse.Namespace, session: boto3.Session, regions: Seque
 def run_journal(args: argparse.Namespace, session: boto3.Session) -> int:
     clients = AwsClients(session)
     if args.journal_command == "create-table":
+        if Settings.from_env().dry_run:
+            raise CommandError("ROLEWARDEN_DRY_RUN=true: read-only, no table created")
         create_table(clients.client("dynamodb"), args.name)
         print(
             f"created journal table {args.name}; use it with ROLEWARDEN_JOURNAL_TABLE={args.name}"

@@ -15,7 +15,8 @@ from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.journal import Journal
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.payload import RemediatePayload
-from rolewarden.remediation.remediator import Remediator, Request
+from rolewarden.remediation.remediator import Remediator
+from rolewarden.remediation.request import Request
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Finding
 from rolewarden.scan import evaluate_account

@@ -49,7 +49,8 @@ from rolewarden.remediate import RemediationService
 from rolewarden.remediation.automatic import InProcess, remediate_automatically
 from rolewarden.remediation.journal import Journal, Status, create_table
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
-from rolewarden.remediation.remediator import Remediator, Request
+from rolewarden.remediation.remediator import Remediator
+from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Finding

@@ -277,3 +277,32 @@ def test_automatic_remediations_go_to_the_stacks_remediate_function() -> None:
     name = RESOURCES["RemediateFunction"]["Properties"]["FunctionName"]
     assert variables["ROLEWARDEN_REMEDIATE_FUNCTION"] == name
     assert variables["ROLEWARDEN_IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
+
+
+def test_only_the_remediate_role_may_write_the_journal() -> None:
+    # Given the journal table's resource policy and the remediate role's path
+    policy = RESOURCES["JournalTable"]["Properties"]["ResourcePolicy"]["PolicyDocument"]
+    (deny,) = policy["Statement"]
+    path = RESOURCES["RemediateFunctionRole"]["Properties"]["Path"]["Fn::Sub"]
+    # Then every item write by anyone else is denied: no forged entry can be "restored"
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"} <= set(
+        deny["Action"]
+    )
+    allowed = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]["Fn::Sub"]
+    assert allowed.endswith(f":role{path}*")
+    # And no other role lives on that path
+    others = [
+        name
+        for name, body in of_type("AWS::IAM::Role").items()
+        if name != "RemediateFunctionRole" and "Path" in body["Properties"]
+    ]
+    assert others == []
+
+
+def test_the_sweeps_schedule_may_invoke_it_under_the_boundary() -> None:
+    # SAM puts the schedule's role under the boundary: it must allow invoking the sweep
+    boundary = statements(RESOURCES["RoleWardenBoundary"]["Properties"]["PolicyDocument"])
+    invoke = next(s for s in boundary if "lambda:InvokeFunction" in actions(s))
+    sweep = RESOURCES["SweepFunction"]["Properties"]["FunctionName"]["Fn::Sub"]
+    assert any(arn["Fn::Sub"].endswith(f":function:{sweep}") for arn in invoke["Resource"])

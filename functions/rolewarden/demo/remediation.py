@@ -22,7 +22,7 @@ from rolewarden.demo.builders import (
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediate import RemediationService
 from rolewarden.remediation.journal import Journal, create_table
-from rolewarden.remediation.remediator import Request
+from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
 from rolewarden.rules.model import finding_id
 from rolewarden.scan import scan_account

@@ -17,8 +17,9 @@ from typing import Any, Protocol
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.observability import count, logger
 from rolewarden.remediation.caps import RunBudget
-from rolewarden.remediation.change import aws_call
-from rolewarden.remediation.remediator import Remediator, Request
+from rolewarden.remediation.change import ActionError, aws_call
+from rolewarden.remediation.remediator import Remediator
+from rolewarden.remediation.request import KILL_SWITCH, Request
 from rolewarden.rules.model import Finding
 from rolewarden.settings import Mode, Settings
 
@@ -78,6 +79,8 @@ def remediate_automatically(
         if settings.mode(finding.rule) is not Mode.REMEDIATE or finding.remediation is None:
             continue  # notify mode: the finding itself is the whole answer
         held_back = [f"not automatic: {reason}" for reason in finding.remediation.blocked_by]
+        if settings.dry_run:
+            held_back = [KILL_SWITCH]
         if not held_back and not budget.take():
             count("RemediationsCapped")
             held_back = [
@@ -90,5 +93,12 @@ def remediate_automatically(
                 {"status": "refused", "finding_id": finding.finding_id, "reasons": held_back}
             )
             continue
-        results.append(dispatcher.dispatch(finding, actor, event_id))
+        try:
+            results.append(dispatcher.dispatch(finding, actor, event_id))
+        except ActionError as error:  # one failed hand-over must not stop the others
+            count("RemediationFailed")
+            logger.error("hand-over failed", finding_id=finding.finding_id, error=str(error))
+            results.append(
+                {"status": "failed", "finding_id": finding.finding_id, "reasons": [str(error)]}
+            )
     return results

@@ -29,6 +29,10 @@ class ActionError(Exception):
         self.code = code
 
 
+class ActionRefusedError(ActionError):
+    """The action cannot run as asked (a setting or a choice is missing): not an AWS failure."""
+
+
 class PartialChangeError(ActionError):
     """Part of a change was made before a call failed: `change` says what, for the journal."""
 

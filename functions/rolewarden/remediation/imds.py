@@ -1,7 +1,8 @@
 """Require IMDSv2 with hop limit 1 on an ECS host, so its containers cannot reach IMDS.
 
-ModifyInstanceMetadataOptions replaces the options it is not sent, so every option is
-sent, the changed ones and the rest as they were; undo sends the old set back.
+Every option is sent, the changed ones and the rest as read at planning: AWS keeps the
+options a call leaves out, but some implementations (moto) reset them, and sending all
+makes the change exact either way. Undo sends the old set back.
 """
 
 from __future__ import annotations

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.remediation.change import Action, ActionError, Change, State, aws_call
+from rolewarden.remediation.change import (
+    Action,
+    ActionRefusedError,
+    Change,
+    State,
+    aws_call,
+)
 
 LIVE_ASSOCIATION = ("associating", "associated")
 
@@ -30,7 +36,7 @@ class AssociateInstanceProfile(Action):
     def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
         wanted = params.get("instance_profile")
         if not wanted:
-            raise ActionError(
+            raise ActionRefusedError(
                 "no baseline instance profile configured (ROLEWARDEN_BASELINE_INSTANCE_PROFILE)"
             )
         profile_arn = self._usable_profile_arn(clients, wanted)
@@ -39,7 +45,7 @@ class AssociateInstanceProfile(Action):
         if current and current["arn"] == profile_arn:
             return None
         if current and not params.get("replace"):
-            raise ActionError(
+            raise ActionRefusedError(
                 f"{instance_id} already has instance profile {current['arn']}; "
                 "replacing it is a separate decision"
             )
@@ -100,7 +106,9 @@ class AssociateInstanceProfile(Action):
             InstanceProfileName=name,
         )["InstanceProfile"]
         if not profile.get("Roles"):
-            raise ActionError(f"baseline instance profile {name} has no role: it would fix nothing")
+            raise ActionRefusedError(
+                f"baseline instance profile {name} has no role: it would fix nothing"
+            )
         return str(profile["Arn"])
 
 

@@ -21,7 +21,10 @@ from rolewarden.remediation.change import Change
 
 ENTRY_PREFIX = "entry#"
 RESTORED_PREFIX = "restored#"
+LOCK_PREFIX = "lock#"
 ENTRY_SK = "entry"
+# A lock outlives its holder at most this long (a function that timed out holds none).
+LOCK_SECONDS = 15 * 60
 
 
 class JournalError(Exception):
@@ -131,6 +134,44 @@ class Journal:
             return None
         restored_at = datetime.fromisoformat(item["restored_at"]["S"])
         return item["journal_id"]["S"] if now - restored_at < timedelta(hours=hours) else None
+
+    def lock(self, resource_arn: str, now: datetime) -> str | None:
+        """Take the resource's lock (a conditional put); None when someone else holds it."""
+        token = secrets.token_hex(8)
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={
+                    **_key(LOCK_PREFIX + resource_arn, "lock"),
+                    "token": {"S": token},
+                    "expires": {"N": str(int(now.timestamp()) + LOCK_SECONDS)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expires < :now",
+                ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise JournalError(f"journal table {self.table}: PutItem: {error}") from error
+        except BotoCoreError as error:
+            raise JournalError(f"journal table {self.table}: PutItem: {error}") from error
+        return token
+
+    def unlock(self, resource_arn: str, token: str) -> None:
+        """Release the lock if it is still ours (an expired one may have been taken over)."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={**_key(LOCK_PREFIX + resource_arn, "lock"), "expires": {"N": "0"}},
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":token": {"S": token}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise JournalError(f"journal table {self.table}: PutItem: {error}") from error
+        except BotoCoreError as error:
+            raise JournalError(f"journal table {self.table}: PutItem: {error}") from error
 
     def _put(self, item: dict[str, Any]) -> None:
         self._call("PutItem", self.dynamodb.put_item, Item=item)

@@ -1,61 +1,45 @@
 """Remediate one finding, or restore one journal entry, with every guard of design.md.
 
-Order matters: refuse what may not be changed, plan (read only), stop for a plan or a
-dry run, require the journal, charge the caps, then for each change: journal it with
-the state before, apply, read back until it shows, and record the verdict.
+Order matters: refuse what may not be changed, plan (read only), refuse what the guards
+forbid (showing the plan), stop for a plan or a dry run, require the journal, take the
+resource's lock, charge the caps, then for each step: plan it again, journal it with the
+state before, apply, read back until it shows, and record the verdict (runner.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.observability import count, logger
 from rolewarden.remediation.caps import HourlyCap
-from rolewarden.remediation.change import (
-    Action,
-    ActionError,
-    Change,
-    PartialChangeError,
-    Poll,
-    matches,
-)
-from rolewarden.remediation.journal import (
-    Journal,
-    JournalEntry,
-    JournalError,
-    Status,
-    new_journal_id,
-)
+from rolewarden.remediation.change import Action, ActionError, ActionRefusedError, Change, Poll
+from rolewarden.remediation.journal import Journal, JournalError, Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.ownership import owning_stack, physical_id
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY, COMPOSITE
+from rolewarden.remediation.request import (
+    Request,
+    answer,
+    gate,
+    journal_failure,
+    refused,
+    utc_now,
+)
+from rolewarden.remediation.restorer import Restorer
+from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
 from rolewarden.rules.model import Finding, Remediation
 from rolewarden.settings import Mode, Settings
 
-KILL_SWITCH = "ROLEWARDEN_DRY_RUN=true: this deployment is read-only; nothing was changed"
-NO_JOURNAL = (
-    "no journal: set ROLEWARDEN_JOURNAL_TABLE (or pass --journal-table); "
-    "RoleWarden makes no change it could not undo"
+Step = tuple[Action, dict[str, Any]]
+
+ALREADY_DONE = "already remediated: nothing to change"
+HOURLY_CAP = (
+    "hourly cap reached ({0.max_remediations_per_hour} automatic remediations, "
+    "ROLEWARDEN_MAX_REMEDIATIONS_PER_HOUR): notified, not changed"
 )
-
-
-@dataclass(frozen=True)
-class Request:
-    actor: str  # who asked: a person, or the event or sweep that found it
-    apply: bool = False  # False: plan only
-    force: bool = False  # a person overrides the guards that allow it (journaled)
-    automatic: bool = False  # RoleWarden acting on its own: every guard, and the caps
-    action: str | None = None  # one of the proposal's actions only
-    task_role_arn: str | None = None
-    update_service: bool = False
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Remediator:
@@ -84,65 +68,93 @@ class Remediator:
             "rule": finding.rule,
             "resource_arn": finding.resource_arn,
         }
+        outcome = Outcome(OutcomeStatus.APPLIED, subject)
         try:
-            return self._remediate(finding, request, subject)
-        except JournalError as error:
-            return self._journal_failure(subject, error)
+            return self._remediate(finding, request, outcome)
+        except JournalError as error:  # what was changed so far stays in the outcome
+            return journal_failure(outcome, error)
 
     def restore(self, journal_id: str, request: Request) -> Outcome:
-        try:
-            return self._restore(journal_id, request)
-        except JournalError as error:
-            return self._journal_failure({"restore": journal_id}, error)
+        restorer = Restorer(self.clients, self.journal, cli=self.cli, now=self.now, poll=self.poll)
+        return restorer.restore(journal_id, request, self.settings)
 
-    # -- remediate --------------------------------------------------------------------
+    def runner(self) -> ChangeRunner:
+        assert self.journal is not None
+        return ChangeRunner(self.clients, self.journal, self.now, self.poll)
 
-    def _remediate(self, finding: Finding, request: Request, subject: dict[str, str]) -> Outcome:
+    def _remediate(self, finding: Finding, request: Request, outcome: Outcome) -> Outcome:
         reasons = self._cannot(finding, request)
         if reasons:
-            return self._refused(subject, reasons)
+            return refused(outcome, reasons)
         remediation = finding.remediation
         assert remediation is not None
+        steps = self._steps(remediation, request)
         try:
-            steps = self._steps(remediation, request)
-            plan = [
-                change
-                for action, params in steps
-                if (change := action.plan(self.clients, finding.region, params)) is not None
-            ]
+            outcome.plan = self._plan(finding, steps)
+        except ActionRefusedError as error:
+            return refused(outcome, [str(error)])
         except ActionError as error:
-            return Outcome(OutcomeStatus.FAILED, subject, [f"planning failed: {error}"])
-        if not plan:
-            return Outcome(
-                OutcomeStatus.NOTHING_TO_DO, subject, ["already remediated: nothing to change"]
-            )
-        logger.info("remediation plan", subject=subject, plan=[change.as_json() for change in plan])
+            return answer(outcome, OutcomeStatus.FAILED, [f"planning failed: {error}"])
+        if not outcome.plan:
+            return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [ALREADY_DONE])
+        logger.info("remediation plan", subject=outcome.subject, plan=outcome.as_json()["plan"])
         reasons = self._may_not(finding, request)
         if reasons:  # the plan still shows what a person could do
-            return self._refused(subject, reasons, plan)
-        gate = self._gate(request)
-        if gate:
-            return Outcome(gate[0], subject, gate[1], plan)
-        if request.automatic and not self._within_hourly_cap():
-            count("RemediationsCapped")
-            return self._refused(
-                subject,
-                [
-                    f"hourly cap reached ({self.settings.max_remediations_per_hour} automatic "
-                    "remediations, ROLEWARDEN_MAX_REMEDIATIONS_PER_HOUR): notified, not changed"
-                ],
-                plan,
-            )
-        forced = list(remediation.blockers.force) if request.force else []
-        outcome = Outcome(OutcomeStatus.APPLIED, subject, plan=plan)
-        for change in plan:
-            entry = self._entry(finding, change, request.actor, forced)
-            outcome.journal.append(self._apply(entry))
-            if entry.status is Status.FAILED:
-                outcome.status = OutcomeStatus.FAILED
-                outcome.reasons.append(entry.error or "failed")
-                break  # the rest waits for a person to look at the failure
+            return refused(outcome, reasons)
+        allowed = gate(self.settings, self.journal, request)
+        if allowed:
+            return answer(outcome, *allowed)
+        runner = self.runner()
+        try:
+            with runner.exclusive(finding.resource_arn):
+                if request.automatic and not self._within_hourly_cap():
+                    count("RemediationsCapped")
+                    return refused(outcome, [HOURLY_CAP.format(self.settings)])
+                forced = list(remediation.blockers.force) if request.force else []
+                self._apply(finding, steps, request.actor, forced, outcome)
+        except ResourceBusyError as error:
+            return refused(outcome, [str(error)])
         return outcome
+
+    def _plan(self, finding: Finding, steps: list[Step]) -> list[Change]:
+        return [
+            change
+            for action, params in steps
+            if (change := action.plan(self.clients, finding.region, params)) is not None
+        ]
+
+    def _apply(
+        self,
+        finding: Finding,
+        steps: list[Step],
+        actor: str,
+        forced: list[str],
+        outcome: Outcome,
+    ) -> None:
+        """Each step planned again just before it runs: the resource may have moved on."""
+        runner = self.runner()
+        for action, params in steps:
+            try:
+                change = action.plan(self.clients, finding.region, params)
+            except ActionError as error:
+                answer(outcome, OutcomeStatus.FAILED, [f"planning failed: {error}"])
+                return
+            if change is None:
+                continue
+            entry = runner.entry(
+                change,
+                actor=actor,
+                rule=finding.rule,
+                finding_id=finding.finding_id,
+                resource_arn=finding.resource_arn,
+                account=finding.account,
+                forced=forced,
+            )
+            outcome.journal.append(runner.apply(entry))
+            if entry.status is Status.FAILED:
+                answer(outcome, OutcomeStatus.FAILED, [entry.error or "failed"])
+                return  # the rest waits for a person to look at the failure
+        count("RemediationsApplied")
 
     def _cannot(self, finding: Finding, request: Request) -> list[str]:
         """Refusals that need no reading: nothing to plan."""
@@ -190,11 +202,22 @@ class Remediator:
                     f"restored less than {self.settings.restore_grace_hours} hours ago (journal "
                     f"{restore}, ROLEWARDEN_RESTORE_GRACE_HOURS): a person decides"
                 ]
+        return self._stack_guard(finding)
+
+    def _stack_guard(self, finding: Finding) -> list[str]:
+        """CloudFormation does not tag the IAM roles it creates: ask it (when unsure, don't)."""
+        try:
+            stack = owning_stack(self.clients, finding.region, physical_id(finding))
+        except ActionError as error:
+            return [f"not automatic: cannot tell whether CloudFormation manages it ({error})"]
+        if stack:
+            return [
+                f"not automatic: managed by CloudFormation stack {stack}: fix the template, or "
+                "the stack puts it back"
+            ]
         return []
 
-    def _steps(
-        self, remediation: Remediation, request: Request
-    ) -> list[tuple[Action, dict[str, Any]]]:
+    def _steps(self, remediation: Remediation, request: Request) -> list[Step]:
         params = dict(remediation.params)
         if remediation.action == COMPOSITE:
             steps = [
@@ -208,176 +231,10 @@ class Remediator:
             steps = [(ACTIONS[remediation.action], params)]
         return [step for step in steps if request.action in (None, step[0].name)]
 
-    def _gate(self, request: Request) -> tuple[OutcomeStatus, list[str]] | None:
-        """Whether this request may change anything at all."""
-        if self.settings.dry_run:
-            return OutcomeStatus.PLANNED, [KILL_SWITCH]
-        if not request.apply:
-            return OutcomeStatus.PLANNED, ["plan only: nothing was changed (apply to change)"]
-        if self.journal is None:
-            return OutcomeStatus.REFUSED, [NO_JOURNAL]
-        return None
-
     def _within_hourly_cap(self) -> bool:
         assert self.journal is not None
         cap = HourlyCap(self.journal, self.account, self.settings.max_remediations_per_hour)
         return cap.reserve(self.now())
-
-    def _entry(
-        self, finding: Finding, change: Change, actor: str, forced: list[str]
-    ) -> JournalEntry:
-        now = self.now()
-        return JournalEntry(
-            journal_id=new_journal_id(now),
-            time=now.isoformat(),
-            actor=actor,
-            rule=finding.rule,
-            finding_id=finding.finding_id,
-            resource_arn=finding.resource_arn,
-            account=finding.account,
-            change=change,
-            forced=forced,
-        )
-
-    def _apply(self, entry: JournalEntry) -> JournalEntry:
-        """Journal (state before), change, read back; the entry says how it went."""
-        assert self.journal is not None
-        action = ACTIONS[entry.action]
-        self.journal.save(entry)  # before the change: what it takes to undo is safe first
-        try:
-            applied = action.apply(self.clients, entry.change)
-            if applied != entry.change:  # AWS assigned something the undo needs
-                entry.change = applied
-                self.journal.save(entry)
-            self._verify(entry, action, entry.change.after)
-        except ActionError as error:
-            if isinstance(error, PartialChangeError):
-                entry.change = error.change  # what restore needs to undo the part made
-            self._fail(entry, str(error))
-            return entry
-        if entry.status is not Status.FAILED:
-            entry.status = Status.VERIFIED
-            self.journal.save(entry)
-            count("RemediationsApplied")
-            logger.info("remediation applied", entry=entry.as_json())
-        return entry
-
-    def _verify(self, entry: JournalEntry, action: Action, expected: dict[str, Any]) -> None:
-        took, seen = self.poll.until(lambda: action.read(self.clients, entry.change), expected)
-        entry.verify = ("read back " if took else "did not take: read back ") + json.dumps(
-            seen, default=str, sort_keys=True
-        )
-        if not took:
-            self._fail(entry, f"verification failed: expected {json.dumps(expected, default=str)}")
-
-    def _fail(self, entry: JournalEntry, error: str) -> None:
-        """Marks the entry failed and raises the alarm (RemediationFailed)."""
-        assert self.journal is not None
-        entry.status = Status.FAILED
-        entry.error = error
-        count("RemediationFailed")
-        logger.error("remediation failed", entry=entry.as_json())
-        self.journal.save(entry)
-
-    def _refused(
-        self, subject: dict[str, str], reasons: list[str], plan: list[Change] | None = None
-    ) -> Outcome:
-        count("RemediationsRefused")
-        logger.warning("remediation refused", subject=subject, reasons=reasons)
-        return Outcome(OutcomeStatus.REFUSED, subject, reasons, plan or [])
-
-    def _journal_failure(self, subject: dict[str, str], error: JournalError) -> Outcome:
-        count("RemediationFailed")
-        logger.error("journal unavailable", subject=subject, error=str(error))
-        return Outcome(OutcomeStatus.FAILED, subject, [str(error)])
-
-    # -- restore ----------------------------------------------------------------------
-
-    def _restore(self, journal_id: str, request: Request) -> Outcome:
-        subject = {"restore": journal_id}
-        if self.journal is None:
-            return self._refused(subject, [NO_JOURNAL])
-        original = self.journal.get(journal_id)
-        if original is None:
-            return self._refused(subject, [f"no journal entry {journal_id}"])
-        subject |= {"rule": original.rule, "resource_arn": original.resource_arn}
-        if original.restore_of:
-            return self._refused(
-                subject, [f"{journal_id} is itself a restore (of {original.restore_of})"]
-            )
-        if original.status is Status.RESTORED:
-            return Outcome(OutcomeStatus.NOTHING_TO_DO, subject, ["already restored"])
-        action = ACTIONS[original.action]
-        if original.action in CLI_ONLY and not self.cli:
-            return self._refused(subject, [f"{original.action} is restored from the CLI"])
-        try:
-            current = action.read(self.clients, original.change)
-        except ActionError as error:
-            return Outcome(OutcomeStatus.FAILED, subject, [f"reading the resource failed: {error}"])
-        if matches(current, original.change.before):
-            return Outcome(
-                OutcomeStatus.NOTHING_TO_DO,
-                subject,
-                ["the resource is as it was before the change: nothing to restore"],
-            )
-        forced = []
-        if not matches(current, original.change.after):
-            changed = (
-                f"the change ended {original.status.value} partway: the resource is neither as "
-                "before nor as after it"
-                if original.status is not Status.VERIFIED
-                else "the resource changed since the journal entry"
-            ) + (
-                ": expected "
-                f"{json.dumps(original.change.after, default=str, sort_keys=True)}, found "
-                f"{json.dumps(current, default=str, sort_keys=True)}"
-            )
-            if not request.force:
-                return self._refused(subject, [f"{changed}; --force restores it anyway"])
-            forced = [changed]
-        undo = Change(
-            original.action,
-            original.change.region,
-            original.change.target,
-            before=current,
-            after=original.change.before,
-            summary=f"restore: undo '{original.change.summary}'",
-        )
-        gate = self._gate(request)
-        if gate:
-            return Outcome(gate[0], subject, gate[1], [undo])
-        now = self.now()
-        entry = JournalEntry(
-            journal_id=new_journal_id(now),
-            time=now.isoformat(),
-            actor=request.actor,
-            rule=original.rule,
-            finding_id=original.finding_id,
-            resource_arn=original.resource_arn,
-            account=original.account,
-            change=undo,
-            forced=forced,
-            restore_of=journal_id,
-        )
-        self.journal.save(entry)
-        try:
-            action.undo(self.clients, original.change)
-            self._verify(entry, action, original.change.before)
-        except ActionError as error:
-            self._fail(entry, str(error))
-        outcome = Outcome(OutcomeStatus.RESTORED, subject, plan=[undo], journal=[entry])
-        if entry.status is Status.FAILED:
-            outcome.status = OutcomeStatus.FAILED
-            outcome.reasons.append(entry.error or "failed")
-            return outcome
-        entry.status = Status.VERIFIED
-        self.journal.save(entry)
-        original.status = Status.RESTORED
-        self.journal.save(original)
-        self.journal.mark_restored(original.resource_arn, now, entry.journal_id)
-        count("RemediationsRestored")
-        logger.info("restored", entry=entry.as_json())
-        return outcome
 
 
 def _actions_of(remediation: Remediation) -> set[str]:

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.change import Action, ActionError, Change, State, aws_call, error_code
@@ -52,6 +52,8 @@ class DetachManagedPolicy(Action):
             raise ActionError(
                 f"iam:ListAttachedRolePolicies: {error}", error_code(error)
             ) from error
+        except BotoCoreError as error:
+            raise ActionError(f"iam:ListAttachedRolePolicies: {error}") from error
         return {"attached": change.target["policy_arn"] in arns}
 
     def undo(self, clients: AwsClients, change: Change) -> None:
@@ -109,6 +111,8 @@ class DeleteInlinePolicy(Action):
             if error_code(error) == "NoSuchEntity" and _role_exists(iam, change):
                 return {"document": None}
             raise ActionError(f"iam:GetRolePolicy: {error}", error_code(error)) from error
+        except BotoCoreError as error:
+            raise ActionError(f"iam:GetRolePolicy: {error}") from error
         document = response["PolicyDocument"]
         return {"document": json.loads(document) if isinstance(document, str) else document}
 
@@ -131,4 +135,6 @@ def _role_exists(iam: Any, change: Change) -> bool:
         if error_code(error) == "NoSuchEntity":
             return False
         raise ActionError(f"iam:ListRolePolicies: {error}", error_code(error)) from error
+    except BotoCoreError as error:
+        raise ActionError(f"iam:ListRolePolicies: {error}") from error
     return True

@@ -14,6 +14,7 @@ from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.change import (
     Action,
     ActionError,
+    ActionRefusedError,
     Change,
     PartialChangeError,
     State,
@@ -58,29 +59,44 @@ class RegisterTaskDefinitionWithTaskRole(Action):
     def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
         old_arn, role_arn = params["task_definition_arn"], params.get("task_role_arn")
         if not role_arn:
-            raise ActionError("choose the task role: pass --task-role ARN (task_role_arn)")
+            raise ActionRefusedError("choose the task role: pass --task-role ARN (task_role_arn)")
         definition, _tags = _describe(clients, region, old_arn)
-        if definition.get("taskRoleArn") == role_arn or _already_registered(
-            clients, region, definition, role_arn
-        ):
+        if definition.get("taskRoleArn") == role_arn:
             return None
         services = (
             sorted(_services_running(clients, region, old_arn))
             if params.get("update_service")
             else []
         )
+        target = {"task_definition_arn": old_arn, "task_role_arn": role_arn, "services": services}
+        existing = _existing_revision(clients, region, definition, role_arn)
+        if existing:  # registered before: at most the services are left to move
+            if not services:
+                return None
+            return Change(
+                self.name,
+                region,
+                {**target, "new_revision": existing, "registered_here": False},
+                before={"new_revision_active": True, "services": dict.fromkeys(services, old_arn)},
+                after={"new_revision_active": True, "services": dict.fromkeys(services, existing)},
+                summary=f"move {', '.join(services)} to {existing}, which has task role {role_arn}",
+            )
         moved = f" and move {', '.join(services)} to it" if services else ""
         return Change(
             self.name,
             region,
-            {"task_definition_arn": old_arn, "task_role_arn": role_arn, "services": services},
-            before={"new_revision_active": False, "services": {s: old_arn for s in services}},
+            target,
+            before={"new_revision_active": False, "services": dict.fromkeys(services, old_arn)},
             after={"new_revision_active": True, "services": {}},  # filled in by apply
             summary=f"register a revision of {old_arn} with task role {role_arn}{moved}",
         )
 
     def apply(self, clients: AwsClients, change: Change) -> Change:
         ecs = clients.client("ecs", change.region)
+        if change.target.get("new_revision"):  # the revision exists: move the services
+            for service in change.target["services"]:
+                _move(ecs, service, change.target["new_revision"])
+            return change
         definition, tags = _describe(clients, change.region, change.target["task_definition_arn"])
         kwargs = {key: definition[key] for key in COPIED if key in definition}
         kwargs["taskRoleArn"] = change.target["task_role_arn"]
@@ -90,7 +106,9 @@ class RegisterTaskDefinitionWithTaskRole(Action):
         new_arn = registered["taskDefinition"]["taskDefinitionArn"]
         moved = dict.fromkeys(change.target["services"], new_arn)
         applied = change.with_after(
-            {"new_revision_active": True, "services": moved}, new_revision=new_arn
+            {"new_revision_active": True, "services": moved},
+            new_revision=new_arn,
+            registered_here=True,
         )
         for service in change.target["services"]:
             try:
@@ -120,7 +138,7 @@ class RegisterTaskDefinitionWithTaskRole(Action):
         for service, old in change.before["services"].items():
             _move(ecs, service, old)
         new_arn = change.target.get("new_revision")
-        if new_arn:
+        if new_arn and change.target.get("registered_here"):  # never one it did not create
             aws_call(
                 "ecs:DeregisterTaskDefinition",
                 ecs.deregister_task_definition,
@@ -139,16 +157,18 @@ def _describe(clients: AwsClients, region: str, arn: str) -> tuple[dict[str, Any
     return response["taskDefinition"], response.get("tags", [])
 
 
-def _already_registered(
+def _existing_revision(
     clients: AwsClients, region: str, old: dict[str, Any], role_arn: str
-) -> bool:
-    """The family's latest revision is this one plus the task role: applied before."""
+) -> str | None:
+    """The family's latest ACTIVE revision, when it is this one plus the task role."""
     latest, _tags = _describe(clients, region, old["family"])  # a family names its latest
-    return (
+    same = (
         latest["taskDefinitionArn"] != old["taskDefinitionArn"]
+        and latest.get("status") == "ACTIVE"
         and latest.get("taskRoleArn") == role_arn
         and all(latest.get(key) == old.get(key) for key in COPIED)
     )
+    return str(latest["taskDefinitionArn"]) if same else None
 
 
 def _services_running(clients: AwsClients, region: str, task_definition_arn: str) -> Iterator[str]:

@@ -43,7 +43,7 @@ from rolewarden.remediation.change import ActionError, Change
 from rolewarden.remediation.journal import Status, create_table
 from rolewarden.remediation.outcome import OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
-from rolewarden.remediation.remediator import Request
+from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
 from rolewarden.settings import Settings
 

@@ -14,27 +14,31 @@ Scenarios:
   6. A new task definition revision is registered but its service cannot be moved: the
      journal still knows the revision, and a (forced) restore deregisters it.
 
-Faults are injected on the client RoleWarden uses (AwsClients), as a `before-send`
-handler that answers instead of AWS. moto's own stubber is a `before-send` handler too
-and botocore calls every one, so the faulty request is pointed at a host moto does not
-serve: moto never sees it.
+Faults are injected on the client RoleWarden uses (support.py explains how).
 """
 
 from __future__ import annotations
 
-import io
-import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from botocore.retries import bucket, standard
 
-from functional.accounts import ACCOUNT, ORDERS_TABLE_POLICY, REGION, make_role
-from functional.events import emitted_metrics
+from functional.accounts import ORDERS_TABLE_POLICY
+from functional.remediation.support import (
+    APPLY,
+    Fault,
+    attached,
+    host_role,
+    inject,
+    inline_document,
+    json_error,
+    only_entry,
+    remediate,
+    start_rolewarden,
+)
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     ECS_TASKS_SERVICE,
@@ -46,151 +50,12 @@ from rolewarden.demo.builders import (
     policy_document,
     register_task_definition,
 )
-from rolewarden.inventory.aws import AwsClients
-from rolewarden.observability import metrics
-from rolewarden.remediate import RemediationService
 from rolewarden.remediation.change import Poll
-from rolewarden.remediation.journal import Journal, JournalEntry, Status, create_table
-from rolewarden.remediation.outcome import Outcome, OutcomeStatus
-from rolewarden.remediation.remediator import Request
+from rolewarden.remediation.journal import JournalEntry, Status
+from rolewarden.remediation.outcome import OutcomeStatus
+from rolewarden.remediation.request import Request
 from rolewarden.remediation.role_policies import DeleteInlinePolicy, DetachManagedPolicy
 from rolewarden.rules import ids
-from rolewarden.settings import Settings
-
-RULE_APP = ids.INSTANCE_ROLE_APP_PERMISSIONS
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{{}}"
-APPLY = Request(actor="alice", apply=True)
-NOT_SERVED_BY_MOTO = "https://fault-injected.invalid/"
-_tables = itertools.count(1)
-
-
-# --- faults --------------------------------------------------------------------------
-
-
-class _Body(io.BytesIO):
-    """An HTTP body as botocore reads it (`stream()`), like moto's MockRawResponse."""
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.read()
-
-
-def error_response(request: AWSPreparedRequest, status: int, code: str, message: str) -> Any:
-    body = (
-        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-        f"<Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
-    )
-    url = request.url
-    request.url = NOT_SERVED_BY_MOTO  # moto's stubber passes it by (see the module docstring)
-    return AWSResponse(url, status, {"Content-Type": "text/xml"}, _Body(body.encode()))
-
-
-class Fault:
-    """Answers the first `times` attempts of one operation with an error (all if None)."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        times: int | None = None,
-        respond: Callable[..., Any] | None = None,
-    ) -> None:
-        self.status, self.code, self.message, self.times = status, code, message, times
-        self.respond = respond or error_response
-        self.attempts = 0
-
-    def __call__(self, request: AWSPreparedRequest, **_: Any) -> Any:
-        self.attempts += 1
-        if self.times is not None and self.attempts > self.times:
-            return None  # on to moto
-        return self.respond(request, self.status, self.code, self.message)
-
-
-def inject(clients: AwsClients, operation: str, fault: Fault) -> Fault:
-    """`operation` like "iam.DetachRolePolicy", on the client RoleWarden uses."""
-    service = operation.split(".", maxsplit=1)[0]
-    clients.client(service).meta.events.register_first(f"before-send.{operation}", fault)
-    return fault
-
-
-@pytest.fixture
-def no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore retries as configured (adaptive), without its backoff and rate waits."""
-    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    monkeypatch.setattr(bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)
-
-
-@pytest.fixture
-def emitted(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], dict[str, float]]]:
-    """The metrics counted since the test started, as the handlers would emit them."""
-    metrics.clear_metrics()
-
-    def flush() -> dict[str, float]:
-        capsys.readouterr()
-        metrics.flush_metrics()
-        return emitted_metrics(capsys.readouterr().out)
-
-    yield flush
-    metrics.clear_metrics()
-
-
-# --- the account ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def session(moto_account: Any) -> Iterator[Any]:
-    with moto_account() as session:
-        yield session
-
-
-@pytest.fixture
-def rolewarden(session: Any) -> SimpleNamespace:
-    """RoleWarden as the CLI runs it: its own clients, and a journal of its own per test."""
-    return start_rolewarden(session, f"journal-{next(_tables)}", create=True)
-
-
-def start_rolewarden(session: Any, table: str, *, create: bool = False) -> SimpleNamespace:
-    clients = AwsClients(session, home_region=REGION)
-    if create:
-        create_table(clients.client("dynamodb"), table)
-    journal = Journal(clients.client("dynamodb"), table)
-    service = RemediationService(
-        clients, Settings(journal_table=table), [REGION], journal, cli=True
-    )
-    return SimpleNamespace(clients=clients, journal=journal, service=service, table=table)
-
-
-def host_role(session: Any, name: str, *, app_policy: str) -> str:
-    """A host role with the ECS agent policy and one application policy, managed or inline."""
-    if app_policy == "managed":
-        make_role(session, name, managed=(ECS_AGENT_POLICY_ARN, S3_READ_ONLY_POLICY_ARN))
-    else:
-        make_role(session, name, inline={"orders-table": ORDERS_TABLE_POLICY})
-    return ROLE_ARN.format(name)
-
-
-def remediate(rolewarden: SimpleNamespace, role_arn: str) -> Outcome:
-    outcome: Outcome = rolewarden.service.by_resource(RULE_APP, role_arn, APPLY)
-    return outcome
-
-
-def only_entry(rolewarden: SimpleNamespace) -> JournalEntry:
-    entries = rolewarden.journal.entries()
-    assert len(entries) == 1, [entry.as_json() for entry in entries]
-    return entries[0]
-
-
-def attached(session: Any, role: str) -> set[str]:
-    policies = session.client("iam").list_attached_role_policies(RoleName=role)
-    return {policy["PolicyArn"] for policy in policies["AttachedPolicies"]}
-
-
-def inline_document(session: Any, role: str) -> Any:
-    iam = session.client("iam")
-    if "orders-table" not in iam.list_role_policies(RoleName=role)["PolicyNames"]:
-        return None
-    return iam.get_role_policy(RoleName=role, PolicyName="orders-table")["PolicyDocument"]
-
 
 # --- 1. throttling --------------------------------------------------------------------
 
@@ -400,15 +265,6 @@ def test_change_that_never_shows_fails_verification(
 
 
 # --- 6. a new revision registered, its service not moved ---------------------------------
-
-
-def json_error(request: AWSPreparedRequest, status: int, code: str, message: str) -> Any:
-    """An error of a JSON-protocol service (ECS), as error_response is for XML ones."""
-    body = json.dumps({"__type": code, "message": message}).encode()
-    url = request.url
-    request.url = NOT_SERVED_BY_MOTO
-    headers = {"Content-Type": "application/x-amz-json-1.1"}
-    return AWSResponse(url, status, headers, _Body(body))
 
 
 def test_a_service_that_cannot_be_moved_leaves_the_new_revision_in_the_journal(

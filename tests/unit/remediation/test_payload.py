@@ -66,6 +66,13 @@ def test_a_restore_names_a_journal_id() -> None:
             "resource_arn",
         ),
         ({"finding_id": "468f83a6e72cdee3", "task_role_arn": "checkout-task"}, "task_role_arn"),
+        (
+            {
+                "rule": "ec2-instance-without-profile",
+                "resource_arn": "arn:aws:ec2:us-east-1:123456789012:volume/vol-1",
+            },
+            "is not an EC2 instance, IAM role, ECS task definition or ECS task",
+        ),
     ],
 )
 def test_a_malformed_payload_says_what_is_wrong(payload: dict[str, Any], problem: str) -> None:

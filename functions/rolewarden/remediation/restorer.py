@@ -1,0 +1,174 @@
+"""Restore a journal entry: put the resource back as it was before the change.
+
+Refused when the resource is no longer as the journal left it (someone changed it
+since), unless a person forces it (journaled). The restore marker, which keeps RoleWarden
+from remediating the resource again within ROLEWARDEN_RESTORE_GRACE_HOURS, is written
+before the undo: the restore's own CloudTrail event must not undo the restore.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from rolewarden.evaluation.resource import ResourceArnError, targets_of_arn
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.observability import count
+from rolewarden.remediation.change import ActionError, Change, Poll, matches
+from rolewarden.remediation.journal import Journal, JournalEntry, JournalError, Status
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.registry import ACTIONS, CLI_ONLY
+from rolewarden.remediation.request import (
+    NO_JOURNAL,
+    Request,
+    answer,
+    gate,
+    journal_failure,
+    refused,
+    utc_now,
+)
+from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
+from rolewarden.settings import Settings
+
+
+class Restorer:
+    def __init__(
+        self,
+        clients: AwsClients,
+        journal: Journal | None,
+        *,
+        cli: bool,
+        now: Callable[[], datetime] = utc_now,
+        poll: Poll | None = None,
+    ) -> None:
+        self.clients = clients
+        self.journal = journal
+        self.cli = cli
+        self.now = now
+        self.poll = poll or Poll()
+
+    def restore(self, journal_id: str, request: Request, settings: Settings) -> Outcome:
+        outcome = Outcome(OutcomeStatus.RESTORED, {"restore": journal_id})
+        try:
+            return self._restore(journal_id, request, settings, outcome)
+        except JournalError as error:
+            return journal_failure(outcome, error)
+
+    def _restore(
+        self, journal_id: str, request: Request, settings: Settings, outcome: Outcome
+    ) -> Outcome:
+        if self.journal is None:
+            return refused(outcome, [NO_JOURNAL])
+        original = self.journal.get(journal_id)
+        if original is None:
+            return refused(outcome, [f"no journal entry {journal_id}"])
+        outcome.subject |= {"rule": original.rule, "resource_arn": original.resource_arn}
+        problem = self._cannot(original)
+        if problem:
+            return refused(outcome, [problem])
+        if original.status is Status.RESTORED:
+            return answer(outcome, OutcomeStatus.NOTHING_TO_DO, ["already restored"])
+        try:
+            current = ACTIONS[original.action].read(self.clients, original.change)
+        except ActionError as error:
+            return answer(outcome, OutcomeStatus.FAILED, [f"reading the resource failed: {error}"])
+        if matches(current, original.change.before):
+            reason = "the resource is as it was before the change: nothing to restore"
+            return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [reason])
+        forced = []
+        if not matches(current, original.change.after):
+            changed = _changed_since(original, current)
+            if not request.force:
+                return refused(outcome, [f"{changed}; --force restores it anyway"])
+            forced = [changed]
+        undo = Change(
+            original.action,
+            original.change.region,
+            original.change.target,
+            before=current,
+            after=original.change.before,
+            summary=f"restore: undo '{original.change.summary}'",
+        )
+        outcome.plan = [undo]
+        allowed = gate(settings, self.journal, request)
+        if allowed:
+            return answer(outcome, *allowed)
+        runner = ChangeRunner(self.clients, self.journal, self.now, self.poll)
+        try:
+            with runner.exclusive(original.resource_arn):
+                self._undo(runner, original, undo, request.actor, forced, outcome)
+        except ResourceBusyError as error:
+            return refused(outcome, [str(error)])
+        return outcome
+
+    def _cannot(self, original: JournalEntry) -> str | None:
+        if original.restore_of:
+            return f"{original.journal_id} is itself a restore (of {original.restore_of})"
+        if original.action in CLI_ONLY and not self.cli:
+            return f"{original.action} is restored from the CLI"
+        if not _target_is_the_resource(original):
+            return (
+                f"journal entry {original.journal_id} does not describe a change of "
+                f"{original.resource_arn}: not restored"
+            )
+        return None
+
+    def _undo(
+        self,
+        runner: ChangeRunner,
+        original: JournalEntry,
+        undo: Change,
+        actor: str,
+        forced: list[str],
+        outcome: Outcome,
+    ) -> None:
+        assert self.journal is not None
+        entry = runner.entry(
+            undo,
+            actor=actor,
+            rule=original.rule,
+            finding_id=original.finding_id,
+            resource_arn=original.resource_arn,
+            account=original.account,
+            forced=forced,
+            restore_of=original.journal_id,
+        )
+        # Before the undo: its own CloudTrail event must find the resource in its grace.
+        self.journal.mark_restored(original.resource_arn, self.now(), entry.journal_id)
+        outcome.journal.append(runner.undo(entry, original.change))
+        if entry.status is Status.FAILED:
+            answer(outcome, OutcomeStatus.FAILED, [entry.error or "failed"])
+            return
+        original.status = Status.RESTORED
+        self.journal.save(original)
+        count("RemediationsRestored")
+
+
+def _changed_since(original: JournalEntry, current: dict[str, object]) -> str:
+    what = (
+        "the resource changed since the journal entry"
+        if original.status is Status.VERIFIED
+        else f"the change ended {original.status.value} partway: the resource is neither as "
+        "before nor as after it"
+    )
+    expected = json.dumps(original.change.after, default=str, sort_keys=True)
+    found = json.dumps(current, default=str, sort_keys=True)
+    return f"{what}: expected {expected}, found {found}"
+
+
+def _target_is_the_resource(entry: JournalEntry) -> bool:
+    """An entry's target must be the resource it names (the journal is data, not orders)."""
+    target = entry.change.target
+    try:
+        targets, _region = targets_of_arn(entry.resource_arn)
+    except ResourceArnError:
+        return False
+    if "role_name" in target:
+        return set(targets.role_names) == {target["role_name"]}
+    if "instance_id" in target:
+        return set(targets.instance_ids) == {target["instance_id"]}
+    if "task_definition_arn" in target:  # the definition itself, or a task that runs it
+        definitions = set(targets.task_definition_arns)
+        return definitions == {target["task_definition_arn"]} or bool(targets.tasks)
+    return False

@@ -1,0 +1,88 @@
+"""What the event and sweep paths hand over to remediation, and what they hold back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rolewarden.remediation.automatic import remediate_automatically
+from rolewarden.remediation.change import ActionError
+from rolewarden.rules.model import Blockers, Finding, Remediation, Severity
+from rolewarden.settings import Settings
+
+RULE = "ec2-instance-without-profile"
+
+
+def finding(instance: str, *blocked: str) -> Finding:
+    return Finding(
+        rule=RULE,
+        severity=Severity.MEDIUM,
+        account="123456789012",
+        region="us-east-1",
+        resource_type="AWS::EC2::Instance",
+        resource_id=instance,
+        resource_arn=f"arn:aws:ec2:us-east-1:123456789012:instance/{instance}",
+        title=f"EC2 instance {instance} has no instance profile",
+        evidence={},
+        remediation=Remediation(
+            "associate-instance-profile", False, {}, Blockers(manual=tuple(blocked))
+        ),
+    )
+
+
+class FakeDispatcher:
+    """Records the hand-overs; fails for the instances it is told to."""
+
+    def __init__(self, failing: set[str] | None = None) -> None:
+        self.handed: list[str] = []
+        self.failing = failing or set()
+
+    def dispatch(self, found: Finding, actor: str, event_id: str | None) -> dict[str, Any]:
+        if found.resource_id in self.failing:
+            raise ActionError("lambda:InvokeFunction: TooManyRequestsException: rate")
+        self.handed.append(found.resource_id)
+        return {"status": "requested", "finding_id": found.finding_id}
+
+
+def test_only_rules_in_remediate_mode_are_handed_over() -> None:
+    dispatcher = FakeDispatcher()
+    results = remediate_automatically([finding("i-1")], Settings(), dispatcher, "event:e")
+    assert (results, dispatcher.handed) == ([], [])
+
+
+def test_a_guarded_finding_is_held_back_with_its_reason() -> None:
+    dispatcher = FakeDispatcher()
+    settings = Settings(rule_modes={RULE: "remediate"})
+    results = remediate_automatically(
+        [finding("i-1", "managed by CloudFormation stack web")], settings, dispatcher, "sweep:1"
+    )
+    assert dispatcher.handed == []
+    assert results[0]["reasons"] == ["not automatic: managed by CloudFormation stack web"]
+
+
+def test_the_kill_switch_hands_nothing_over_and_says_so() -> None:
+    dispatcher = FakeDispatcher()
+    settings = Settings(rule_modes={RULE: "remediate"}, dry_run=True)
+    results = remediate_automatically([finding("i-1")], settings, dispatcher, "sweep:1")
+    assert dispatcher.handed == []
+    assert results[0]["status"] == "refused"
+    assert results[0]["reasons"][0].startswith("ROLEWARDEN_DRY_RUN=true")
+
+
+def test_the_cap_per_run_holds_back_the_rest() -> None:
+    dispatcher = FakeDispatcher()
+    settings = Settings(rule_modes={RULE: "remediate"}, max_remediations_per_run=2)
+    found = [finding(f"i-{n}") for n in range(4)]
+    results = remediate_automatically(found, settings, dispatcher, "sweep:1")
+    assert dispatcher.handed == ["i-0", "i-1"]
+    assert [r["status"] for r in results] == ["requested", "requested", "refused", "refused"]
+
+
+def test_one_failed_hand_over_does_not_stop_the_others() -> None:
+    dispatcher = FakeDispatcher(failing={"i-0"})
+    settings = Settings(rule_modes={RULE: "remediate"})
+    results = remediate_automatically(
+        [finding("i-0"), finding("i-1")], settings, dispatcher, "sweep:1"
+    )
+    assert dispatcher.handed == ["i-1"]
+    assert results[0]["status"] == "failed"
+    assert "TooManyRequestsException" in results[0]["reasons"][0]
