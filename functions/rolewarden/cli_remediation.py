@@ -68,10 +68,12 @@ def _change_flags(parser: argparse.ArgumentParser) -> None:
 
 def run_remediate(args: argparse.Namespace, session: boto3.Session, regions: Sequence[str]) -> int:
     by_resource = args.rule is not None or args.resource is not None
-    if (args.finding_id is None) == (not by_resource) or (
-        by_resource and (args.rule is None or args.resource is None)
-    ):
-        raise CommandError("name a finding id, or --rule and --resource (not both)")
+    if args.finding_id is not None and by_resource:
+        raise CommandError("name a finding id, or --rule and --resource, not both")
+    if args.finding_id is None and not by_resource:
+        raise CommandError("name a finding id, or --rule and --resource")
+    if by_resource and (args.rule is None or args.resource is None):
+        raise CommandError("--rule and --resource go together")
     service, clients = _service(args, session, regions)
     request = Request(
         actor=caller(clients),
@@ -146,9 +148,12 @@ def _report(outcomes: list[Outcome], output: str) -> int:
 
 def render_outcome(outcome: Outcome) -> str:
     subject = outcome.subject
-    name = subject.get("finding_id") or subject.get("restore") or ""
-    what = " ".join(part for part in (subject.get("rule"), subject.get("resource_arn")) if part)
-    lines = [f"{outcome.status.value.upper()}  {name}  {what}".rstrip()]
+    named = (
+        subject.get("finding_id") or subject.get("restore"),
+        subject.get("rule"),
+        subject.get("resource_arn"),
+    )
+    lines = ["  ".join([outcome.status.value.upper(), *(part for part in named if part)])]
     lines += [f"  - {reason}" for reason in outcome.reasons]
     if outcome.plan and not outcome.journal:
         lines.append("  plan:")
@@ -170,12 +175,13 @@ def render_outcome(outcome: Outcome) -> str:
 def render_journal(entries: list[JournalEntry]) -> str:
     if not entries:
         return "The journal is empty."
+    width = max(len(entry.action) for entry in entries)
     lines = []
     for entry in entries:
         restore = f" (restore of {entry.restore_of})" if entry.restore_of else ""
         forced = " FORCED" if entry.forced else ""
         lines.append(
-            f"{entry.journal_id}  {entry.status.value:<9} {entry.action:<24} "
+            f"{entry.journal_id}  {entry.status.value:<9} {entry.action:<{width}}  "
             f"{entry.resource_arn}  by {entry.actor}{restore}{forced}"
         )
     return "\n".join(lines)

@@ -129,7 +129,7 @@ def test_readme_loop_fixes_an_instance_and_restores_it(
     # baseline profile
     assert applied.returncode == 0, applied.stderr
     lines = applied.stdout.splitlines()
-    assert lines[0] == f"APPLIED  {finding_id}  ec2-instance-without-profile {arn}"
+    assert lines[0] == f"APPLIED  {finding_id}  ec2-instance-without-profile  {arn}"
     assert lines[1].startswith("  journal ")
     assert lines[1].endswith("[verified]")
     assert lines[2].startswith("  to undo: rolewarden restore ")
@@ -156,7 +156,7 @@ def test_readme_loop_fixes_an_instance_and_restores_it(
     # Then exit 0, restored; the instance has no profile again
     assert restored.returncode == 0, restored.stderr
     assert restored.stdout.splitlines()[0] == (
-        f"RESTORED  {journal_id}  ec2-instance-without-profile {arn}"
+        f"RESTORED  {journal_id}  ec2-instance-without-profile  {arn}"
     )
     assert profile_of(session, instance) is None
     assert "Traceback" not in (

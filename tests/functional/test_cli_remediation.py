@@ -64,7 +64,8 @@ from rolewarden.rules import ids
 
 BASELINE = "rolewarden-baseline"
 UNDO = re.compile(r"^  to undo: rolewarden restore (\S+) --apply$")
-NOT_BOTH = "rolewarden: name a finding id, or --rule and --resource (not both)"
+NOT_BOTH = "rolewarden: name a finding id, or --rule and --resource, not both"
+TOGETHER = "rolewarden: --rule and --resource go together"
 NO_JOURNAL = (
     "  - no journal: set ROLEWARDEN_JOURNAL_TABLE (or pass --journal-table); "
     "RoleWarden makes no change it could not undo"
@@ -322,7 +323,7 @@ class TestRemediateAndRestoreAnInstance:
 
         assert run.code == 0, run.err
         assert run.lines == [
-            f"PLANNED  {loop.finding_id}  ec2-instance-without-profile {loop.arn}",
+            f"PLANNED  {loop.finding_id}  ec2-instance-without-profile  {loop.arn}",
             PLAN_ONLY,
             "  plan:",
             f"    associate {loop.instance} with instance profile {demo.baseline_arn}",
@@ -337,7 +338,7 @@ class TestRemediateAndRestoreAnInstance:
 
         assert run.code == 0, run.err
         assert run.lines == [
-            f"APPLIED  {loop.finding_id}  ec2-instance-without-profile {loop.arn}",
+            f"APPLIED  {loop.finding_id}  ec2-instance-without-profile  {loop.arn}",
             f"  journal {loop.journal_id}: associate {loop.instance} with instance profile "
             f"{demo.baseline_arn} [verified]",
             f"  to undo: rolewarden restore {loop.journal_id} --apply",
@@ -382,7 +383,7 @@ class TestRemediateAndRestoreAnInstance:
 
         assert run.code == 0, run.err
         assert run.lines == [
-            f"PLANNED  {loop.journal_id}  ec2-instance-without-profile {loop.arn}",
+            f"PLANNED  {loop.journal_id}  ec2-instance-without-profile  {loop.arn}",
             PLAN_ONLY,
             "  plan:",
             f"    restore: undo 'associate {loop.instance} with instance profile "
@@ -398,7 +399,7 @@ class TestRemediateAndRestoreAnInstance:
 
         assert run.code == 0, run.err
         assert (
-            run.lines[0] == f"RESTORED  {loop.journal_id}  ec2-instance-without-profile {loop.arn}"
+            run.lines[0] == f"RESTORED  {loop.journal_id}  ec2-instance-without-profile  {loop.arn}"
         )
         assert len(run.lines) == 2
         assert run.lines[1].endswith("[verified]")
@@ -417,7 +418,7 @@ class TestRemediateAndRestoreAnInstance:
 
         assert run.code == 0, run.err
         assert run.lines == [
-            f"NOTHING-TO-DO  {loop.journal_id}  ec2-instance-without-profile {loop.arn}",
+            f"NOTHING-TO-DO  {loop.journal_id}  ec2-instance-without-profile  {loop.arn}",
             "  - already restored",
         ]
         assert profile is None
@@ -475,7 +476,7 @@ class TestOutageGuard:
 
         assert run.code == 1, run.err
         assert run.lines == [
-            f"REFUSED  {guarded.finding_id}  instance-role-app-permissions {guarded.role_arn}",
+            f"REFUSED  {guarded.finding_id}  instance-role-app-permissions  {guarded.role_arn}",
             f"  - blocked unless forced (--force): {self.outage_reason(demo)}",
             "  plan:",
             "    delete inline policy orders-table of role shop-ecs-host "
@@ -490,7 +491,7 @@ class TestOutageGuard:
 
         assert run.code == 0, run.err
         assert run.lines[0] == (
-            f"APPLIED  {guarded.finding_id}  instance-role-app-permissions {guarded.role_arn}"
+            f"APPLIED  {guarded.finding_id}  instance-role-app-permissions  {guarded.role_arn}"
         )
         assert [line.endswith("[verified]") for line in run.lines[1:3]] == [True, True]
         assert run.lines[3].startswith("  to undo: rolewarden restore ")
@@ -552,7 +553,7 @@ class TestWithoutAJournal:
         assert run.code == 1, run.err
         assert run.lines[:2] == [
             f"REFUSED  {expected_finding_id(ids.EC2_INSTANCE_WITHOUT_PROFILE, arn)}  "
-            f"ec2-instance-without-profile {arn}",
+            f"ec2-instance-without-profile  {arn}",
             NO_JOURNAL,
         ]
         assert run.lines[2:] == [
@@ -682,7 +683,7 @@ def test_dry_run_turns_apply_into_a_plan(demo: SimpleNamespace) -> None:
     assert run.code == 0, run.err
     assert run.lines == [
         f"PLANNED  {expected_finding_id(ids.INSTANCE_PROFILE_WITHOUT_ROLE, arn)}  "
-        f"instance-profile-without-role {arn}",
+        f"instance-profile-without-role  {arn}",
         KILL_SWITCH,
         "  plan:",
         f"    replace the profile of {instance} with {demo.baseline_arn}",
@@ -713,14 +714,19 @@ class TestUsageErrors:
         ("case", "expected"),
         [
             ("finding id and --rule", NOT_BOTH),
-            ("--rule without --resource", NOT_BOTH),
-            ("--resource without --rule", NOT_BOTH),
+            ("--rule without --resource", TOGETHER),
+            ("--resource without --rule", TOGETHER),
             (
                 "an S3 bucket",
                 "rolewarden: arn:aws:s3:::orders-exports is not an EC2 instance, IAM role, "
                 "ECS task definition or ECS task (task ARNs in the long format: task/CLUSTER/ID)",
             ),
             ("not an ARN", "rolewarden: not an ARN: 'i-0123456789abcdef0'"),
+            (
+                "a role for an instance rule",
+                "rolewarden: ec2-instance-without-profile judges AWS::EC2::Instance resources; "
+                "arn:aws:iam::123456789012:role/shop-ecs-host is AWS::IAM::Role",
+            ),
             ("a bad region", "rolewarden: not a region name: mars"),
         ],
     )
@@ -734,6 +740,11 @@ class TestUsageErrors:
             "--resource without --rule": ("--resource", target.arn),
             "an S3 bucket": (*rule, "--resource", "arn:aws:s3:::orders-exports"),
             "not an ARN": (*rule, "--resource", "i-0123456789abcdef0"),
+            "a role for an instance rule": (
+                *rule,
+                "--resource",
+                "arn:aws:iam::123456789012:role/shop-ecs-host",
+            ),
             "a bad region": (target.finding_id, "--region", "mars"),
         }[case]
 

@@ -15,6 +15,7 @@ from rolewarden.inventory.snapshot import ScanError
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Finding
 from rolewarden.rules.registry import REGISTRY
+from rolewarden.rules.resources import EC2_INSTANCE, ECS_TASK, ECS_TASK_DEFINITION, IAM_ROLE
 
 
 class ResourceArnError(ValueError):
@@ -50,12 +51,28 @@ def targets_of_arn(arn: str) -> tuple[Targets, str | None]:
     )
 
 
-def evaluate_resource(
-    clients: AwsClients, scope: Scope, context: RuleContext, rule: str, arn: str
-) -> Verdict:
+def check_rule_judges(rule: str, arn: str) -> Targets:
+    """The targets of `arn`, when `rule` judges that kind of resource."""
     if rule not in REGISTRY:
         raise ResourceArnError(f"unknown rule {rule}")
     targets, _region = targets_of_arn(arn)
+    kind = (
+        (targets.instance_ids and EC2_INSTANCE)
+        or (targets.role_names and IAM_ROLE)
+        or (targets.task_definition_arns and ECS_TASK_DEFINITION)
+        or ECS_TASK
+    )
+    if REGISTRY[rule].resource_type != kind:
+        raise ResourceArnError(
+            f"{rule} judges {REGISTRY[rule].resource_type} resources; {arn} is {kind}"
+        )
+    return targets
+
+
+def evaluate_resource(
+    clients: AwsClients, scope: Scope, context: RuleContext, rule: str, arn: str
+) -> Verdict:
+    targets = check_rule_judges(rule, arn)
     result = evaluate_targets(clients, targets, scope, context, [rule])
     for finding in result.findings:
         if finding.rule == rule and finding.resource_arn == arn:

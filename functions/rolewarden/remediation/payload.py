@@ -13,7 +13,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rolewarden.evaluation.resource import targets_of_arn
+from rolewarden.evaluation.resource import check_rule_judges
 from rolewarden.remediation.registry import ACTIONS
 from rolewarden.rules.ids import RULE_IDS
 
@@ -45,8 +45,8 @@ class RemediatePayload(BaseModel):
             raise ValueError("rule and resource_arn go together")
         if self.rule is not None and self.rule not in RULE_IDS:
             raise ValueError(f"unknown rule {self.rule} (known: {', '.join(RULE_IDS)})")
-        if self.resource_arn is not None:
-            targets_of_arn(self.resource_arn)  # a ResourceArnError is a ValueError: says why
+        if self.rule is not None and self.resource_arn is not None:
+            check_rule_judges(self.rule, self.resource_arn)  # a ValueError that says why
         if self.action is not None and self.action not in ACTIONS:
             raise ValueError(f"unknown action {self.action} (known: {', '.join(ACTIONS)})")
         return self

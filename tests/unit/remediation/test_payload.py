@@ -73,6 +73,11 @@ def test_a_restore_names_a_journal_id() -> None:
             },
             "is not an EC2 instance, IAM role, ECS task definition or ECS task",
         ),
+        (
+            {"rule": "ec2-instance-without-profile", "resource_arn": ROLE},
+            "ec2-instance-without-profile judges AWS::EC2::Instance resources; "
+            f"{ROLE} is AWS::IAM::Role",
+        ),
     ],
 )
 def test_a_malformed_payload_says_what_is_wrong(payload: dict[str, Any], problem: str) -> None:
