@@ -154,6 +154,9 @@ class Remediator:
             if entry.status is Status.FAILED:
                 answer(outcome, OutcomeStatus.FAILED, [entry.error or "failed"])
                 return  # the rest waits for a person to look at the failure
+        if not outcome.journal:  # done by someone else since the plan
+            answer(outcome, OutcomeStatus.NOTHING_TO_DO, [ALREADY_DONE])
+            return
         count("RemediationsApplied")
 
     def _cannot(self, finding: Finding, request: Request) -> list[str]:

@@ -9,14 +9,18 @@ Scenarios:
      person may. CloudFormation cannot be asked -> automatic refused (when unsure, don't).
   3. A restore whose undo fails still leaves the restore marker: the grace holds.
   4. A journal entry whose target is not the resource it names -> restore refused.
+  5. The fix was made by someone else between the plan and the change -> nothing to do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from functional.remediation.support import (
@@ -35,6 +39,7 @@ from rolewarden.remediate import RemediationService
 from rolewarden.remediation.journal import LOCK_SECONDS
 from rolewarden.remediation.outcome import OutcomeStatus
 from rolewarden.remediation.request import Request
+from rolewarden.remediation.runner import ChangeRunner
 from rolewarden.settings import Settings
 
 AUTOMATIC = Request(actor="event:e-1", apply=True, automatic=True)
@@ -189,3 +194,26 @@ def test_an_entry_whose_target_is_another_resource_is_not_restored(
         f"journal entry {entry.journal_id} does not describe a change of {role_arn}: not restored"
     ]
     assert attached(session, "victim-host") == {ECS_AGENT_POLICY_ARN, S3_READ_ONLY_POLICY_ARN}
+
+
+def test_a_fix_made_by_someone_else_after_the_plan_is_nothing_to_do(
+    session: Any, rolewarden: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a person detaching the policy by hand between RoleWarden's plan and its change
+    role_arn = host_role(session, "raced-host", app_policy="managed")
+    take_lock = ChangeRunner.exclusive
+
+    @contextmanager
+    def meanwhile(runner: ChangeRunner, arn: str) -> Iterator[None]:
+        session.client("iam").detach_role_policy(
+            RoleName="raced-host", PolicyArn=S3_READ_ONLY_POLICY_ARN
+        )
+        with take_lock(runner, arn):
+            yield
+
+    monkeypatch.setattr(ChangeRunner, "exclusive", meanwhile)
+    # When RoleWarden goes on, then it plans the step again, finds it done, journals nothing
+    outcome = rolewarden.service.by_resource(RULE_APP, role_arn, APPLY)
+    assert outcome.status is OutcomeStatus.NOTHING_TO_DO
+    assert outcome.reasons == ["already remediated: nothing to change"]
+    assert rolewarden.journal.entries() == []
