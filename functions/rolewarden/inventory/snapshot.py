@@ -16,6 +16,7 @@ LIVE_INSTANCE_STATES = ("pending", "running", "stopping", "stopped")
 AUTOSCALING_GROUP_TAG = "aws:autoscaling:groupName"
 LAUNCH_TEMPLATE_TAG = "aws:ec2launchtemplate:id"
 CLOUDFORMATION_STACK_TAG = "aws:cloudformation:stack-name"
+SERVICE_LINKED_PATH = "/aws-service-role/"
 
 PolicyDocumentText = str | Mapping[str, Any]
 
@@ -103,7 +104,7 @@ class Role:
 
     @property
     def service_linked(self) -> bool:
-        return self.path.startswith("/aws-service-role/")
+        return self.path.startswith(SERVICE_LINKED_PATH)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from datetime import datetime
 
 from rolewarden.evaluation.resource import ResourceArnError, targets_of_arn
 from rolewarden.inventory.aws import AwsClients
+from rolewarden.inventory.snapshot import SERVICE_LINKED_PATH
 from rolewarden.observability import count
-from rolewarden.remediation.change import ActionError, Change, Poll, matches
+from rolewarden.remediation.change import ActionError, Change, Poll, aws_call, matches
 from rolewarden.remediation.journal import Journal, JournalEntry, JournalError, Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY
@@ -29,6 +30,7 @@ from rolewarden.remediation.request import (
     utc_now,
 )
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
+from rolewarden.rules.guards import never_changed
 from rolewarden.settings import Settings
 
 
@@ -70,9 +72,12 @@ class Restorer:
         if original.status is Status.RESTORED:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, ["already restored"])
         try:
+            never = never_changed_now(self.clients, original.change)
             current = ACTIONS[original.action].read(self.clients, original.change)
         except ActionError as error:
             return answer(outcome, OutcomeStatus.FAILED, [f"reading the resource failed: {error}"])
+        if never:  # protected (or found to be RoleWarden's own) since the change
+            return refused(outcome, [f"never changed: {reason}" for reason in never])
         if matches(current, original.change.before):
             reason = "the resource is as it was before the change: nothing to restore"
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [reason])
@@ -143,6 +148,31 @@ class Restorer:
         original.status = Status.RESTORED
         self.journal.save(original)
         count("RemediationsRestored")
+
+
+def never_changed_now(clients: AwsClients, change: Change) -> list[str]:
+    """The resource's guards as it is today: it may have been protected since the change."""
+    target = change.target
+    if "role_name" in target:
+        iam = clients.client("iam")
+        role = aws_call("iam:GetRole", iam.get_role, RoleName=target["role_name"])["Role"]
+        return never_changed(
+            _tags(role.get("Tags", [])),
+            role=True,
+            service_linked=str(role.get("Path", "")).startswith(SERVICE_LINKED_PATH),
+        )
+    if "instance_id" in target:
+        ec2 = clients.client("ec2", change.region)
+        found = aws_call(
+            "ec2:DescribeInstances", ec2.describe_instances, InstanceIds=[target["instance_id"]]
+        )
+        instances = [i for r in found.get("Reservations", []) for i in r["Instances"]]
+        return never_changed(_tags(instances[0].get("Tags", []))) if instances else []
+    return []  # a task definition revision: restored from the CLI by a person
+
+
+def _tags(tags: list[dict[str, str]]) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tags}
 
 
 def _changed_since(original: JournalEntry, current: dict[str, object]) -> str:

@@ -40,10 +40,22 @@ def _has_tag(tags: Mapping[str, str], key: str) -> bool:
     return any(name.lower() == key for name in tags)
 
 
-def resource_guards(tags: Mapping[str, str]) -> Guards:
-    guards = Guards()
+def never_changed(
+    tags: Mapping[str, str], *, role: bool = False, service_linked: bool = False
+) -> list[str]:
+    """Why RoleWarden must not change this resource at all (empty: it may)."""
+    reasons = []
     if _has_tag(tags, PROTECTED_TAG):
-        guards.never.append(f"protected: tagged {PROTECTED_TAG}")
+        reasons.append(f"protected: tagged {PROTECTED_TAG}")
+    if service_linked:
+        reasons.append("service-linked role: AWS manages its policies")
+    if role and _has_tag(tags, OWN_ROLE_TAG):
+        reasons.append("RoleWarden's own role")
+    return reasons
+
+
+def resource_guards(tags: Mapping[str, str]) -> Guards:
+    guards = Guards(never=never_changed(tags))
     stack = tags.get(CLOUDFORMATION_STACK_TAG)
     if stack:
         guards.manual.append(
@@ -54,8 +66,5 @@ def resource_guards(tags: Mapping[str, str]) -> Guards:
 
 def role_guards(role: Role) -> Guards:
     guards = resource_guards(role.tags)
-    if role.service_linked:
-        guards.never.append("service-linked role: AWS manages its policies")
-    if _has_tag(role.tags, OWN_ROLE_TAG):
-        guards.never.append("RoleWarden's own role")
+    guards.never = never_changed(role.tags, role=True, service_linked=role.service_linked)
     return guards

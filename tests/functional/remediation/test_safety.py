@@ -10,6 +10,7 @@ Scenarios:
   3. A restore whose undo fails still leaves the restore marker: the grace holds.
   4. A journal entry whose target is not the resource it names -> restore refused.
   5. The fix was made by someone else between the plan and the change -> nothing to do.
+  6. A resource protected since its change -> restore refused, even forced.
 """
 
 from __future__ import annotations
@@ -217,3 +218,21 @@ def test_a_fix_made_by_someone_else_after_the_plan_is_nothing_to_do(
     assert outcome.status is OutcomeStatus.NOTHING_TO_DO
     assert outcome.reasons == ["already remediated: nothing to change"]
     assert rolewarden.journal.entries() == []
+
+
+def test_a_resource_protected_since_its_change_is_not_restored(
+    session: Any, rolewarden: SimpleNamespace
+) -> None:
+    # Given a detached policy, and the role tagged rolewarden:protected afterwards
+    role_arn = host_role(session, "protected-later-host", app_policy="managed")
+    (entry,) = rolewarden.service.by_resource(RULE_APP, role_arn, APPLY).journal
+    session.client("iam").tag_role(
+        RoleName="protected-later-host", Tags=[{"Key": "rolewarden:protected", "Value": "yes"}]
+    )
+    # When a person restores it, even forcing, then it is refused and nothing changes
+    outcome = rolewarden.service.restore(
+        entry.journal_id, Request(actor="alice", apply=True, force=True)
+    )
+    assert outcome.status is OutcomeStatus.REFUSED
+    assert outcome.reasons == ["never changed: protected: tagged rolewarden:protected"]
+    assert attached(session, "protected-later-host") == {ECS_AGENT_POLICY_ARN}
