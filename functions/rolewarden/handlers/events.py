@@ -1,7 +1,9 @@
 """EventBridge event evaluator: CloudTrail calls that change credentials, ECS task starts.
 
 Evaluates only the resources the call touched; IAM calls re-evaluate the role's hosts in
-every region RoleWarden covers.
+every region RoleWarden covers. A repeated delivery of the same event is handled once.
+Findings of rules in remediate mode are handed to the remediate function (this function
+changes nothing itself).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Scheduled sweep: the whole account, in each region RoleWarden covers."""
+"""Scheduled sweep: the whole account, in each region RoleWarden covers.
+
+Findings of rules in remediate mode are handed to the remediate function, at most
+ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN of them.
+"""
 
 from __future__ import annotations
 
