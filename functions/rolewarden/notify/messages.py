@@ -1,0 +1,136 @@
+"""What RoleWarden says, as JSON: one builder per kind of notice (pure; no AWS).
+
+A person reading an alert needs: what is wrong, where (with a console link), the key
+evidence, what RoleWarden did or why it did not, and the command to go on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rolewarden.evaluation.cloudtrail import ExemptionChange
+from rolewarden.notify.notice import Kind, Notice, subject_line
+from rolewarden.remediation.outcome import Outcome
+from rolewarden.rules.model import Finding
+
+
+def finding_notice(finding: Finding, trigger: str) -> Notice:
+    remediation = finding.remediation
+    return Notice(
+        kind=Kind.FINDING,
+        subject=subject_line(f"RoleWarden {finding.severity.value.upper()}: {finding.title}"),
+        message={
+            "kind": Kind.FINDING.value,
+            "trigger": trigger,
+            "finding": finding.as_json(),
+            "console_url": console_url(finding.resource_arn),
+            "command": f"rolewarden remediate {finding.finding_id}" if remediation else None,
+        },
+        rule=finding.rule,
+        severity=finding.severity.value,
+        account=finding.account,
+        region=finding.region,
+        action=remediation.action if remediation else None,
+    )
+
+
+def remediation_notice(outcome: Outcome, account: str, region: str) -> Notice:
+    """A remediation applied, failed or refused, or a restore."""
+    status = outcome.status.value
+    subject = outcome.subject
+    resource = subject.get("resource_arn", "")
+    what = "restore" if "restore" in subject else "remediation"
+    undo = [e.journal_id for e in outcome.journal if e.status.value == "verified"]
+    command = (
+        f"rolewarden restore {' '.join(undo)} --apply" if undo and what == "remediation" else None
+    )
+    return Notice(
+        kind=Kind.REMEDIATION,
+        subject=subject_line(f"RoleWarden {what} {status}: {resource}"),
+        message={
+            "kind": Kind.REMEDIATION.value,
+            "outcome": outcome.as_json(),
+            "account": account,
+            "region": region,
+            "console_url": console_url(resource) if resource else None,
+            "command": command,
+        },
+        rule=subject.get("rule"),
+        account=account,
+        region=region,
+        action=status,
+    )
+
+
+def digest_notice(summary: dict[str, Any], new: list[Finding], resolved: list[str]) -> Notice:
+    """One per sweep: the account's state, and what changed since the last sweep."""
+    counts = summary["findings_by_severity"]
+    open_ = ", ".join(f"{n} {level}" for level, n in counts.items() if n) or "none"
+    return Notice(
+        kind=Kind.DIGEST,
+        subject=subject_line(
+            f"RoleWarden sweep of {summary['account']}: {summary['findings']} findings "
+            f"({open_}), {len(new)} new, {len(resolved)} resolved"
+        ),
+        message={
+            "kind": Kind.DIGEST.value,
+            "summary": summary,
+            "new_findings": [finding.finding_id for finding in new],
+            "resolved_findings": resolved,
+        },
+        account=summary["account"],
+        region=",".join(summary["regions"]),
+    )
+
+
+def exemption_notice(change: ExemptionChange, account: str, region: str) -> Notice:
+    until = f" until {change.until}" if change.until else ""
+    return Notice(
+        kind=Kind.EXEMPTION,
+        subject=subject_line(
+            f"RoleWarden exemption {change.change} on {change.resource}{until} by {change.actor}"
+        ),
+        message={
+            "kind": Kind.EXEMPTION.value,
+            "change": change.change,
+            "resource": change.resource,
+            "actor": change.actor,
+            "until": change.until,
+            "reason": change.reason,
+            "event_name": change.event_name,
+            "account": account,
+            "region": region,
+        },
+        account=account,
+        region=region,
+        action=change.change,
+    )
+
+
+def console_url(arn: str) -> str | None:
+    """The AWS console page of an instance, role, task definition or task (aws partition)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[1] != "aws":
+        return None
+    _, _, service, region, _account, resource = parts
+    kind, _, rest = resource.partition("/")
+    if service == "ec2" and kind == "instance":
+        return (
+            f"https://{region}.console.aws.amazon.com/ec2/home?region={region}"
+            f"#InstanceDetails:instanceId={rest}"
+        )
+    if service == "iam" and kind == "role":
+        return f"https://console.aws.amazon.com/iam/home#/roles/details/{rest.rsplit('/', 1)[-1]}"
+    if service == "ecs" and kind == "task-definition":
+        family, _, revision = rest.partition(":")
+        return (
+            f"https://{region}.console.aws.amazon.com/ecs/v2/task-definitions/"
+            f"{family}/{revision}?region={region}"
+        )
+    if service == "ecs" and kind == "task" and rest.count("/") == 1:
+        cluster, task = rest.split("/")
+        return (
+            f"https://{region}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/tasks/"
+            f"{task}?region={region}"
+        )
+    return None
