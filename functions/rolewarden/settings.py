@@ -62,6 +62,7 @@ class Settings(BaseModel):
     # remediations go, and where duplicate event deliveries are recognised.
     remediate_function: str | None = None
     idempotency_table: str | None = None
+    findings_table: str | None = None  # first seen, last seen, resolved: de-duplication
 
     @field_validator("rule_modes", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ import pytest
 
 from cfn_template import actions, load_template, statements
 from functional import events as samples
+from rolewarden.demo.alerts import SlackStandIn
 from rolewarden.demo.builders import (
     SSM_CORE_POLICY_ARN,
     DemoAccount,
@@ -43,6 +44,9 @@ NOT_CALLED_BY_CODE = {
     "dynamodb:DeleteItem",
     # Associating an instance profile passes its role to EC2: a permission, not a call.
     "iam:PassRole",
+    # SNS encrypts a message with the topic's KMS key on the publisher's behalf.
+    "kms:GenerateDataKey*",
+    "kms:Decrypt",
 }
 # botocore operation -> the IAM action that allows it, where the names differ.
 IAM_ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
@@ -56,6 +60,9 @@ DEPLOYED = {
     "remediate_function": "rolewarden-remediate",
     "baseline_instance_profile": BASELINE,
     "rule_modes": "ec2-instance-without-profile=remediate",
+    "findings_table": "findings",
+    "topic_arn": "arn:aws:sns:us-east-1:123456789012:rolewarden-alerts",
+    "slack_secret_name": "rolewarden/slack",
 }
 
 FUNCTIONS: dict[str, tuple[Callable[..., Any], str]] = {
@@ -79,31 +86,43 @@ def granted(function: str) -> set[str]:
 
 
 @pytest.fixture
-def account(mock_aws: boto3.Session) -> tuple[DemoAccount, str]:
+def account(mock_aws: boto3.Session) -> Iterator[tuple[DemoAccount, str]]:
     """The demo account, plus an awsvpc task without a task role on the payments host
-    (its host's user data decides whether it reaches IMDS, so that read happens too)."""
-    demo = seed_demo_account(mock_aws)
-    create_role(mock_aws.client("iam"), BASELINE, managed_policy_arns=(SSM_CORE_POLICY_ARN,))
-    create_instance_profile(mock_aws.client("iam"), BASELINE, BASELINE)
-    dynamodb = mock_aws.client("dynamodb")
-    create_table(dynamodb, DEPLOYED["journal_table"])
-    dynamodb.create_table(
-        TableName=DEPLOYED["idempotency_table"],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ecs, ec2 = mock_aws.client("ecs"), mock_aws.client("ec2")
-    batch = register_task_definition(ecs, "batch", network_mode="awsvpc")
-    subnet = default_subnet(ec2)
-    task = run_task(
-        ecs,
-        "payments",
-        batch,
-        subnet_id=subnet,
-        security_group_ids=[default_security_group(ec2, subnet)],
-    )
-    return demo, task
+    (its host's user data decides whether it reaches IMDS, so that read happens too), and
+    the alert channels: the topic, and Slack (a local stand-in, its URL in the secret)."""
+    with SlackStandIn() as slack:
+        mock_aws.client("secretsmanager").create_secret(
+            Name=DEPLOYED["slack_secret_name"], SecretString=slack.url
+        )
+        demo = seed_demo_account(mock_aws)
+        create_role(mock_aws.client("iam"), BASELINE, managed_policy_arns=(SSM_CORE_POLICY_ARN,))
+        create_instance_profile(mock_aws.client("iam"), BASELINE, BASELINE)
+        dynamodb = mock_aws.client("dynamodb")
+        create_table(dynamodb, DEPLOYED["journal_table"])
+        dynamodb.create_table(
+            TableName=DEPLOYED["idempotency_table"],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.create_table(
+            TableName=DEPLOYED["findings_table"],
+            AttributeDefinitions=[{"AttributeName": "finding_id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "finding_id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        mock_aws.client("sns").create_topic(Name="rolewarden-alerts")
+        ecs, ec2 = mock_aws.client("ecs"), mock_aws.client("ec2")
+        batch = register_task_definition(ecs, "batch", network_mode="awsvpc")
+        subnet = default_subnet(ec2)
+        task = run_task(
+            ecs,
+            "payments",
+            batch,
+            subnet_id=subnet,
+            security_group_ids=[default_security_group(ec2, subnet)],
+        )
+        yield demo, task
 
 
 def replacements(demo: DemoAccount, session: boto3.Session, batch_task: str) -> dict[str, str]:
@@ -178,7 +197,8 @@ def _more_paths(function: str, demo: DemoAccount, invoke: samples.Invoker) -> sa
         event["id"] = "another-delivery"  # the samples' id was handled once already
         for _delivery in range(2):  # the repeat is recognised, not evaluated
             calls.calls += invoke(events.handler, event, **DEPLOYED).calls
-    if function == "SweepFunction":
+    if function == "SweepFunction":  # a finding gone since the last sweep is resolved
+        boto3.client("ec2").terminate_instances(InstanceIds=[demo.legacy_batch_instance_id])
         calls.calls += invoke(sweep.handler, samples.load_event("schedule-sweep"), **DEPLOYED).calls
     if function != "RemediateFunction":
         return calls

@@ -10,9 +10,12 @@ journaled, and a restore puts the account back as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from rolewarden.demo.alerts import TOPIC_NAME, SlackStandIn, set_up_alerts, show_alerts
 from rolewarden.demo.builders import seed_demo_account
 from rolewarden.demo.emulator import Emulator
 from rolewarden.demo.event import ATTACHED_POLICY, attach_role_policy_event, evaluate_event
@@ -42,10 +45,33 @@ def run_demo(say: Say = print) -> int:
             say(f"$ rolewarden scan --region {region}\n")
             result = scan_account(session, [region], settings, settings.enabled_rules())
             say(render_table(result))
-            _an_event_arrives(session, account.account_id, region, settings)
+            with SlackStandIn() as slack:
+                alerts = set_up_alerts(session, slack.url)
+                say(
+                    f"\nAlerts go to SNS topic {TOPIC_NAME} (a queue is subscribed) and to Slack "
+                    "(a local stand-in for the webhook, its URL in Secrets Manager)."
+                )
+                with _environment(alerts.settings):
+                    _an_event_arrives(session, account.account_id, region, settings)
+                show_alerts(session, alerts, slack, say)
             restored = remediation_loop(session, account, say)
     say("\nDone. Against a real account: AWS_PROFILE=... rolewarden scan --output json")
     return 0 if restored else 1
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """The functions read their settings from the environment, as in Lambda."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _an_event_arrives(

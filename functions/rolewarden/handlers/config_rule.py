@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from rolewarden.evaluation.config_events import ConfigRuleInvocation
 from rolewarden.evaluation.config_reporter import fetch_item, put_evaluations
 from rolewarden.evaluation.config_rule import ConfigRuleError, evaluate_invocation
-from rolewarden.evaluation.sink import LoggingSink
 from rolewarden.handlers import runtime
 from rolewarden.handlers.malformed import reject
 from rolewarden.observability import count, logger, metrics, tracer
@@ -48,7 +47,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     calls = put_evaluations(
         clients, result.verdicts, invocation.result_token, settings.config_test_mode
     )
-    LoggingSink().findings(result.findings, trigger=f"config:{invocation.config_rule_name}")
+    runtime.alerts().findings(result.findings, trigger=f"config:{invocation.config_rule_name}")
     count("EvaluationErrors", len(result.errors))
     return {
         "rule": rule,

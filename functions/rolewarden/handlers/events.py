@@ -20,7 +20,6 @@ from rolewarden.evaluation.cloudtrail import (
     exemption_changes,
     targets_of,
 )
-from rolewarden.evaluation.sink import LoggingSink
 from rolewarden.evaluation.targets import evaluate_targets
 from rolewarden.handlers import runtime
 from rolewarden.handlers.malformed import reject
@@ -42,8 +41,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
     settings = runtime.settings()
-    sink = LoggingSink()
-    sink.exemption_changes(exemption_changes(parsed))
+    alerts = runtime.alerts()
+    alerts.exemption_changes(exemption_changes(parsed), parsed.account, parsed.region)
     targets = targets_of(parsed)
     if isinstance(targets, Skip):
         logger.info("event skipped", reason=targets.reason, event_id=parsed.id)
@@ -58,12 +57,12 @@ def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
         runtime.rule_context(),
         settings.enabled_rules(),
     )
-    sink.findings(result.findings, trigger=f"event:{parsed.id}")
+    alerts.findings(result.findings, trigger=f"event:{parsed.id}")
     count("EvaluationErrors", len(result.errors))
     remediations = remediate_automatically(
         result.findings,
         settings,
-        runtime.dispatcher(parsed.account),
+        runtime.dispatcher(parsed.account, alerts),
         actor=f"event:{parsed.id}",
         event_id=parsed.id,
     )

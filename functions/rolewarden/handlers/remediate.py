@@ -31,8 +31,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info("remediation requested", request=payload.model_dump(exclude_none=True))
 
     def act() -> dict[str, Any]:
-        outcome = act_on(runtime.remediation_service(), payload)
+        service = runtime.remediation_service()
+        outcome = act_on(service, payload)
         count(f"Remediate.{outcome.status.value}")
+        runtime.alerts().remediations([outcome], service.account, runtime.home_region())
         return outcome.as_json()
 
     if payload.automatic and payload.event_id:  # a retried delivery changes nothing twice

@@ -21,6 +21,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients, session_from_environment
+from rolewarden.notify.alerts import AlertSink
+from rolewarden.notify.channel import Channel
+from rolewarden.notify.findings_state import FindingsState
+from rolewarden.notify.notifier import Notifier
+from rolewarden.notify.slack import SlackChannel
+from rolewarden.notify.sns import SnsChannel
 from rolewarden.remediate import RemediationService, journal_of
 from rolewarden.remediation.automatic import Dispatcher, InProcess, ViaFunction
 from rolewarden.remediation.remediator import Remediator
@@ -85,14 +91,37 @@ def remediation_service() -> RemediationService:
     )
 
 
-def dispatcher(account: str) -> Dispatcher:
-    """Where automatic remediations go: the remediate function, when the stack has one."""
+def dispatcher(account: str, alerts: AlertSink) -> Dispatcher:
+    """Where automatic remediations go: the remediate function, when the stack has one
+    (it announces what it did); else this process, which announces it here."""
     clients_ = clients()
     function = settings().remediate_function
     if function:
         return ViaFunction(clients_, function)
     journal = journal_of(clients_, settings().journal_table)
-    return InProcess(Remediator(clients_, settings(), journal, account))
+    remediator = Remediator(clients_, settings(), journal, account)
+    return InProcess(
+        remediator, lambda outcome: alerts.remediations([outcome], account, home_region())
+    )
+
+
+def alerts() -> AlertSink:
+    """Every configured channel, and the findings table when there is one."""
+    settings_, clients_ = settings(), clients()
+    channels: list[Channel] = []
+    if settings_.topic_arn:
+        channels.append(SnsChannel(clients_, settings_.topic_arn))
+    if settings_.slack_secret_name:
+        channels.append(_slack(settings_.slack_secret_name, session()))
+    table = settings_.findings_table
+    state = FindingsState(clients_.client("dynamodb"), table) if table else None
+    return AlertSink(Notifier(channels), state, settings_.dedup_hours)
+
+
+@functools.cache
+def _slack(secret_name: str, session_: boto3.Session) -> SlackChannel:
+    """One per container: its Powertools cache keeps the webhook URL for a few minutes."""
+    return SlackChannel(secret_name, boto3_session=session_)
 
 
 def once(key: str, work: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rolewarden.evaluation.sink import LoggingSink
 from rolewarden.handlers import runtime
 from rolewarden.observability import count, logger, metrics, tracer
 from rolewarden.remediation.automatic import remediate_automatically
@@ -23,17 +22,24 @@ from rolewarden.scan import scan_account
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings()
     result = scan_account(runtime.session(), runtime.regions(), settings, settings.enabled_rules())
-    LoggingSink().findings(result.findings, trigger="sweep")
+    alerts = runtime.alerts()
+    new = alerts.findings(result.findings, trigger="sweep")
     remediations = remediate_automatically(
         result.findings,
         settings,
-        runtime.dispatcher(result.account),
+        runtime.dispatcher(result.account, alerts),
         actor=f"sweep:{context.aws_request_id}",
     )
+    resolved = alerts.digest(result.summary(), result.findings, new, settings.enabled_rules())
     for kind, examined in result.examined.items():
         count(f"ResourcesExamined.{kind}", examined)
     for service, calls in result.api_calls.items():
         count(f"ApiCalls.{service}", calls)
     count("EvaluationErrors", len(result.errors))
     count("SweepCompleted")  # the heartbeat: an alarm fires when it stops
-    return {**result.summary(), "remediations": remediations}
+    return {
+        **result.summary(),
+        "new_findings": [finding.finding_id for finding in new],
+        "resolved_findings": resolved,
+        "remediations": remediations,
+    }

@@ -11,13 +11,14 @@ rules' findings the result says why they were only notified. Where the remediati
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.observability import count, logger
 from rolewarden.remediation.caps import RunBudget
 from rolewarden.remediation.change import ActionError, aws_call
+from rolewarden.remediation.outcome import Outcome
 from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import KILL_SWITCH, Request
 from rolewarden.rules.model import Finding
@@ -29,12 +30,17 @@ class Dispatcher(Protocol):
 
 
 class InProcess:
-    def __init__(self, remediator: Remediator) -> None:
+    def __init__(
+        self, remediator: Remediator, announce: Callable[[Outcome], None] = lambda _: None
+    ) -> None:
         self.remediator = remediator
+        self.announce = announce
 
     def dispatch(self, finding: Finding, actor: str, event_id: str | None) -> dict[str, Any]:
         request = Request(actor=actor, apply=True, automatic=True)
-        return self.remediator.remediate(finding, request).as_json()
+        outcome = self.remediator.remediate(finding, request)
+        self.announce(outcome)
+        return outcome.as_json()
 
 
 class ViaFunction:

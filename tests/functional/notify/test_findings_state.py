@@ -1,0 +1,109 @@
+"""The findings table: what is announced, when again, and what a sweep resolves.
+
+Scenarios:
+  1. A new finding is announced; seen again within ROLEWARDEN_DEDUP_HOURS it is not;
+     after them it is announced again. Its first-seen time stays.
+  2. A sweep that no longer sees an open finding marks it resolved (its rule and region
+     only); when it returns it is announced at once, as new.
+  3. An item past its TTL that DynamoDB has not deleted yet counts as gone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from rolewarden.notify.findings_state import RETENTION, FindingsState
+from rolewarden.rules.model import Finding, Severity
+
+T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def a_finding(instance: str, region: str = "us-east-1") -> Finding:
+    return Finding(
+        rule="ec2-instance-without-profile",
+        severity=Severity.MEDIUM,
+        account="123456789012",
+        region=region,
+        resource_type="AWS::EC2::Instance",
+        resource_id=instance,
+        resource_arn=f"arn:aws:ec2:{region}:123456789012:instance/{instance}",
+        title=f"EC2 instance {instance} has no instance profile",
+        evidence={},
+        remediation=None,
+    )
+
+
+@pytest.fixture
+def state(mock_aws: boto3.Session) -> FindingsState:
+    dynamodb = mock_aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName="findings",
+        AttributeDefinitions=[{"AttributeName": "finding_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "finding_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return FindingsState(dynamodb, "findings")
+
+
+def item(state: FindingsState, finding: Finding) -> dict[str, Any]:
+    key = {"finding_id": {"S": finding.finding_id}}
+    found: dict[str, Any] = state.dynamodb.get_item(TableName="findings", Key=key)["Item"]
+    return found
+
+
+def test_an_open_finding_is_announced_once_per_quiet_period(state: FindingsState) -> None:
+    bare = a_finding("i-1")
+    assert state.record([bare], T0, dedup_hours=24) == [bare]
+    assert state.record([bare], T0 + timedelta(hours=23), dedup_hours=24) == []
+    assert state.record([bare], T0 + timedelta(hours=24), dedup_hours=24) == [bare]
+    stored = item(state, bare)
+    assert stored["first_seen"]["S"] == T0.isoformat()
+    assert stored["last_seen"]["S"] == (T0 + timedelta(hours=24)).isoformat()
+
+
+def test_a_sweep_resolves_what_it_no_longer_sees_and_a_return_is_new(
+    state: FindingsState,
+) -> None:
+    # Given two open findings in us-east-1 and one in eu-west-1
+    gone, kept, elsewhere = a_finding("i-1"), a_finding("i-2"), a_finding("i-3", "eu-west-1")
+    state.record([gone, kept, elsewhere], T0, dedup_hours=24)
+
+    # When a sweep of us-east-1 sees only one of them
+    resolved = state.resolve_missing(
+        {kept.finding_id}, ["ec2-instance-without-profile"], ["us-east-1"], T0
+    )
+
+    # Then only the us-east-1 finding it did not see is resolved
+    assert resolved == [gone.finding_id]
+    assert item(state, gone)["resolved_at"]["S"] == T0.isoformat()
+    assert "resolved_at" not in item(state, elsewhere)
+    # And when it returns an hour later it is announced, first seen anew
+    later = T0 + timedelta(hours=1)
+    assert state.record([gone, kept], later, dedup_hours=24) == [gone]
+    assert item(state, gone)["first_seen"]["S"] == later.isoformat()
+    assert "resolved_at" not in item(state, gone)
+
+
+def test_a_rule_not_swept_resolves_nothing(state: FindingsState) -> None:
+    bare = a_finding("i-1")
+    state.record([bare], T0, dedup_hours=24)
+    assert state.resolve_missing(set(), ["ecs-host-imds-exposed"], ["us-east-1"], T0) == []
+
+
+def test_an_item_past_its_ttl_counts_as_gone(state: FindingsState) -> None:
+    bare = a_finding("i-1")
+    state.record([bare], T0, dedup_hours=24 * 365)
+    # DynamoDB has not deleted it yet, but it expired: the finding is new again
+    after_ttl = T0 + RETENTION + timedelta(seconds=1)
+    assert state.record([bare], after_ttl, dedup_hours=24 * 365) == [bare]
+    assert item(state, bare)["first_seen"]["S"] == after_ttl.isoformat()
+
+
+def test_many_findings_are_read_and_written_in_batches(state: FindingsState) -> None:
+    findings = [a_finding(f"i-{n}") for n in range(130)]
+    assert len(state.record(findings, T0, dedup_hours=24)) == 130
+    assert state.record(findings, T0, dedup_hours=24) == []

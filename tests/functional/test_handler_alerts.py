@@ -1,0 +1,179 @@
+"""Alerts from the functions, as a subscriber of the topic receives them (an SQS queue).
+
+Scenarios:
+  1. An event's new finding is announced once; the same finding from another event
+     within ROLEWARDEN_DEDUP_HOURS is not announced again.
+  2. A sweep sends one digest plus one message per finding new since the last sweep; the
+     next sweep sends the digest only; a finding fixed since is listed as resolved.
+  3. An exemption added by tag is announced, naming who did it.
+  4. The remediate function announces the remediation it applied, with the restore command.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+
+from functional.events import (
+    ACTOR_ARN,
+    EXEMPT_REASON,
+    INSTANCE_ID,
+    Invoker,
+    load_event,
+)
+from rolewarden.demo.builders import (
+    SSM_CORE_POLICY_ARN,
+    create_instance_profile,
+    create_role,
+    seed_demo_account,
+)
+from rolewarden.handlers import events, remediate, sweep
+from rolewarden.remediation.journal import create_table
+from rolewarden.rules import ids
+
+
+@pytest.fixture
+def invoke(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Invoker:
+    return Invoker(monkeypatch, capsys)
+
+
+@pytest.fixture
+def demo(mock_aws: boto3.Session) -> Iterator[SimpleNamespace]:
+    account = seed_demo_account(mock_aws)
+    dynamodb, sns, sqs = (mock_aws.client(name) for name in ("dynamodb", "sns", "sqs"))
+    dynamodb.create_table(
+        TableName="findings",
+        AttributeDefinitions=[{"AttributeName": "finding_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "finding_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    create_table(dynamodb, "journal")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"])
+    yield SimpleNamespace(
+        session=mock_aws,
+        account=account,
+        queue=queue,
+        settings={"topic_arn": topic, "findings_table": "findings"},
+    )
+
+
+def inbox(demo: SimpleNamespace) -> list[dict[str, Any]]:
+    """Every message that arrived since the last look: subject, attributes, message."""
+    sqs = demo.session.client("sqs")
+    arrived = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=demo.queue, MaxNumberOfMessages=10)
+        messages = batch.get("Messages", [])
+        if not messages:
+            return arrived
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            attributes = envelope.get("MessageAttributes", {})
+            arrived.append(
+                {
+                    "subject": envelope["Subject"],
+                    "attributes": {name: value["Value"] for name, value in attributes.items()},
+                    "message": json.loads(envelope["Message"]),
+                }
+            )
+            sqs.delete_message(QueueUrl=demo.queue, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_an_events_new_finding_is_announced_once(demo: SimpleNamespace, invoke: Invoker) -> None:
+    # Given RunInstances of the IMDSv1 host (ecs-host-imds-exposed)
+    host = demo.account.shop_host_imdsv1_instance_id
+    event = load_event("cloudtrail-run-instances", **{INSTANCE_ID: host})
+
+    # When the event evaluator handles it
+    invoke(events.handler, event, **demo.settings)
+
+    # Then the finding is announced, with its attributes
+    (alert,) = inbox(demo)
+    assert alert["attributes"]["kind"] == "finding"
+    assert alert["attributes"]["rule"] == ids.ECS_HOST_IMDS_EXPOSED
+    assert alert["message"]["finding"]["resource_id"] == host
+    assert alert["message"]["trigger"] == f"event:{event['id']}"
+
+    # And when another event names the same host within the quiet period, nothing is sent
+    invoke(events.handler, {**event, "id": "another-event"}, **demo.settings)
+    assert inbox(demo) == []
+
+
+def test_a_sweep_sends_a_digest_and_the_new_findings_only(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # When the sweep runs the first time
+    first = invoke(sweep.handler, load_event("schedule-sweep"), **demo.settings)
+    arrived = inbox(demo)
+    kinds = sorted(alert["attributes"]["kind"] for alert in arrived)
+    # Then one digest and one message per finding (all new)
+    assert kinds == ["digest"] + ["finding"] * first.result["findings"]
+    (digest,) = [a for a in arrived if a["attributes"]["kind"] == "digest"]
+    assert len(digest["message"]["new_findings"]) == first.result["findings"]
+
+    # When a finding is fixed and the sweep runs again
+    demo.session.client("ec2").terminate_instances(
+        InstanceIds=[demo.account.legacy_batch_instance_id]
+    )
+    second = invoke(sweep.handler, load_event("schedule-sweep"), **demo.settings)
+    # Then only the digest arrives, naming nothing new and the fixed finding resolved
+    (only,) = inbox(demo)
+    assert only["attributes"]["kind"] == "digest"
+    assert only["message"]["new_findings"] == []
+    assert len(only["message"]["resolved_findings"]) == 1
+    assert second.result["resolved_findings"] == only["message"]["resolved_findings"]
+
+
+def test_an_exemption_added_is_announced_naming_who(demo: SimpleNamespace, invoke: Invoker) -> None:
+    host = demo.account.shop_host_imdsv1_instance_id
+    invoke(
+        events.handler, load_event("cloudtrail-create-tags", **{INSTANCE_ID: host}), **demo.settings
+    )
+    exemption = [a for a in inbox(demo) if a["attributes"]["kind"] == "exemption"]
+    (alert,) = exemption
+    assert alert["attributes"]["action"] == "added"
+    assert alert["message"]["actor"] == ACTOR_ARN
+    assert alert["message"]["reason"] == EXEMPT_REASON
+
+
+def test_the_remediate_function_announces_what_it_applied(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given an instance without a profile and a baseline profile
+    iam = demo.session.client("iam")
+    create_role(iam, "baseline", managed_policy_arns=(SSM_CORE_POLICY_ARN,))
+    create_instance_profile(iam, "baseline", "baseline")
+    bare = demo.account.legacy_batch_instance_id
+    payload = {
+        "rule": ids.EC2_INSTANCE_WITHOUT_PROFILE,
+        "resource_arn": f"arn:aws:ec2:us-east-1:123456789012:instance/{bare}",
+        "dry_run": False,
+        "requested_by": "jane",
+    }
+    # When a person has it applied
+    done = invoke(
+        remediate.handler,
+        payload,
+        journal_table="journal",
+        baseline_instance_profile="baseline",
+        **demo.settings,
+    )
+    # Then the remediation is announced with the command to undo it
+    (alert,) = inbox(demo)
+    journal_id = done.result["journal"][0]["journal_id"]
+    assert alert["attributes"] == {
+        "kind": "remediation",
+        "rule": ids.EC2_INSTANCE_WITHOUT_PROFILE,
+        "account": "123456789012",
+        "region": "us-east-1",
+        "action": "applied",
+    }
+    assert alert["message"]["command"] == f"rolewarden restore {journal_id} --apply"
