@@ -248,6 +248,11 @@ def test_demo_runs_to_completion(demo_process: subprocess.Popen[str]) -> None:
         "CRITICAL  ECS host role payments-ecs-host grants application permissions" in (event_act[1])
     )
     assert not any(line.startswith("{") for line in stdout.splitlines())
+    # And the alerts: what Slack (the local stand-in) and the topic's queue received
+    alerts = stdout.split("What the alert channels received:", 1)[1]
+    assert "  Slack: RoleWarden CRITICAL: ECS host role payments-ecs-host" in alerts
+    assert "  SNS (read back from the queue): RoleWarden CRITICAL:" in alerts
+    assert '"kind": "finding"' in alerts and '"severity": "critical"' in alerts
     # And the remediation act: the guard refuses the host role's fix, naming who depends
     # on it; the instance without a profile is fixed, journaled, then restored
     act = stdout.split("$ rolewarden journal create-table", 1)[1]

@@ -306,3 +306,18 @@ def test_the_sweeps_schedule_may_invoke_it_under_the_boundary() -> None:
     invoke = next(s for s in boundary if "lambda:InvokeFunction" in actions(s))
     sweep = RESOURCES["SweepFunction"]["Properties"]["FunctionName"]["Fn::Sub"]
     assert any(arn["Fn::Sub"].endswith(f":function:{sweep}") for arn in invoke["Resource"])
+
+
+def test_every_function_may_alert_and_only_the_sweep_resolves_findings() -> None:
+    topic_policy = RESOURCES["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    publishers = next(s for s in topic_policy if s["Sid"] == "RoleWardenFunctionsPublish")
+    roles = {
+        body["Properties"]["Role"]["Fn::GetAtt"][0]
+        for body in of_type("AWS::Serverless::Function").values()
+    }
+    assert {arn["Fn::GetAtt"][0] for arn in publishers["Principal"]["AWS"]} == roles
+    for role in roles:
+        granted = _granted(role)
+        assert {"sns:Publish", "secretsmanager:GetSecretValue"} <= granted, role
+        scans_findings = "dynamodb:Scan" in granted
+        assert scans_findings == (role == "SweepFunctionRole"), role

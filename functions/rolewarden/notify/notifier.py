@@ -15,15 +15,22 @@ class Notifier:
         self.channels = list(channels)
 
     def send(self, notices: Iterable[Notice]) -> int:
-        """Deliveries made (a notice to one channel is one delivery)."""
+        """Deliveries made (a notice to one channel is one delivery). A channel that failed
+        is not tried again in this call: its retries would eat the function's time."""
         delivered = 0
+        broken: set[str] = set()
         for notice in notices:
             for channel in self.channels:
+                if channel.name in broken:
+                    self._failed(channel.name, notice, "not tried: it failed earlier")
+                    continue
                 try:
                     channel.send(notice)
                 except NotifyError as error:
+                    broken.add(channel.name)
                     self._failed(channel.name, notice, str(error))
                 except Exception as error:  # its text may hold a URL: only its type is logged
+                    broken.add(channel.name)
                     self._failed(channel.name, notice, type(error).__name__)
                 else:
                     delivered += 1
