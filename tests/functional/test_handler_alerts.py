@@ -177,3 +177,26 @@ def test_the_remediate_function_announces_what_it_applied(
         "action": "applied",
     }
     assert alert["message"]["command"] == f"rolewarden restore {journal_id} --apply"
+
+
+def test_a_finding_fixed_and_back_within_the_quiet_period_is_announced_again(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given the IMDSv1 host's finding, announced by an event
+    host = demo.account.shop_host_imdsv1_instance_id
+    ec2 = demo.session.client("ec2")
+    event = load_event("cloudtrail-run-instances", **{INSTANCE_ID: host})
+    invoke(events.handler, event, **demo.settings)
+    assert len(inbox(demo)) == 1
+
+    # When a person fixes the host and an event judges it compliant, then breaks it again
+    options = {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"}
+    ec2.modify_instance_metadata_options(InstanceId=host, **options)
+    invoke(events.handler, {**event, "id": "fixed"}, **demo.settings)
+    options = {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"}
+    ec2.modify_instance_metadata_options(InstanceId=host, **options)
+    invoke(events.handler, {**event, "id": "broken-again"}, **demo.settings)
+
+    # Then the finding that returned is announced again, within the quiet period
+    (again,) = inbox(demo)
+    assert again["message"]["trigger"] == "event:broken-again"

@@ -86,13 +86,26 @@ def show_alerts(session: boto3.Session, setup: AlertSetup, slack: SlackStandIn, 
             text = (block.get("text") or {}).get("text")
             if text:
                 say("    " + text.replace("\n", "\n    "))
-    messages = session.client("sqs").receive_message(
-        QueueUrl=setup.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-    )
-    for message in messages.get("Messages", []):
-        envelope = json.loads(message["Body"])
-        attributes = {
-            name: value["Value"] for name, value in envelope.get("MessageAttributes", {}).items()
-        }
-        say(f"  SNS (read back from the queue): {envelope.get('Subject')}")
-        say(f"    attributes: {json.dumps(attributes, sort_keys=True)}")
+    sqs = session.client("sqs")
+    while True:
+        batch = sqs.receive_message(QueueUrl=setup.queue_url, MaxNumberOfMessages=10)
+        if not batch.get("Messages"):
+            return
+        for message in batch["Messages"]:
+            envelope = json.loads(message["Body"])
+            attributes = {
+                name: value["Value"]
+                for name, value in envelope.get("MessageAttributes", {}).items()
+            }
+            body = json.loads(envelope["Message"])
+            say(f"  SNS (read back from the queue): {envelope.get('Subject')}")
+            say(f"    attributes: {json.dumps(attributes, sort_keys=True)}")
+            say(f"    message: {_summary(body)}")
+            sqs.delete_message(QueueUrl=setup.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _summary(body: dict[str, Any]) -> str:
+    """The message's top-level keys, and the finding's id and rule when it has one."""
+    finding = body.get("finding") or {}
+    named = f" (finding {finding['finding_id']}, {finding['rule']})" if finding else ""
+    return f"JSON with {', '.join(sorted(body))}{named}; command: {body.get('command')}"

@@ -52,7 +52,7 @@ def run_demo(say: Say = print) -> int:
                     "(a local stand-in for the webhook, its URL in Secrets Manager)."
                 )
                 with _environment(alerts.settings):
-                    _an_event_arrives(session, account.account_id, region, settings)
+                    _an_event_arrives(session, account.account_id, region, settings, say)
                 show_alerts(session, alerts, slack, say)
             restored = remediation_loop(session, account, say)
     say("\nDone. Against a real account: AWS_PROFILE=... rolewarden scan --output json")

@@ -58,6 +58,7 @@ def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
         settings.enabled_rules(),
     )
     alerts.findings(result.findings, trigger=f"event:{parsed.id}")
+    alerts.resolved(result.evaluations)
     count("EvaluationErrors", len(result.errors))
     remediations = remediate_automatically(
         result.findings,

@@ -34,7 +34,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         service = runtime.remediation_service()
         outcome = act_on(service, payload)
         count(f"Remediate.{outcome.status.value}")
-        runtime.alerts().remediations([outcome], service.account, runtime.home_region())
+        runtime.alerts().remediations(
+            [outcome], service.account, runtime.home_region(), automatic=payload.automatic
+        )
         return outcome.as_json()
 
     if payload.automatic and payload.event_id:  # a retried delivery changes nothing twice

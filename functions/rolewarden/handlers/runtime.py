@@ -101,7 +101,8 @@ def dispatcher(account: str, alerts: AlertSink) -> Dispatcher:
     journal = journal_of(clients_, settings().journal_table)
     remediator = Remediator(clients_, settings(), journal, account)
     return InProcess(
-        remediator, lambda outcome: alerts.remediations([outcome], account, home_region())
+        remediator,
+        lambda outcome: alerts.remediations([outcome], account, home_region(), automatic=True),
     )
 
 

@@ -15,6 +15,10 @@ from rolewarden.observability import count, logger, metrics, tracer
 from rolewarden.remediation.automatic import remediate_automatically
 from rolewarden.scan import scan_account
 
+# One message per new finding, the most severe first; the digest counts the rest (Slack
+# takes about one message a second, and the first sweep of an account finds everything).
+MESSAGES_PER_SWEEP = 50
+
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
@@ -23,14 +27,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings()
     result = scan_account(runtime.session(), runtime.regions(), settings, settings.enabled_rules())
     alerts = runtime.alerts()
-    new = alerts.findings(result.findings, trigger="sweep")
+    due = alerts.findings(result.findings, trigger="sweep", limit=MESSAGES_PER_SWEEP)
     remediations = remediate_automatically(
         result.findings,
         settings,
         runtime.dispatcher(result.account, alerts),
         actor=f"sweep:{context.aws_request_id}",
     )
-    resolved = alerts.digest(result.summary(), result.findings, new, settings.enabled_rules())
+    resolved = alerts.digest(result.summary(), result.findings, due, settings.enabled_rules())
     for kind, examined in result.examined.items():
         count(f"ResourcesExamined.{kind}", examined)
     for service, calls in result.api_calls.items():
@@ -39,7 +43,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     count("SweepCompleted")  # the heartbeat: an alarm fires when it stops
     return {
         **result.summary(),
-        "new_findings": [finding.finding_id for finding in new],
+        "new_findings": [finding.finding_id for finding in due.new],
         "resolved_findings": resolved,
         "remediations": remediations,
     }

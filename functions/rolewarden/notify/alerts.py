@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rolewarden.evaluation.cloudtrail import ExemptionChange
-from rolewarden.notify.findings_state import FindingsState, FindingsStateError
+from rolewarden.notify.findings_state import Due, FindingsState, FindingsStateError
 from rolewarden.notify.messages import (
     digest_notice,
     exemption_notice,
@@ -22,7 +22,8 @@ from rolewarden.notify.messages import (
 from rolewarden.notify.notifier import Notifier
 from rolewarden.observability import count, count_findings, logger
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
-from rolewarden.rules.model import Finding
+from rolewarden.rules.model import Compliance, Evaluation, Finding, finding_id
+from rolewarden.rules.registry import REGISTRY
 
 # Outcomes worth a message: a change made, failed or undone (refusals are in the finding).
 ANNOUNCED_OUTCOMES = (OutcomeStatus.APPLIED, OutcomeStatus.FAILED, OutcomeStatus.RESTORED)
@@ -45,8 +46,9 @@ class AlertSink:
         self.dedup_hours = dedup_hours
         self.now = now
 
-    def findings(self, findings: Sequence[Finding], trigger: str) -> list[Finding]:
-        """Logs and counts them all; announces, and returns, the new ones."""
+    def findings(self, findings: Sequence[Finding], trigger: str, limit: int | None = None) -> Due:
+        """Logs and counts them all; announces those due, the most severe first (at most
+        `limit`); only what a channel received is marked announced."""
         count_findings(findings)
         for finding in findings:
             logger.warning(
@@ -58,9 +60,26 @@ class AlertSink:
                 resource_arn=finding.resource_arn,
                 title=finding.title,
             )
-        new = self._new(findings)
-        self.notifier.send(finding_notice(finding, trigger) for finding in new)
-        return new
+        due = self._due(findings)
+        ranked = sorted(due.all, key=lambda finding: -finding.severity.rank)
+        sent = ranked if limit is None else ranked[:limit]
+        due.held_back = len(ranked) - len(sent)
+        announced = [
+            finding.finding_id
+            for finding in sent
+            if self.notifier.send([finding_notice(finding, trigger)]) or not self.notifier.channels
+        ]
+        self._state_call(lambda state: state.announced(announced, self.now()))
+        return due
+
+    def resolved(self, evaluations: Iterable[Evaluation]) -> None:
+        """Resources judged compliant, exempt or out of scope: their findings are resolved."""
+        ids = [
+            finding_id(evaluation.rule, evaluation.resource.arn)
+            for evaluation in evaluations
+            if evaluation.compliance is not Compliance.NON_COMPLIANT
+        ]
+        self._state_call(lambda state: state.resolve(ids, self.now()))
 
     def exemption_changes(
         self, changes: Sequence[ExemptionChange], account: str, region: str
@@ -78,38 +97,62 @@ class AlertSink:
             )
         self.notifier.send(exemption_notice(change, account, region) for change in changes)
 
-    def remediations(self, outcomes: Iterable[Outcome], account: str, region: str) -> None:
-        self.notifier.send(
-            remediation_notice(outcome, account, region)
+    def remediations(
+        self, outcomes: Iterable[Outcome], account: str, region: str, *, automatic: bool = False
+    ) -> None:
+        """Changes made, failed or undone; for RoleWarden's own requests, refusals too (the
+        finding said it would act)."""
+        worth = (*ANNOUNCED_OUTCOMES, OutcomeStatus.REFUSED) if automatic else ANNOUNCED_OUTCOMES
+        outcomes = [outcome for outcome in outcomes if outcome.status in worth]
+        self.notifier.send(remediation_notice(outcome, account, region) for outcome in outcomes)
+        fixed = [
+            outcome.subject["finding_id"]
             for outcome in outcomes
-            if outcome.status in ANNOUNCED_OUTCOMES
-        )
+            if outcome.status is OutcomeStatus.APPLIED and "finding_id" in outcome.subject
+        ]
+        self._state_call(lambda state: state.resolve(fixed, self.now()))
 
     def digest(
-        self,
-        summary: dict[str, Any],
-        findings: Sequence[Finding],
-        new: list[Finding],
-        rules: Sequence[str],
+        self, summary: dict[str, Any], findings: Sequence[Finding], due: Due, rules: Sequence[str]
     ) -> list[str]:
-        """The sweep's digest; the findings it no longer sees are resolved first."""
+        """The sweep's digest. What it no longer sees is resolved first, but only where it
+        read everything: a region it could not read proves nothing."""
+        seen = {finding.finding_id for finding in findings}
+        failed = {error["region"] for error in summary["scan_errors"]}
+        regional = [rule for rule in rules if not REGISTRY[rule].global_resource]
+        account_wide = [rule for rule in rules if REGISTRY[rule].global_resource]
+        read = [region for region in summary["regions"] if region not in failed]
         resolved: list[str] = []
-        if self.state is not None:
-            seen = {finding.finding_id for finding in findings}
-            try:
-                resolved = self.state.resolve_missing(seen, rules, summary["regions"], self.now())
-            except FindingsStateError as error:
-                count("FindingsStateErrors")
-                logger.error("findings state unavailable", error=str(error))
-        self.notifier.send([digest_notice(summary, new, resolved)])
-        return resolved
 
-    def _new(self, findings: Sequence[Finding]) -> list[Finding]:
+        def resolve(state: FindingsState) -> None:
+            resolved.extend(state.resolve_missing(seen, regional, read, self.now()))
+            if not failed:  # a role's finding depends on every region's hosts
+                resolved.extend(
+                    state.resolve_missing(seen, account_wide, summary["regions"], self.now())
+                )
+
+        self._state_call(resolve)
+        self.notifier.send([digest_notice(summary, due, sorted(resolved))])
+        return sorted(resolved)
+
+    def _due(self, findings: Sequence[Finding]) -> Due:
         if self.state is None or not findings:
-            return list(findings)
+            return Due(new=list(findings))
         try:
             return self.state.record(findings, self.now(), self.dedup_hours)
         except FindingsStateError as error:
-            count("FindingsStateErrors")
-            logger.error("findings state unavailable", error=str(error))
-            return list(findings)
+            self._state_failed(error)
+            return Due(new=list(findings))  # announced rather than lost
+
+    def _state_call(self, call: Callable[[FindingsState], object]) -> None:
+        if self.state is None:
+            return
+        try:
+            call(self.state)
+        except FindingsStateError as error:
+            self._state_failed(error)
+
+    @staticmethod
+    def _state_failed(error: FindingsStateError) -> None:
+        count("FindingsStateErrors")
+        logger.error("findings state unavailable", error=str(error))

@@ -7,8 +7,9 @@ resolved. DynamoDB's TTL deletes expired items late, so expiry is checked on rea
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,17 @@ class FindingsStateError(Exception):
     """The findings table cannot be read or written."""
 
 
+@dataclass
+class Due:
+    new: list[Finding] = field(default_factory=list)  # never seen, or resolved since
+    reminders: list[Finding] = field(default_factory=list)  # open, quiet period over
+    held_back: int = 0  # due, but past the cap of messages per run (the digest counts them)
+
+    @property
+    def all(self) -> list[Finding]:
+        return [*self.new, *self.reminders]
+
+
 @dataclass(frozen=True)
 class Seen:
     first_seen: str
@@ -38,47 +50,76 @@ class FindingsState:
         self.dynamodb = dynamodb
         self.table = table
 
-    def record(self, findings: Sequence[Finding], now: datetime, dedup_hours: int) -> list[Finding]:
-        """Record the findings as seen now; returns those to announce."""
+    def record(self, findings: Sequence[Finding], now: datetime, dedup_hours: int) -> Due:
+        """Record the findings as seen now; returns those due for an announcement. Only
+        `announced` marks them announced: a notice nobody received is due again."""
         known = self._read([finding.finding_id for finding in findings], now)
         quiet_since = now - timedelta(hours=dedup_hours)
-        announce, items = [], []
+        due = Due()
+        items = []
         for finding in findings:
             seen = known.get(finding.finding_id)
             open_ = seen is not None and seen.resolved_at is None
-            due = (
-                not open_
-                or seen is None
-                or seen.last_announced is None
-                or datetime.fromisoformat(seen.last_announced) <= quiet_since
-            )
-            if due:
-                announce.append(finding)
+            if seen is None or not open_:
+                due.new.append(finding)
+            elif seen.last_announced is None or (
+                datetime.fromisoformat(seen.last_announced) <= quiet_since
+            ):
+                due.reminders.append(finding)
             first_seen = seen.first_seen if open_ and seen else now.isoformat()
-            last_announced = now.isoformat() if due else seen.last_announced if seen else None
+            last_announced = seen.last_announced if open_ and seen else None
             items.append(_item(finding, first_seen, now, last_announced))
         self._write(items)
-        return announce
+        return due
+
+    def announced(self, finding_ids: Iterable[str], now: datetime) -> None:
+        for finding_id in finding_ids:
+            self._update(finding_id, "SET last_announced = :now", now)
+
+    def resolve(self, finding_ids: Iterable[str], now: datetime) -> list[str]:
+        """Mark these resolved (fixed, exempt, gone), when they are open; returns those."""
+        resolved = []
+        for finding_id in finding_ids:
+            if self._update(
+                finding_id, "SET resolved_at = :now", now, "attribute_not_exists(resolved_at)"
+            ):
+                resolved.append(finding_id)
+        return sorted(resolved)
 
     def resolve_missing(
         self, seen_ids: Iterable[str], rules: Iterable[str], regions: Iterable[str], now: datetime
     ) -> list[str]:
         """Open findings of these rules and regions that were not seen: now resolved."""
         seen, rules, regions = set(seen_ids), set(rules), set(regions)
-        resolved = []
-        for item in self._open_items():
-            finding_id = item["finding_id"]["S"]
-            in_scope = item["rule"]["S"] in rules and item["region"]["S"] in regions
-            if in_scope and finding_id not in seen:
-                self._call(
-                    "UpdateItem",
-                    self.dynamodb.update_item,
-                    Key={"finding_id": {"S": finding_id}},
-                    UpdateExpression="SET resolved_at = :now",
-                    ExpressionAttributeValues={":now": {"S": now.isoformat()}},
-                )
-                resolved.append(finding_id)
-        return sorted(resolved)
+        gone = [
+            item["finding_id"]["S"]
+            for item in self._open_items()
+            if item["rule"]["S"] in rules
+            and item["region"]["S"] in regions
+            and item["finding_id"]["S"] not in seen
+            and int(item["expires_at"]["N"]) > now.timestamp()  # TTL deletes late
+        ]
+        return self.resolve(gone, now)
+
+    def _update(self, finding_id: str, expression: str, now: datetime, condition: str = "") -> bool:
+        """Update an existing item (never create a partial one); False if the condition fails."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"finding_id": {"S": finding_id}},
+                UpdateExpression=expression,
+                ConditionExpression=" AND ".join(
+                    part for part in ("attribute_exists(finding_id)", condition) if part
+                ),
+                ExpressionAttributeValues={":now": {"S": now.isoformat()}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise FindingsStateError(f"findings table {self.table}: UpdateItem: {error}") from error
+        except BotoCoreError as error:
+            raise FindingsStateError(f"findings table {self.table}: UpdateItem: {error}") from error
+        return True
 
     def _read(self, finding_ids: list[str], now: datetime) -> dict[str, Seen]:
         found: dict[str, Seen] = {}
@@ -86,7 +127,9 @@ class FindingsState:
         for start in range(0, len(unique), BATCH_GET):
             keys = [{"finding_id": {"S": fid}} for fid in unique[start : start + BATCH_GET]]
             request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
+            for _round in _rounds():
+                if not request:
+                    break
                 response = self._call(
                     "BatchGetItem", self.dynamodb.batch_get_item, RequestItems=request
                 )
@@ -104,7 +147,9 @@ class FindingsState:
                     {"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE]
                 ]
             }
-            while request:
+            for _round in _rounds():
+                if not request:
+                    break
                 response = self._call(
                     "BatchWriteItem", self.dynamodb.batch_write_item, RequestItems=request
                 )
@@ -131,6 +176,15 @@ class FindingsState:
             ) from error
 
 
+def _rounds(limit: int = 6) -> Iterator[int]:
+    """Rounds of a batch call for its unprocessed items: back off, then give up loudly."""
+    for round_ in range(limit):
+        if round_:
+            time.sleep(0.05 * 2**round_)
+        yield round_
+    raise FindingsStateError("DynamoDB kept items unprocessed (throttled): gave up")
+
+
 def _item(
     finding: Finding, first_seen: str, now: datetime, announced: str | None
 ) -> dict[str, Any]:
@@ -150,6 +204,8 @@ def _item(
 
 
 def _seen(item: dict[str, Any]) -> Seen:
+    if "first_seen" not in item or "expires_at" not in item:
+        raise FindingsStateError(f"findings table item {item.get('finding_id')} is incomplete")
     return Seen(
         first_seen=item["first_seen"]["S"],
         last_announced=item.get("last_announced", {}).get("S"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rolewarden.evaluation.cloudtrail import ExemptionChange
+from rolewarden.notify.findings_state import Due
 from rolewarden.notify.notice import Kind, Notice, subject_line
 from rolewarden.remediation.outcome import Outcome
 from rolewarden.rules.model import Finding
@@ -24,7 +25,11 @@ def finding_notice(finding: Finding, trigger: str) -> Notice:
             "trigger": trigger,
             "finding": finding.as_json(),
             "console_url": console_url(finding.resource_arn),
-            "command": f"rolewarden remediate {finding.finding_id}" if remediation else None,
+            "command": (
+                f"rolewarden remediate {finding.finding_id} --region {finding.region}"
+                if remediation
+                else None
+            ),
         },
         rule=finding.rule,
         severity=finding.severity.value,
@@ -62,7 +67,7 @@ def remediation_notice(outcome: Outcome, account: str, region: str) -> Notice:
     )
 
 
-def digest_notice(summary: dict[str, Any], new: list[Finding], resolved: list[str]) -> Notice:
+def digest_notice(summary: dict[str, Any], due: Due, resolved: list[str]) -> Notice:
     """One per sweep: the account's state, and what changed since the last sweep."""
     counts = summary["findings_by_severity"]
     open_ = ", ".join(f"{n} {level}" for level, n in counts.items() if n) or "none"
@@ -70,12 +75,14 @@ def digest_notice(summary: dict[str, Any], new: list[Finding], resolved: list[st
         kind=Kind.DIGEST,
         subject=subject_line(
             f"RoleWarden sweep of {summary['account']}: {summary['findings']} findings "
-            f"({open_}), {len(new)} new, {len(resolved)} resolved"
+            f"({open_}), {len(due.new)} new, {len(resolved)} resolved"
         ),
         message={
             "kind": Kind.DIGEST.value,
             "summary": summary,
-            "new_findings": [finding.finding_id for finding in new],
+            "new_findings": [finding.finding_id for finding in due.new],
+            "reminded_findings": [finding.finding_id for finding in due.reminders],
+            "not_sent_one_by_one": due.held_back,
             "resolved_findings": resolved,
         },
         account=summary["account"],

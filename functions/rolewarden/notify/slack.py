@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import os
 import time
 import urllib.error
 import urllib.request
@@ -192,7 +193,10 @@ def is_webhook_url(url: str) -> bool:
         return False
     if parts.scheme == "https":
         return parts.hostname == SLACK_HOST and port is None and len(parts.path) > 1
-    return parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
+    # A local stand-in (the demo, tests), never inside Lambda: there 127.0.0.1 is the
+    # Runtime API, not Slack.
+    in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    return parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and not in_lambda
 
 
 def retryable(status: int) -> bool:

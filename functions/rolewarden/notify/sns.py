@@ -13,6 +13,7 @@ from rolewarden.remediation.change import ActionError, aws_call
 
 # SNS takes 256 KiB per message, attributes included; keep room for them.
 MESSAGE_LIMIT = 240 * 1024
+TRUNCATED = "too large for SNS; `rolewarden scan --output json` or the journal has it all"
 
 
 class SnsChannel:
@@ -41,16 +42,20 @@ class SnsChannel:
 
 
 def fit(message: dict[str, Any]) -> str:
-    """The JSON text; a finding whose evidence would not fit keeps its evidence's keys only."""
+    """The JSON text, within SNS's size: the biggest parts give way to a note, never to
+    invalid JSON (a finding's evidence, then any long list or nested part)."""
     text = json.dumps(message, default=str)
     if len(text.encode()) <= MESSAGE_LIMIT:
         return text
     trimmed = json.loads(text)
     finding = trimmed.get("finding") or {}
     if "evidence" in finding:
-        finding["evidence"] = {
-            "truncated": "too large for SNS; `rolewarden scan --output json` has it all",
-            "keys": sorted(finding["evidence"]),
-        }
+        finding["evidence"] = {"truncated": TRUNCATED, "keys": sorted(finding["evidence"])}
+    for holder in (trimmed.get("summary") or {}, trimmed.get("outcome") or {}, trimmed):
+        for key, value in holder.items():
+            if len(json.dumps(value, default=str).encode()) > MESSAGE_LIMIT // 8:
+                holder[key] = {"truncated": TRUNCATED, "size": len(value)}
     text = json.dumps(trimmed, default=str)
-    return text if len(text.encode()) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT // 4]
+    if len(text.encode()) <= MESSAGE_LIMIT:
+        return text
+    return json.dumps({"kind": message.get("kind"), "truncated": TRUNCATED})

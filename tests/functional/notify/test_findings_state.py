@@ -57,9 +57,11 @@ def item(state: FindingsState, finding: Finding) -> dict[str, Any]:
 
 def test_an_open_finding_is_announced_once_per_quiet_period(state: FindingsState) -> None:
     bare = a_finding("i-1")
-    assert state.record([bare], T0, dedup_hours=24) == [bare]
-    assert state.record([bare], T0 + timedelta(hours=23), dedup_hours=24) == []
-    assert state.record([bare], T0 + timedelta(hours=24), dedup_hours=24) == [bare]
+    assert state.record([bare], T0, dedup_hours=24).new == [bare]
+    state.announced([bare.finding_id], T0)
+    assert state.record([bare], T0 + timedelta(hours=23), dedup_hours=24).all == []
+    due = state.record([bare], T0 + timedelta(hours=24), dedup_hours=24)
+    assert (due.new, due.reminders) == ([], [bare])
     stored = item(state, bare)
     assert stored["first_seen"]["S"] == T0.isoformat()
     assert stored["last_seen"]["S"] == (T0 + timedelta(hours=24)).isoformat()
@@ -71,6 +73,7 @@ def test_a_sweep_resolves_what_it_no_longer_sees_and_a_return_is_new(
     # Given two open findings in us-east-1 and one in eu-west-1
     gone, kept, elsewhere = a_finding("i-1"), a_finding("i-2"), a_finding("i-3", "eu-west-1")
     state.record([gone, kept, elsewhere], T0, dedup_hours=24)
+    state.announced([f.finding_id for f in (gone, kept, elsewhere)], T0)
 
     # When a sweep of us-east-1 sees only one of them
     resolved = state.resolve_missing(
@@ -83,7 +86,7 @@ def test_a_sweep_resolves_what_it_no_longer_sees_and_a_return_is_new(
     assert "resolved_at" not in item(state, elsewhere)
     # And when it returns an hour later it is announced, first seen anew
     later = T0 + timedelta(hours=1)
-    assert state.record([gone, kept], later, dedup_hours=24) == [gone]
+    assert state.record([gone, kept], later, dedup_hours=24).all == [gone]
     assert item(state, gone)["first_seen"]["S"] == later.isoformat()
     assert "resolved_at" not in item(state, gone)
 
@@ -99,11 +102,32 @@ def test_an_item_past_its_ttl_counts_as_gone(state: FindingsState) -> None:
     state.record([bare], T0, dedup_hours=24 * 365)
     # DynamoDB has not deleted it yet, but it expired: the finding is new again
     after_ttl = T0 + RETENTION + timedelta(seconds=1)
-    assert state.record([bare], after_ttl, dedup_hours=24 * 365) == [bare]
+    assert state.record([bare], after_ttl, dedup_hours=24 * 365).new == [bare]
     assert item(state, bare)["first_seen"]["S"] == after_ttl.isoformat()
 
 
 def test_many_findings_are_read_and_written_in_batches(state: FindingsState) -> None:
     findings = [a_finding(f"i-{n}") for n in range(130)]
-    assert len(state.record(findings, T0, dedup_hours=24)) == 130
-    assert state.record(findings, T0, dedup_hours=24) == []
+    assert len(state.record(findings, T0, dedup_hours=24).new) == 130
+    state.announced([finding.finding_id for finding in findings], T0)
+    assert state.record(findings, T0, dedup_hours=24).all == []
+
+
+def test_a_finding_nobody_received_is_due_again(state: FindingsState) -> None:
+    # Given a finding recorded but never announced (every channel failed)
+    bare = a_finding("i-1")
+    state.record([bare], T0, dedup_hours=24)
+    # Then it is due at the next evaluation, without waiting for the quiet period
+    assert state.record([bare], T0 + timedelta(minutes=5), dedup_hours=24).all == [bare]
+
+
+def test_resolving_an_unknown_or_expired_finding_writes_nothing(state: FindingsState) -> None:
+    assert state.resolve(["0000000000000000"], T0) == []
+    assert state.dynamodb.scan(TableName="findings")["Items"] == []
+    bare = a_finding("i-1")
+    state.record([bare], T0, dedup_hours=24)
+    after_ttl = T0 + RETENTION + timedelta(seconds=1)
+    assert (
+        state.resolve_missing(set(), ["ec2-instance-without-profile"], ["us-east-1"], after_ttl)
+        == []
+    )

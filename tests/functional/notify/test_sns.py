@@ -19,6 +19,7 @@ import pytest
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.notify.channel import NotifyError
+from rolewarden.notify.findings_state import Due
 from rolewarden.notify.messages import digest_notice, finding_notice
 from rolewarden.notify.notice import Notice
 from rolewarden.notify.notifier import Notifier
@@ -84,7 +85,9 @@ def test_a_finding_arrives_with_its_subject_message_and_attributes(
     )
     message = json.loads(envelope["Message"])
     assert message == json.loads(json.dumps(notice.message))
-    assert message["command"] == f"rolewarden remediate {a_finding().finding_id}"
+    assert message["command"] == (
+        f"rolewarden remediate {a_finding().finding_id} --region us-east-1"
+    )
     assert {name: value["Value"] for name, value in envelope["MessageAttributes"].items()} == {
         "kind": "finding",
         "rule": "instance-role-app-permissions",
@@ -110,7 +113,7 @@ def test_a_filter_policy_on_kind_receives_only_digests(mock_aws: boto3.Session) 
 
     # When a finding and a digest are published
     channel.send(finding_notice(a_finding(), trigger="sweep"))
-    channel.send(digest_notice(summary, [a_finding()], []))
+    channel.send(digest_notice(summary, Due(new=[a_finding()]), []))
 
     # Then the digest subscriber received the digest alone
     assert [json.loads(m["Message"])["kind"] for m in received(mock_aws, digests)] == ["digest"]

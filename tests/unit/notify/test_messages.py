@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rolewarden.evaluation.cloudtrail import ExemptionChange
+from rolewarden.notify.findings_state import Due
 from rolewarden.notify.messages import (
     console_url,
     digest_notice,
@@ -58,7 +59,7 @@ def test_a_finding_notice() -> None:
         "finding": bare_instance().as_json(),
         "console_url": "https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1"
         "#InstanceDetails:instanceId=i-0abc1234def567890",
-        "command": f"rolewarden remediate {bare_instance().finding_id}",
+        "command": f"rolewarden remediate {bare_instance().finding_id} --region us-east-1",
     }
 
 
@@ -112,7 +113,7 @@ def test_a_digest_notice_counts_new_and_resolved() -> None:
         "findings": 3,
         "findings_by_severity": {"critical": 1, "high": 0, "medium": 2, "low": 0},
     }
-    notice = digest_notice(summary, [bare_instance()], ["00000000000000aa"])
+    notice = digest_notice(summary, Due(new=[bare_instance()]), ["00000000000000aa"])
     assert notice.subject == (
         "RoleWarden sweep of 123456789012: 3 findings (1 critical, 2 medium), 1 new, 1 resolved"
     )
@@ -125,6 +126,8 @@ def test_a_digest_notice_counts_new_and_resolved() -> None:
         "kind": "digest",
         "summary": summary,
         "new_findings": [bare_instance().finding_id],
+        "reminded_findings": [],
+        "not_sent_one_by_one": 0,
         "resolved_findings": ["00000000000000aa"],
     }
 

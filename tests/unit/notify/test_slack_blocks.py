@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rolewarden.evaluation.cloudtrail import ExemptionChange
+from rolewarden.notify.findings_state import Due
 from rolewarden.notify.messages import (
     digest_notice,
     exemption_notice,
@@ -249,8 +250,8 @@ def test_a_host_role_finding_names_policies_actions_root_cause_blockers_and_comm
                 f"• {OUTAGE}"
             ),
             mrkdwn_section(
-                f"*Remediate:* `rolewarden remediate {finding.finding_id}` shows the plan; "
-                "add `--apply` to make the change"
+                f"*Remediate:* `rolewarden remediate {finding.finding_id} --region eu-west-1` "
+                "shows the plan; add `--apply` to make the change"
             ),
             context_block(
                 f"finding `{finding.finding_id}` · account {ACCOUNT} · {REGION} · via event"
@@ -431,7 +432,7 @@ def test_a_digest_counts_findings_by_severity_new_and_resolved() -> None:
     new = [host_role_finding(), instance_finding()]
 
     # When the digest becomes a Slack message
-    message = slack_message(digest_notice(summary, new, ["0123456789abcdef"]))
+    message = slack_message(digest_notice(summary, Due(new=new), ["0123456789abcdef"]))
 
     # Then it gives the counts and names the new and resolved findings
     assert message == {

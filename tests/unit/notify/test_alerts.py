@@ -1,0 +1,126 @@
+"""The alert sink's promises, with fakes for the findings table and the channels."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from rolewarden.notify.alerts import AlertSink
+from rolewarden.notify.channel import NotifyError
+from rolewarden.notify.findings_state import Due
+from rolewarden.notify.notice import Notice
+from rolewarden.notify.notifier import Notifier
+from rolewarden.notify.sns import MESSAGE_LIMIT, fit
+from rolewarden.rules.model import Finding, Severity
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def a_finding(instance: str, severity: Severity = Severity.MEDIUM) -> Finding:
+    return Finding(
+        rule="ec2-instance-without-profile",
+        severity=severity,
+        account="123456789012",
+        region="us-east-1",
+        resource_type="AWS::EC2::Instance",
+        resource_id=instance,
+        resource_arn=f"arn:aws:ec2:us-east-1:123456789012:instance/{instance}",
+        title=f"EC2 instance {instance} has no instance profile",
+        evidence={},
+        remediation=None,
+    )
+
+
+class FakeState:
+    """Every finding is new; records what the sink marks and resolves."""
+
+    def __init__(self) -> None:
+        self.announced_ids: list[str] = []
+        self.resolve_calls: list[tuple[list[str], list[str]]] = []
+
+    def record(self, findings: list[Finding], now: datetime, dedup_hours: int) -> Due:
+        return Due(new=list(findings))
+
+    def announced(self, ids: list[str], now: datetime) -> None:
+        self.announced_ids += ids
+
+    def resolve_missing(
+        self, seen: set[str], rules: list[str], regions: list[str], now: datetime
+    ) -> list[str]:
+        self.resolve_calls.append((sorted(rules), sorted(regions)))
+        return []
+
+
+class Channel:
+    name = "fake"
+
+    def __init__(self, failing: bool = False) -> None:
+        self.failing = failing
+        self.sent: list[Notice] = []
+
+    def send(self, notice: Notice) -> None:
+        if self.failing:
+            raise NotifyError("HTTP 503")
+        self.sent.append(notice)
+
+
+def sink(channel: Channel, state: FakeState) -> AlertSink:
+    return AlertSink(Notifier([channel]), state, 24, now=lambda: NOW)  # type: ignore[arg-type]
+
+
+def test_only_what_a_channel_received_is_marked_announced() -> None:
+    state = FakeState()
+    sink(Channel(failing=True), state).findings([a_finding("i-1")], trigger="sweep")
+    assert state.announced_ids == []  # due again next time
+    state = FakeState()
+    sink(Channel(), state).findings([a_finding("i-1")], trigger="sweep")
+    assert state.announced_ids == [a_finding("i-1").finding_id]
+
+
+def test_the_most_severe_are_sent_first_and_the_cap_holds_the_rest() -> None:
+    channel, state = Channel(), FakeState()
+    findings = [a_finding("i-1"), a_finding("i-2", Severity.CRITICAL), a_finding("i-3")]
+    due = sink(channel, state).findings(findings, trigger="sweep", limit=2)
+    assert [n.severity for n in channel.sent] == ["critical", "medium"]
+    assert due.held_back == 1
+
+
+def summary(errors: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "account": "123456789012",
+        "regions": ["us-east-1", "eu-west-1"],
+        "findings": 0,
+        "findings_by_severity": {"critical": 0, "high": 0, "medium": 0, "low": 0},
+        "scan_errors": errors,
+    }
+
+
+RULES = ["ec2-instance-without-profile", "instance-role-app-permissions"]
+
+
+def test_a_sweep_resolves_only_where_it_read_everything() -> None:
+    # Given a sweep of two regions whose eu-west-1 reads failed
+    state = FakeState()
+    failed = [{"region": "eu-west-1", "operation": "ec2:DescribeInstances"}]
+    sink(Channel(), state).digest(summary(failed), [], Due(), RULES)
+    # Then only us-east-1 is resolved, and role findings (they span regions) not at all
+    assert state.resolve_calls == [(["ec2-instance-without-profile"], ["us-east-1"])]
+
+
+def test_a_complete_sweep_resolves_regional_and_account_wide_rules() -> None:
+    state = FakeState()
+    sink(Channel(), state).digest(summary([]), [], Due(), RULES)
+    assert state.resolve_calls == [
+        (["ec2-instance-without-profile"], ["eu-west-1", "us-east-1"]),
+        (["instance-role-app-permissions"], ["eu-west-1", "us-east-1"]),
+    ]
+
+
+def test_any_message_too_large_for_sns_stays_valid_json() -> None:
+    huge_summary = {"scan_errors": [{"message": "x" * 500}] * 2000, "account": "1"}
+    text = fit({"kind": "digest", "summary": huge_summary, "new_findings": []})
+    assert len(text.encode()) <= MESSAGE_LIMIT
+    parsed = json.loads(text)
+    assert parsed["summary"]["scan_errors"]["truncated"].startswith("too large for SNS")
+    assert parsed["summary"]["account"] == "1"
