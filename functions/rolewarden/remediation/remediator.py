@@ -111,7 +111,7 @@ class Remediator:
                     count("RemediationsCapped")
                     return refused(outcome, [HOURLY_CAP.format(self.settings)])
                 forced = list(remediation.blockers.force) if request.force else []
-                self._apply(finding, steps, request.actor, forced, outcome)
+                self._apply(runner, finding, steps, request.actor, forced, outcome)
         except ResourceBusyError as error:
             return refused(outcome, [str(error)])
         return outcome
@@ -125,6 +125,7 @@ class Remediator:
 
     def _apply(
         self,
+        runner: ChangeRunner,
         finding: Finding,
         steps: list[Step],
         actor: str,
@@ -132,7 +133,6 @@ class Remediator:
         outcome: Outcome,
     ) -> None:
         """Each step planned again just before it runs: the resource may have moved on."""
-        runner = self.runner()
         for action, params in steps:
             try:
                 change = action.plan(self.clients, finding.region, params)

@@ -46,14 +46,10 @@ class DetachManagedPolicy(Action):
         pages = iam.get_paginator("list_attached_role_policies").paginate(
             RoleName=change.target["role_name"]
         )
-        try:
-            arns = {p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]}
-        except ClientError as error:
-            raise ActionError(
-                f"iam:ListAttachedRolePolicies: {error}", error_code(error)
-            ) from error
-        except BotoCoreError as error:
-            raise ActionError(f"iam:ListAttachedRolePolicies: {error}") from error
+        arns = aws_call(
+            "iam:ListAttachedRolePolicies",
+            lambda: {p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]},
+        )
         return {"attached": change.target["policy_arn"] in arns}
 
     def undo(self, clients: AwsClients, change: Change) -> None:
