@@ -46,8 +46,8 @@ functional: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
-bench: $(STAMP)
-	@echo "benchmarks arrive with issue 6 (see benchmarks/README.md)"
+bench: $(STAMP) $(TOOLS_STAMP)  ## sweep cost at scale, events, cold start -> docs/benchmarks.md
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,9 +20,37 @@ from rolewarden.rules.model import Finding
 # Each function names itself (template.yaml): its metrics carry its own `service` dimension.
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rolewarden")
 NAMESPACE = "RoleWarden"
+_TRUE = frozenset({"1", "y", "yes", "t", "true", "on"})  # Powertools' spellings of true
+
+
+def tracing_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Powertools' own rule: traced in Lambda (not under `sam local`), unless
+    POWERTOOLS_TRACE_DISABLED is true."""
+    in_lambda = bool(environ.get("LAMBDA_TASK_ROOT")) and not environ.get("AWS_SAM_LOCAL")
+    switched_off = environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in _TRUE
+    return in_lambda and not switched_off
+
+
+class Untraced:
+    """Where nothing is traced (the CLI, tests, `sam local`): the handler runs as written.
+
+    A disabled Powertools Tracer would still import the X-Ray SDK, which outside Lambda
+    builds X-Ray clients for its sampler on import (about 150 ms for nothing)."""
+
+    def capture_lambda_handler(self, lambda_handler: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda_handler
+
+
+def _tracer() -> Tracer | Untraced:
+    if not tracing_enabled():
+        return Untraced()
+    # Only AWS calls (botocore) become subsegments: patch_all would also import sqlite3
+    # and whatever else is installed, for calls RoleWarden never makes.
+    return Tracer(service=SERVICE, patch_modules=["botocore"])
+
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+tracer = _tracer()
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 
 

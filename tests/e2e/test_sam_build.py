@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.artifact import LAYER, RUNTIME, runtime_python, sam_build, sam_cli
 from rolewarden.demo.builders import seed_demo_account
 from rolewarden.demo.emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME = "python3.13"  # the template's Runtime / BuildMethod
-LAYER = "DependenciesLayerX86"  # the layer of Architecture=x86_64 (this machine)
 
 # Runs inside the built artifact: no site-packages, only the function and the layer.
 INVOKE = """
@@ -44,46 +42,17 @@ print("RESULT " + json.dumps(result, default=str))
 """
 
 
-def _runtime_python() -> str | None:
-    """The runtime's interpreter itself (pyenv shims only work with PYENV_VERSION set)."""
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    version = RUNTIME.removeprefix("python")
-    candidates = sorted(pyenv_root.glob(f"versions/{version}*/bin/{RUNTIME}"))
-    if candidates:
-        return str(candidates[-1])
-    found = shutil.which(RUNTIME)
-    return found if found and "/shims/" not in found else None
-
-
-def _sam() -> str | None:
-    local = ROOT / ".venv-tools" / "bin" / "sam"
-    return str(local) if local.exists() else shutil.which("sam")
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    python, sam = _runtime_python(), _sam()
+    python, sam = runtime_python(), sam_cli()
     if python is None:
         pytest.skip(f"{RUNTIME} is not available: sam build needs the runtime's Python")
     if sam is None:
         pytest.skip("the SAM CLI is not installed (make lint installs it in .venv-tools)")
     # Given the template, built for x86_64 (this machine) instead of the default arm64
     work = tmp_path_factory.mktemp("sam")
-    environment = os.environ | {
-        "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
-        "SAM_CLI_TELEMETRY": "0",
-    }
     # When sam build runs
-    completed = subprocess.run(
-        [
-            sam, "build",
-            "--template-file", str(ROOT / "template.yaml"),
-            "--base-dir", str(ROOT),
-            "--build-dir", str(work / "build"),
-            "--parameter-overrides", "Architecture=x86_64",
-        ],
-        env=environment, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+    completed = sam_build(work / "build", python, sam)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     yield work / "build", python
 

@@ -231,22 +231,31 @@ def test_snapshot_holds_running_tasks_with_their_overrides(
 # --- API calls -----------------------------------------------------------------------------
 
 
-def test_a_small_account_costs_one_authorization_details_page(world: SimpleNamespace) -> None:
-    # Given a small account / When its IAM is read
+def test_a_small_account_costs_one_authorization_details_page(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a small account, and no AWS managed policy version cached from earlier reads
+    monkeypatch.setattr(iam_reader, "_AWS_POLICY_VERSIONS", {})
     session = boto3.Session(region_name=REGION)
     asked: list[str] = []
     session.events.register(
-        "provide-client-params.iam.GetPolicy",
+        "provide-client-params.iam.GetPolicyVersion",
         lambda params, **_: asked.append(params["PolicyArn"]),
     )
+
+    # When its IAM is read
     _snapshot, clients = full_snapshot(session)
 
-    # Then one GetAccountAuthorizationDetails page, and only the instance role's
-    # non-baseline AWS managed policy is fetched (never the ECS agent's, nor a task role's)
+    # Then one GetAccountAuthorizationDetails page, one listing of the attached AWS policies
+    # (their default versions), and only the instance role's non-baseline AWS managed
+    # policy document is fetched (never the ECS agent's, nor a task role's)
     calls = clients.counter.calls
     assert calls[("iam", "GetAccountAuthorizationDetails")] == 1
+    assert calls[("iam", "ListPolicies")] == 1
     assert asked == [S3_READ_ONLY_POLICY_ARN]
-    assert not [op for (service, op) in calls if service == "iam" and op in ("GetRole",)]
+    assert not [
+        op for (service, op) in calls if service == "iam" and op in ("GetRole", "GetPolicy")
+    ]
 
 
 def test_scan_summary_counts_api_calls_per_service(
@@ -272,12 +281,13 @@ def test_targeted_instance_read_loads_its_role_and_ecs_context(world: SimpleName
     # Given an event about the shop host / When only that instance is read
     snapshot = targeted(world).instances([world.host])
 
-    # Then the snapshot holds it, its profile and role, its cluster's tasks and service
+    # Then the snapshot holds it, its profile and role, and the tasks it runs; not its
+    # cluster's services (an instance's rules do not need them: a role's do)
     assert snapshot.targeted is True
     assert set(snapshot.instances) == {world.host}
     assert world.host_role in snapshot.iam.roles
     assert set(snapshot.tasks) == {world.plain_task, world.override_task}
-    assert set(snapshot.services) == {world.service}
+    assert snapshot.services == {}
     # ... and evaluating it gives the full scan's finding
     arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{world.host}"
     rule = ids.ECS_HOST_IMDS_EXPOSED
@@ -305,6 +315,9 @@ def test_targeted_role_read_loads_its_instances_and_gives_the_same_finding(
 
     assert set(snapshot.iam.roles) == {world.host_role}
     assert set(snapshot.instances) == {world.host}
+    # ... with every running task and service of its hosts' clusters (the outage guard)
+    assert set(snapshot.tasks) == {world.plain_task, world.override_task}
+    assert set(snapshot.services) == {world.service}
     rule = ids.INSTANCE_ROLE_APP_PERMISSIONS
     expected = scanned_for(world, rule, world.host_role)
     assert len(expected) == 1

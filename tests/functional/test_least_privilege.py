@@ -25,6 +25,7 @@ from rolewarden.demo.builders import (
     create_role,
     default_security_group,
     default_subnet,
+    launch_instance,
     register_task_definition,
     run_task,
     seed_demo_account,
@@ -113,6 +114,11 @@ def account(mock_aws: boto3.Session) -> Iterator[tuple[DemoAccount, str]]:
         )
         mock_aws.client("sns").create_topic(Name="rolewarden-alerts")
         ecs, ec2 = mock_aws.client("ecs"), mock_aws.client("ec2")
+        # An instance whose profile was deleted: a whole-account read lists the profiles,
+        # then asks for the one it did not list by name.
+        iam = mock_aws.client("iam")
+        launch_instance(ec2, profile_arn=create_instance_profile(iam, "deleted", None))
+        iam.delete_instance_profile(InstanceProfileName="deleted")
         batch = register_task_definition(ecs, "batch", network_mode="awsvpc")
         subnet = default_subnet(ec2)
         task = run_task(

@@ -618,7 +618,9 @@ class TestCaps:
         remediator = Remediator(account.clients, settings, journal, ACCOUNT)
 
         # When the sweep hands them over for automatic remediation
-        results = remediate_automatically(findings, settings, InProcess(remediator), actor="sweep")
+        results = remediate_automatically(
+            findings, settings, InProcess(remediator.remediate), actor="sweep"
+        )
 
         # Then two are changed and the third is refused naming the cap
         assert [result["status"] for result in results] == ["applied", "applied", "refused"]

@@ -30,6 +30,7 @@ from rolewarden.demo.builders import (
     register_task_definition,
     run_task,
 )
+from rolewarden.inventory import iam as iam_reader
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import build_snapshot, read_account_iam
 from rolewarden.rules import ids
@@ -124,20 +125,32 @@ class TestScanErrors:
         assert found is not None
         assert found["severity"] == "high"
 
+    @pytest.mark.parametrize(
+        ("refused", "error"),
+        [
+            ("iam.ListPolicies", ("global", "iam:ListPolicies", "account")),
+            ("iam.GetPolicyVersion", ("global", "iam:GetPolicyVersion", S3_READ_ONLY_POLICY_ARN)),
+        ],
+    )
     def test_unreadable_policy_is_a_scan_error_and_the_role_is_not_called_compliant(
-        self, world: SimpleNamespace, scan: Scan
+        self,
+        world: SimpleNamespace,
+        scan: Scan,
+        refused: str,
+        error: tuple[str, str, str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        # Given an ECS host role with AmazonS3ReadOnlyAccess, and iam:GetPolicy refused
-        session = denying_session("iam.GetPolicy")
+        # Given an ECS host role with AmazonS3ReadOnlyAccess, no policy version cached from
+        # earlier reads, and the listing of default versions or the document refused
+        monkeypatch.setattr(iam_reader, "_AWS_POLICY_VERSIONS", {})
+        session = denying_session(refused)
 
         # When scanned
         result = scan(session)
 
         # Then the summary names the operation and the policy
         errors = result.as_json()["summary"]["scan_errors"]
-        assert {(e["region"], e["operation"], e["resource"]) for e in errors} == {
-            ("global", "iam:GetPolicy", S3_READ_ONLY_POLICY_ARN)
-        }
+        assert {(e["region"], e["operation"], e["resource"]) for e in errors} == {error}
         # ... and the role is neither reported nor evaluated COMPLIANT (scenario 7)
         assert finding(result, RULE_APP, world.reader_arn) is None
         clients = AwsClients(session)

@@ -154,13 +154,7 @@ class Emulator:
 
     def environment(self) -> dict[str, str]:
         """The standard AWS settings that point an SDK or the CLI at the emulator."""
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
-        }
+        return emulator_environment(self.endpoint_url, self.region)
 
     @contextmanager
     def export_environment(self) -> Iterator[dict[str, str]]:
@@ -180,16 +174,7 @@ class Emulator:
 
     def session(self, region: str | None = None) -> boto3.Session:
         """A boto3.Session with fake credentials whose clients all use the emulator."""
-        core = botocore.session.Session()
-        # An override in the config store outranks AWS_ENDPOINT_URL and config files;
-        # an explicit `endpoint_url=` on a client still wins.
-        core.get_component("config_store").set_config_variable("endpoint_url", self.endpoint_url)
-        return boto3.Session(
-            aws_access_key_id=FAKE_ACCESS_KEY_ID,
-            aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
-            region_name=region or self.region,
-            botocore_session=core,
-        )
+        return emulator_session(self.endpoint_url, region or self.region)
 
     # emulator controls
 
@@ -220,6 +205,31 @@ class Emulator:
             raise EmulatorError(f"POST {path} failed: {error}") from error
         if status >= 300:
             raise EmulatorError(f"POST {path} answered HTTP {status}")
+
+
+def emulator_environment(endpoint_url: str, region: str) -> dict[str, str]:
+    """The standard AWS settings that point an SDK or the CLI at an emulator's endpoint."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
+    }
+
+
+def emulator_session(endpoint_url: str, region: str) -> boto3.Session:
+    """A boto3.Session with fake credentials whose clients all use the endpoint."""
+    core = botocore.session.Session()
+    # An override in the config store outranks AWS_ENDPOINT_URL and config files;
+    # an explicit `endpoint_url=` on a client still wins.
+    core.get_component("config_store").set_config_variable("endpoint_url", endpoint_url)
+    return boto3.Session(
+        aws_access_key_id=FAKE_ACCESS_KEY_ID,
+        aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
+        region_name=region,
+        botocore_session=core,
+    )
 
 
 def pin_ecs_tasks_running_in_process() -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from rolewarden.evaluation.targets import Targets
@@ -19,6 +19,22 @@ from rolewarden.rules.exemptions import EXEMPT_REASON_TAG, EXEMPT_UNTIL_TAG
 
 CLOUDTRAIL_CALL = "AWS API Call via CloudTrail"
 ECS_TASK_STATE_CHANGE = "ECS Task State Change"
+
+
+class EventBridgeEvent(BaseModel):
+    """The envelope every EventBridge event has: the fields of Powertools' EventBridgeModel,
+    without importing Powertools' parser (about 4 ms of the event function's cold start)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    replay_name: str | None = Field(default=None, alias="replay-name")
 
 
 class CloudTrailDetail(BaseModel):
@@ -40,7 +56,7 @@ class CloudTrailDetail(BaseModel):
         return str(identity.get("arn") or identity.get("principalId") or identity.get("type", "?"))
 
 
-class CloudTrailEvent(EventBridgeModel):
+class CloudTrailEvent(EventBridgeEvent):
     detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
     detail: CloudTrailDetail
 
@@ -53,7 +69,7 @@ class EcsTaskDetail(BaseModel):
     last_status: str = Field(alias="lastStatus")
 
 
-class EcsTaskStateChangeEvent(EventBridgeModel):
+class EcsTaskStateChangeEvent(EventBridgeEvent):
     detail_type: Literal["ECS Task State Change"] = Field(alias="detail-type")
     detail: EcsTaskDetail
 

@@ -22,6 +22,7 @@ from rolewarden.evaluation.cloudtrail import (
 )
 from rolewarden.evaluation.targets import evaluate_targets
 from rolewarden.handlers import runtime
+from rolewarden.handlers.idempotency import once
 from rolewarden.handlers.malformed import reject
 from rolewarden.observability import count, logger, metrics, tracer
 from rolewarden.remediation.automatic import remediate_automatically
@@ -36,7 +37,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         parsed = TRIGGER_EVENT.validate_python(event)
     except ValidationError as error:
         return reject("EventBridge event", error)
-    return runtime.once(parsed.id, lambda: _evaluate(parsed), context)  # repeats: once
+    return once(parsed.id, lambda: _evaluate(parsed), context)  # repeats: once
 
 
 def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from rolewarden.handlers import runtime
+from rolewarden.handlers.idempotency import once
 from rolewarden.handlers.malformed import reject
 from rolewarden.observability import count, logger, metrics, tracer
-from rolewarden.remediate import act_on
+from rolewarden.remediate import RemediationService, act_on, journal_of
 from rolewarden.remediation.payload import RemediatePayload
 
 
@@ -31,7 +32,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info("remediation requested", request=payload.model_dump(exclude_none=True))
 
     def act() -> dict[str, Any]:
-        service = runtime.remediation_service()
+        service = _service()
         outcome = act_on(service, payload)
         count(f"Remediate.{outcome.status.value}")
         runtime.alerts().remediations(
@@ -41,5 +42,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     if payload.automatic and payload.event_id:  # a retried delivery changes nothing twice
         key = f"{payload.event_id}|{payload.rule}|{payload.resource_arn}"
-        return runtime.once(key, act, context)
+        return once(key, act, context)
     return act()
+
+
+def _service() -> RemediationService:
+    clients = runtime.clients()
+    settings = runtime.settings()
+    journal = journal_of(clients, settings.journal_table)
+    return RemediationService(clients, settings, runtime.regions(), journal, cli=False)

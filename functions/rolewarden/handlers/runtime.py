@@ -8,16 +8,8 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
-from typing import Any
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients, session_from_environment
@@ -25,16 +17,10 @@ from rolewarden.notify.alerts import AlertSink
 from rolewarden.notify.channel import Channel
 from rolewarden.notify.findings_state import FindingsState
 from rolewarden.notify.notifier import Notifier
-from rolewarden.notify.slack import SlackChannel
 from rolewarden.notify.sns import SnsChannel
-from rolewarden.remediate import RemediationService, journal_of
 from rolewarden.remediation.automatic import Dispatcher, InProcess, ViaFunction
-from rolewarden.remediation.remediator import Remediator
 from rolewarden.rules.context import RuleContext
 from rolewarden.settings import Settings
-
-# How long a delivery is remembered: EventBridge and Lambda retry within hours, not days.
-IDEMPOTENCY_HOURS = 24
 
 
 @functools.cache
@@ -80,17 +66,6 @@ def partition(region: str) -> str:
     return str(session().get_partition_for_region(region))
 
 
-def remediation_service() -> RemediationService:
-    clients_ = clients()
-    return RemediationService(
-        clients_,
-        settings(),
-        regions(),
-        journal_of(clients_, settings().journal_table),
-        cli=False,
-    )
-
-
 def dispatcher(account: str, alerts: AlertSink) -> Dispatcher:
     """Where automatic remediations go: the remediate function, when the stack has one
     (it announces what it did); else this process, which announces it here."""
@@ -98,10 +73,15 @@ def dispatcher(account: str, alerts: AlertSink) -> Dispatcher:
     function = settings().remediate_function
     if function:
         return ViaFunction(clients_, function)
+    # Without the stack (the demo) this process changes the account itself; the deployed
+    # functions hand over, so only here is the remediation machinery loaded.
+    from rolewarden.remediate import journal_of  # noqa: PLC0415
+    from rolewarden.remediation.remediator import Remediator  # noqa: PLC0415
+
     journal = journal_of(clients_, settings().journal_table)
     remediator = Remediator(clients_, settings(), journal, account)
     return InProcess(
-        remediator,
+        remediator.remediate,
         lambda outcome: alerts.remediations([outcome], account, home_region(), automatic=True),
     )
 
@@ -120,28 +100,8 @@ def alerts() -> AlertSink:
 
 
 @functools.cache
-def _slack(secret_name: str, session_: boto3.Session) -> SlackChannel:
+def _slack(secret_name: str, session_: boto3.Session) -> Channel:
     """One per container: its Powertools cache keeps the webhook URL for a few minutes."""
+    from rolewarden.notify.slack import SlackChannel  # noqa: PLC0415 - only where Slack is set
+
     return SlackChannel(secret_name, boto3_session=session_)
-
-
-def once(key: str, work: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]:
-    """Run `work` once per key (Powertools idempotency, DynamoDB); a repeat gets the first
-    result. Without ROLEWARDEN_IDEMPOTENCY_TABLE (the CLI, the demo) it just runs."""
-    table = settings().idempotency_table
-    if not table:
-        return work()
-
-    config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_HOURS * 3600)
-    config.register_lambda_context(context)  # an invocation that times out may be retried
-
-    @idempotent_function(  # type: ignore[untyped-decorator]
-        data_keyword_argument="key",
-        # A store per invocation: its client belongs to this invocation's session.
-        persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_session=session()),
-        config=config,
-    )
-    def run(key: dict[str, str]) -> dict[str, Any]:
-        return work()
-
-    return dict(run(key={"key": key}))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from enum import Enum
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -38,10 +39,18 @@ def build_snapshot(
     except InventoryError as error:
         snapshot.errors.append(ScanError(region, error.operation, "account", str(error)))
     _merge_ecs(snapshot, EcsReader(clients, region).read_all())
-    _complete_profiles(clients, snapshot, skip_document)
+    _complete_profiles(clients, snapshot, skip_document, whole_account=True)
     _read_agent_settings_where_needed(clients, snapshot)
     snapshot.refresh_indexes()
     return snapshot
+
+
+class Workloads(Enum):
+    """Which ECS workloads a targeted read of instances reads with them."""
+
+    NONE = "none"
+    ON_THE_HOSTS = "the tasks running on these instances"  # an instance's outage guard
+    OF_THEIR_CLUSTERS = "every running task and service of their clusters"  # a role's
 
 
 class TargetedReader:
@@ -71,7 +80,7 @@ class TargetedReader:
 
     def instances(self, instance_ids: Iterable[str]) -> Snapshot:
         """Instances with their profile, role, ECS membership, and the tasks they host."""
-        self._read_instances(instance_ids)
+        self._read_instances(instance_ids, Workloads.ON_THE_HOSTS)
         return self._finish()
 
     def role(self, role_name: str) -> Snapshot:
@@ -81,14 +90,16 @@ class TargetedReader:
             iam.read_roles(self.clients, self.snapshot.iam, [role_name], self.skip_document)
             role = self.snapshot.iam.role_by_name(role_name)
         if role is not None:
-            self._read_instances(self._instance_ids_with_profiles(list(role.instance_profile_arns)))
+            ids = self._instance_ids_with_profiles(list(role.instance_profile_arns))
+            self._read_instances(ids, Workloads.OF_THEIR_CLUSTERS)
         return self._finish()
 
     def instance_profile(self, profile_name: str) -> Snapshot:
         """An instance profile's role and the instances that use the profile."""
         arn = iam.read_instance_profile_by_name(self.clients, self.snapshot.iam, profile_name)
         if arn is not None:
-            self._read_instances(self._instance_ids_with_profiles([arn]))
+            ids = self._instance_ids_with_profiles([arn])
+            self._read_instances(ids, Workloads.OF_THEIR_CLUSTERS)
         return self._finish()
 
     def task_definition(self, arn: str) -> Snapshot:
@@ -114,13 +125,13 @@ class TargetedReader:
             for arn, container in inventory.container_instances.items()
             if arn in container_arns and container.ec2_instance_id
         ]
-        self._read_instances(ids, with_ecs=False)
+        self._read_instances(ids, Workloads.NONE)
         self._ecs.read_task_definitions(
             task.task_definition_arn for task in inventory.tasks.values()
         )
         return self._finish()
 
-    def _read_instances(self, instance_ids: Iterable[str], with_ecs: bool = True) -> None:
+    def _read_instances(self, instance_ids: Iterable[str], workloads: Workloads) -> None:
         ids = sorted(set(instance_ids))
         if not ids:
             return
@@ -135,18 +146,21 @@ class TargetedReader:
             snapshot.errors.append(
                 ScanError(snapshot.region, error.operation, ",".join(ids), str(error))
             )
-        if not with_ecs:
+        if workloads is Workloads.NONE:
             return
         for cluster in self._clusters():
             self._ecs.read_container_instances(cluster, ids)
-        hosting = {
-            container.cluster_arn for container in self._ecs.inventory.container_instances.values()
-        }
-        for cluster in sorted(hosting):
-            self._ecs.inventory.clusters.append(cluster)
-            self._ecs.read_running_tasks(cluster)
-            self._ecs.read_services(cluster)
         inventory = self._ecs.inventory
+        hosts: dict[str, list[str]] = {}
+        for container in inventory.container_instances.values():
+            hosts.setdefault(container.cluster_arn, []).append(container.arn)
+        for cluster in sorted(hosts):
+            self._ecs.inventory.clusters.append(cluster)
+            if workloads is Workloads.ON_THE_HOSTS:
+                self._ecs.read_running_tasks_on(cluster, hosts[cluster])
+            else:
+                self._ecs.read_running_tasks(cluster)
+                self._ecs.read_services(cluster)
         self._ecs.read_task_definitions(
             task.task_definition_arn for task in inventory.tasks.values()
         )
@@ -200,11 +214,22 @@ def _merge_ecs(snapshot: Snapshot, inventory: EcsInventory) -> None:
 
 
 def _complete_profiles(
-    clients: AwsClients, snapshot: Snapshot, skip_document: iam.SkipDocument
+    clients: AwsClients,
+    snapshot: Snapshot,
+    skip_document: iam.SkipDocument,
+    whole_account: bool = False,
 ) -> None:
-    """Read the profiles (and their roles) that instances use but the IAM read did not show."""
+    """Read the profiles (and their roles) that instances use but the IAM read did not show.
+
+    GetAccountAuthorizationDetails shows profiles through their roles only. Reading the
+    whole account, one listing replaces a GetInstanceProfile per profile without a role;
+    a profile it does not list (deleted, or too new to be listed yet) is asked for by name.
+    """
     referenced = {i.profile_arn for i in snapshot.instances.values() if i.profile_arn}
     missing = referenced - snapshot.iam.instance_profiles.keys()
+    if whole_account and missing:
+        iam.read_all_instance_profiles(clients, snapshot.iam)
+        missing -= snapshot.iam.instance_profiles.keys()
     iam.read_instance_profiles(clients, snapshot.iam, sorted(missing))
     role_arns = {
         arn

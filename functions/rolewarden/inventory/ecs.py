@@ -25,6 +25,8 @@ from rolewarden.inventory.snapshot import (
 
 DESCRIBE_BATCH = 100
 DESCRIBE_SERVICES_BATCH = 10
+# The largest page each List call allows (ListServices would give 10 by default).
+LIST_PAGE_SIZE = 100
 FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
 T = TypeVar("T")
 
@@ -122,6 +124,26 @@ class EcsReader:
 
         self._guard("ecs:DescribeTasks", cluster, read, None)
 
+    def read_running_tasks_on(self, cluster: str, container_instance_arns: Iterable[str]) -> None:
+        """The running tasks of these container instances (one listing each)."""
+
+        def listed() -> list[str]:
+            return [
+                arn
+                for container in sorted(set(container_instance_arns))
+                for arn in self._paginate(
+                    "list_tasks",
+                    "taskArns",
+                    cluster=cluster,
+                    containerInstance=container,
+                    desiredStatus="RUNNING",
+                )
+            ]
+
+        arns = self._guard("ecs:ListTasks", cluster, listed, None)
+        if arns is not None:
+            self.read_running_tasks(cluster, arns)
+
     def read_services(self, cluster: str) -> None:
         def read() -> None:
             arns = self._paginate("list_services", "serviceArns", cluster=cluster)
@@ -194,7 +216,8 @@ class EcsReader:
 
     def _paginate(self, operation: str, key: str, **arguments: Any) -> list[str]:
         paginator = self.ecs.get_paginator(operation)
-        return [item for page in paginator.paginate(**arguments) for item in page.get(key, [])]
+        pages = paginator.paginate(**arguments, PaginationConfig={"PageSize": LIST_PAGE_SIZE})
+        return [item for page in pages for item in page.get(key, [])]
 
     def _guard(self, operation: str, resource: str, read: Callable[[], T], default: T) -> T:
         """Run one read; a failure becomes a scan error, and the scan goes on."""

@@ -9,7 +9,7 @@ so documents are cached for the life of the process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,10 +25,12 @@ from rolewarden.inventory.snapshot import (
 )
 
 GLOBAL = "global"
+PAGE_SIZE = 1000  # IAM list calls return 100 items unless asked for more; 1000 at most
 # (policy ARN, version id) -> document. AWS managed policy versions are immutable.
 _AWS_POLICY_VERSIONS: dict[tuple[str, str], Any] = {}
 
 SkipDocument = Callable[[str], bool]
+FULL_READ = ["Role", "LocalManagedPolicy"]
 
 
 def is_aws_managed(arn: str) -> bool:
@@ -43,10 +45,7 @@ def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
     inventory = IamInventory()
     iam = clients.client("iam")
     try:
-        pages = iam.get_paginator("get_account_authorization_details").paginate(
-            Filter=["Role", "LocalManagedPolicy"]
-        )
-        for page in pages:
+        for page in _pages(iam, "get_account_authorization_details", Filter=FULL_READ):
             for detail in page.get("RoleDetailList", []):
                 role = _role_from_details(detail)
                 inventory.roles[role.arn] = role
@@ -66,9 +65,11 @@ def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
         if role.instance_profile_arns
         for arn in _policy_arns(role)
     }
-    read_aws_managed_policies(
-        clients, inventory, [arn for arn in attached if is_aws_managed(arn)], skip_document
-    )
+    aws_managed = [arn for arn in attached if is_aws_managed(arn)]
+    # One listing gives every default version, instead of a GetPolicy per policy.
+    needed = any(not skip_document(arn) for arn in aws_managed)
+    versions = _attached_aws_policy_versions(clients, inventory) if needed else {}
+    read_aws_managed_policies(clients, inventory, aws_managed, skip_document, versions)
     return inventory
 
 
@@ -122,6 +123,18 @@ def read_instance_profiles(
         _add_profile(inventory, profile)
 
 
+def read_all_instance_profiles(clients: AwsClients, inventory: IamInventory) -> None:
+    """Every profile of the account, with or without a role. A failed listing is a scan
+    error; the profiles it would have shown are then read one by one."""
+    try:
+        for page in _pages(clients.client("iam"), "list_instance_profiles"):
+            for profile in page.get("InstanceProfiles", []):
+                _add_profile(inventory, profile)
+    except (ClientError, BotoCoreError) as error:
+        failure = error_from("iam:ListInstanceProfiles", error)
+        inventory.errors.append(ScanError(GLOBAL, failure.operation, "account", str(failure)))
+
+
 def read_instance_profile_by_name(
     clients: AwsClients, inventory: IamInventory, name: str
 ) -> str | None:
@@ -141,11 +154,8 @@ def read_instance_profile_by_name(
 def roles_using_policy(clients: AwsClients, inventory: IamInventory, policy_arn: str) -> list[str]:
     """Names of the roles a managed policy is attached to, or is the boundary of."""
     try:
-        pages = (
-            clients.client("iam")
-            .get_paginator("list_entities_for_policy")
-            .paginate(PolicyArn=policy_arn, EntityFilter="Role")
-        )
+        iam = clients.client("iam")
+        pages = _pages(iam, "list_entities_for_policy", PolicyArn=policy_arn, EntityFilter="Role")
         return sorted({role["RoleName"] for page in pages for role in page.get("PolicyRoles", [])})
     except (ClientError, BotoCoreError) as error:
         if not _not_found(error):
@@ -155,27 +165,66 @@ def roles_using_policy(clients: AwsClients, inventory: IamInventory, policy_arn:
 
 
 def read_aws_managed_policies(
-    clients: AwsClients, inventory: IamInventory, arns: Iterable[str], skip_document: SkipDocument
+    clients: AwsClients,
+    inventory: IamInventory,
+    arns: Iterable[str],
+    skip_document: SkipDocument,
+    default_versions: Mapping[str, str] | None = None,
 ) -> None:
+    """Documents at their default version, found with GetPolicy, or in `default_versions`
+    (a listing of the account's attached policies). A policy the listing lacks (it failed,
+    or the policy was attached since) stays unread: its roles are not called compliant."""
     iam = clients.client("iam")
     for arn in sorted(set(arns)):
         name = arn.rsplit("/", 1)[-1]
         if skip_document(arn):
             inventory.managed_policies[arn] = ManagedPolicy(arn, name, None, None)
             continue
+        if default_versions is not None and arn not in default_versions:
+            continue
+        operation = "iam:GetPolicy"
         try:
-            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            version = (
+                default_versions[arn]
+                if default_versions is not None
+                else iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            )
             key = (arn, version)
             if key not in _AWS_POLICY_VERSIONS:
+                operation = "iam:GetPolicyVersion"
                 response = iam.get_policy_version(PolicyArn=arn, VersionId=version)
                 _AWS_POLICY_VERSIONS[key] = response["PolicyVersion"]["Document"]
         except (ClientError, BotoCoreError) as error:
-            failure = error_from("iam:GetPolicy", error)
+            failure = error_from(operation, error)
             inventory.errors.append(ScanError(GLOBAL, failure.operation, arn, str(failure)))
             continue
         inventory.managed_policies[arn] = ManagedPolicy(
             arn, name, version, _AWS_POLICY_VERSIONS[key]
         )
+
+
+def _attached_aws_policy_versions(clients: AwsClients, inventory: IamInventory) -> dict[str, str]:
+    """Default version of every AWS managed policy attached in the account (empty, and a
+    scan error, when the listing fails)."""
+    try:
+        pages = _pages(clients.client("iam"), "list_policies", Scope="AWS", OnlyAttached=True)
+        return {
+            policy["Arn"]: policy["DefaultVersionId"]
+            for page in pages
+            for policy in page.get("Policies", [])
+        }
+    except (ClientError, BotoCoreError) as error:
+        failure = error_from("iam:ListPolicies", error)
+        inventory.errors.append(ScanError(GLOBAL, failure.operation, "account", str(failure)))
+        return {}
+
+
+def _pages(iam: Any, operation: str, **arguments: Any) -> Iterable[dict[str, Any]]:
+    paginator = iam.get_paginator(operation)
+    pages: Iterable[dict[str, Any]] = paginator.paginate(
+        **arguments, PaginationConfig={"PageSize": PAGE_SIZE}
+    )
+    return pages
 
 
 def _read_customer_policy(clients: AwsClients, inventory: IamInventory, arn: str) -> None:
@@ -196,18 +245,18 @@ def _read_customer_policy(clients: AwsClients, inventory: IamInventory, arn: str
 def _read_role(iam: Any, name: str) -> Role:
     detail = iam.get_role(RoleName=name)["Role"]
     inline: list[dict[str, Any]] = []
-    for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+    for page in _pages(iam, "list_role_policies", RoleName=name):
         for policy_name in page["PolicyNames"]:
             document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
             inline.append({"PolicyName": policy_name, "PolicyDocument": document})
     attached = [
         policy["PolicyArn"]
-        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+        for page in _pages(iam, "list_attached_role_policies", RoleName=name)
         for policy in page["AttachedPolicies"]
     ]
     profiles = [
         profile["Arn"]
-        for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=name)
+        for page in _pages(iam, "list_instance_profiles_for_role", RoleName=name)
         for profile in page["InstanceProfiles"]
     ]
     # The same shape GetAccountAuthorizationDetails returns, so one function reads both.

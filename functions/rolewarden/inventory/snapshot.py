@@ -25,7 +25,9 @@ INSTANCE_READ = "ec2:DescribeInstances"
 ECS_MEMBERSHIP_READS = frozenset(
     {INSTANCE_READ, "ecs:ListClusters", "ecs:DescribeContainerInstances"}
 )
-ECS_WORKLOAD_READS = frozenset({"ecs:ListClusters", "ecs:DescribeTasks", "ecs:DescribeServices"})
+ECS_WORKLOAD_READS = frozenset(
+    {"ecs:ListClusters", "ecs:ListTasks", "ecs:DescribeTasks", "ecs:DescribeServices"}
+)
 
 
 @dataclass(frozen=True)

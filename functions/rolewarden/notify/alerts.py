@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rolewarden.evaluation.cloudtrail import ExemptionChange
 from rolewarden.notify.findings_state import Due, FindingsState, FindingsStateError
 from rolewarden.notify.messages import (
     digest_notice,
@@ -24,6 +23,9 @@ from rolewarden.observability import count, count_findings, logger
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.rules.model import Compliance, Evaluation, Finding, finding_id
 from rolewarden.rules.registry import REGISTRY
+
+if TYPE_CHECKING:  # the event models: only the event function needs them at run time
+    from rolewarden.evaluation.cloudtrail import ExemptionChange
 
 # Outcomes worth a message: a change made, failed or undone (refusals are in the finding).
 ANNOUNCED_OUTCOMES = (OutcomeStatus.APPLIED, OutcomeStatus.FAILED, OutcomeStatus.RESTORED)

@@ -6,13 +6,15 @@ evidence, what RoleWarden did or why it did not, and the command to go on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rolewarden.evaluation.cloudtrail import ExemptionChange
 from rolewarden.notify.findings_state import Due
 from rolewarden.notify.notice import Kind, Notice, subject_line
 from rolewarden.remediation.outcome import Outcome
 from rolewarden.rules.model import Finding
+
+if TYPE_CHECKING:  # the event models: only the event function needs them at run time
+    from rolewarden.evaluation.cloudtrail import ExemptionChange
 
 
 def finding_notice(finding: Finding, trigger: str) -> Notice:

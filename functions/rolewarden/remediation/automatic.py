@@ -19,7 +19,6 @@ from rolewarden.observability import count, logger
 from rolewarden.remediation.caps import RunBudget
 from rolewarden.remediation.change import ActionError, aws_call
 from rolewarden.remediation.outcome import Outcome
-from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import KILL_SWITCH, Request
 from rolewarden.rules.model import Finding
 from rolewarden.settings import Mode, Settings
@@ -31,14 +30,16 @@ class Dispatcher(Protocol):
 
 class InProcess:
     def __init__(
-        self, remediator: Remediator, announce: Callable[[Outcome], None] = lambda _: None
+        self,
+        remediate: Callable[[Finding, Request], Outcome],
+        announce: Callable[[Outcome], None] = lambda _: None,
     ) -> None:
-        self.remediator = remediator
+        self.remediate = remediate  # a Remediator's
         self.announce = announce
 
     def dispatch(self, finding: Finding, actor: str, event_id: str | None) -> dict[str, Any]:
         request = Request(actor=actor, apply=True, automatic=True)
-        outcome = self.remediator.remediate(finding, request)
+        outcome = self.remediate(finding, request)
         self.announce(outcome)
         return outcome.as_json()
 

@@ -1,0 +1,1 @@
+"""RoleWarden's performance harness: `make bench` (see README.md)."""

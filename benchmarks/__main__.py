@@ -1,0 +1,64 @@
+"""`make bench`: every measurement, one table, printed and written to docs/benchmarks.md.
+
+    python -m benchmarks [--sizes small,medium,large] [--sweeps 3] [--seed 6]
+                         [--import-runs 7] [--events-on medium] [--no-artifact]
+
+Exits 1 when a sweep's findings differ from the violations seeded (a correctness
+failure); a missed performance target is reported in the table, not as a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks.account_bench import AccountBench, bench_account
+from benchmarks.accounts import SIZES
+from benchmarks.artifact import measure_artifact
+from benchmarks.report import machine, rows, table
+
+DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--sizes", default="small,medium,large")
+    parser.add_argument("--sweeps", type=int, default=3, help="later sweeps measured per size")
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--import-runs", type=int, default=7)
+    parser.add_argument("--events-on", default="medium", help="account size of the events")
+    parser.add_argument("--no-artifact", action="store_true", help="skip sam build and imports")
+    parser.add_argument("--output", type=Path, default=DOCUMENT)
+    args = parser.parse_args(argv)
+    sizes = [SIZES[name] for name in args.sizes.split(",")]
+
+    accounts: list[AccountBench] = []
+    for size in sizes:
+        print(f"{size.name} account:", flush=True)
+        accounts.append(
+            bench_account(size, args.sweeps, args.seed, with_events=size.name == args.events_on)
+        )
+    artifact = None
+    if not args.no_artifact:
+        print("sam build and cold start ...", flush=True)
+        artifact = measure_artifact(args.import_runs)
+
+    result = table(list(rows(accounts, artifact)))
+    header = [*machine(), f"- seed {args.seed}; {args.sweeps} later sweeps per size"]
+    print("\n" + "\n".join(header) + "\n\n" + result)
+    args.output.write_text(
+        "# Benchmarks\n\n"
+        "`make bench` wrote this file. How it measures, and what the minimum number of calls\n"
+        "is: [benchmarks/README.md](../benchmarks/README.md).\n\n"
+        + "\n".join(header)
+        + "\n\n"
+        + result
+        + "\n"
+    )
+    print(f"\nwritten to {args.output}")
+    return 0 if all(bench.findings_match for bench in accounts) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

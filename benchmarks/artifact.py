@@ -1,0 +1,135 @@
+"""The deployed artifact: `sam build`, its sizes, and the cold start of each handler.
+
+Cold start is the time to import a handler module in a fresh interpreter, against a bare
+`import boto3` in the same interpreter. With the SAM CLI and the runtime's Python at
+hand, both are imported from the built artifact laid out as Lambda lays it out (the
+function's directory, then the layer's `python/`; no site-packages; RoleWarden's modules
+without cached bytecode, as in Lambda's read-only /var/task). Otherwise they are imported
+from the development virtualenv, and the table says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNTIME = "python3.13"  # the template's Runtime / BuildMethod
+FUNCTION = "SweepFunction"  # every function is built from the same CodeUri
+LAYER = "DependenciesLayerX86"  # the layer of Architecture=x86_64
+HANDLERS = (
+    "rolewarden.handlers.config_rule",
+    "rolewarden.handlers.events",
+    "rolewarden.handlers.sweep",
+    "rolewarden.handlers.remediate",
+)
+BARE = "boto3"
+TIMER = "import time; s = time.perf_counter(); import {module}; print(time.perf_counter() - s)"
+
+
+def runtime_python() -> str | None:
+    """The runtime's interpreter itself (pyenv shims only work with PYENV_VERSION set)."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    version = RUNTIME.removeprefix("python")
+    candidates = sorted(pyenv_root.glob(f"versions/{version}*/bin/{RUNTIME}"))
+    if candidates:
+        return str(candidates[-1])
+    found = shutil.which(RUNTIME)
+    return found if found and "/shims/" not in found else None
+
+
+def sam_cli() -> str | None:
+    local = ROOT / ".venv-tools" / "bin" / "sam"
+    return str(local) if local.exists() else shutil.which("sam")
+
+
+def sam_build(build_dir: Path, python: str, sam: str) -> subprocess.CompletedProcess[str]:
+    """`sam build` for x86_64 (this machine; the template's default is arm64)."""
+    environment = os.environ | {
+        "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+    return subprocess.run(
+        [
+            sam, "build",
+            "--template-file", str(ROOT / "template.yaml"),
+            "--base-dir", str(ROOT),
+            "--build-dir", str(build_dir),
+            "--parameter-overrides", "Architecture=x86_64",
+        ],
+        env=environment, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+
+
+@dataclass
+class Artifact:
+    where: str  # "built artifact (python3.13)" or why not
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (unzipped, zip)
+    imports: dict[str, float] = field(default_factory=dict)  # module -> median seconds
+
+    def ratio(self, module: str) -> float:
+        return self.imports[module] / self.imports[BARE]
+
+
+def measure_artifact(runs: int) -> Artifact:
+    python, sam = runtime_python(), sam_cli()
+    if python is None or sam is None:
+        missing = RUNTIME if python is None else "the SAM CLI (make lint installs it)"
+        return _in_virtualenv(runs, f"development virtualenv ({missing} not found: no build)")
+    with tempfile.TemporaryDirectory() as directory:
+        build = Path(directory) / "build"
+        completed = sam_build(build, python, sam)
+        if completed.returncode != 0:
+            sys.stderr.write(completed.stdout + completed.stderr)
+            return _in_virtualenv(runs, "development virtualenv (sam build failed)")
+        artifact = Artifact(where=f"built artifact, {RUNTIME}")
+        function, layer = build / FUNCTION, build / LAYER
+        artifact.sizes = {"function": _sizes(function), "layer": _sizes(layer)}
+        command = [python, "-S", "-c"]
+        path = os.pathsep.join([str(function), str(layer / "python")])
+        environment = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": path,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        artifact.imports = _import_times(command, environment, runs)
+    return artifact
+
+
+def _in_virtualenv(runs: int, where: str) -> Artifact:
+    artifact = Artifact(where=where)
+    artifact.imports = _import_times([sys.executable, "-c"], dict(os.environ), runs)
+    return artifact
+
+
+def _import_times(command: list[str], environment: dict[str, str], runs: int) -> dict[str, float]:
+    """Median seconds per module, each import in a fresh interpreter; runs interleaved, so
+    that a busy moment of the machine does not weigh on one module only."""
+    samples: dict[str, list[float]] = {module: [] for module in (BARE, *HANDLERS)}
+    for _run in range(runs):
+        for module, times in samples.items():
+            completed = subprocess.run(
+                [*command, TIMER.format(module=module)],
+                env=environment, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            times.append(float(completed.stdout.strip().splitlines()[-1]))
+    return {module: statistics.median(times) for module, times in samples.items()}
+
+
+def _sizes(directory: Path) -> tuple[int, int]:
+    """Bytes unzipped, and zipped as `sam deploy` uploads it."""
+    files = [path for path in directory.rglob("*") if path.is_file()]
+    unzipped = sum(path.stat().st_size for path in files)
+    with tempfile.TemporaryDirectory() as work:
+        archive = Path(work) / "artifact.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for path in files:
+                zipped.write(path, path.relative_to(directory))
+        return unzipped, archive.stat().st_size

