@@ -94,7 +94,7 @@ def bench_account(
             table_items, table_bytes = _findings_table(session)
             if number == 0:
                 open_findings = {item["finding_id"]["S"] for item in table_items}
-            announced = max(0, cost["aws_calls_by_operation"].get("sns:Publish", 0) - 1)
+            announced = max(0, cost["sns_messages"] - 1)  # the last message is the digest
             minimum = minimum_sweep_calls(seeded.counts, cost["findings"], announced, table_bytes)
             runs.append(SweepRun(cost, minimum))
         bench = AccountBench(seeded, seed_seconds, runs, open_findings)

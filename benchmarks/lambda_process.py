@@ -62,4 +62,5 @@ def measure(meter: CallMeter, call: Callable[[], Any]) -> tuple[Any, dict[str, A
         "aws_calls": meter.per_service(),
         "aws_calls_by_operation": meter.per_operation(),
         "emulator_calls": meter.per_service(meter.sent),
+        "sns_messages": meter.sns_messages,
     }

@@ -23,6 +23,7 @@ class CallMeter:
         self.sent: Counter[tuple[str, str]] = Counter()
         self.aws: Counter[tuple[str, str]] = Counter()
         self.emulator_seconds = 0.0
+        self.sns_messages = 0  # Publish: one; PublishBatch: one per entry
         self._sent_at: float | None = None
 
     def attach(self, session: boto3.Session) -> CallMeter:
@@ -37,6 +38,7 @@ class CallMeter:
         self.sent.clear()
         self.aws.clear()
         self.emulator_seconds = 0.0
+        self.sns_messages = 0
 
     def per_service(self, counter: Counter[tuple[str, str]] | None = None) -> dict[str, int]:
         totals: Counter[str] = Counter()
@@ -66,5 +68,10 @@ class CallMeter:
 
     def _count(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         key = (model.service_model.service_name, model.name)
+        request = context.get(_REQUEST, {})
         self.sent[key] += 1
-        self.aws[key] += aws_calls(*key, context.get(_REQUEST, {}), parsed)
+        self.aws[key] += aws_calls(*key, request, parsed)
+        if key == ("sns", "Publish"):
+            self.sns_messages += 1
+        elif key == ("sns", "PublishBatch"):
+            self.sns_messages += len(request.get("PublishBatchRequestEntries", []))

@@ -3,8 +3,9 @@
 Scenarios:
   1. An event's new finding is announced once; the same finding from another event
      within ROLEWARDEN_DEDUP_HOURS is not announced again.
-  2. A sweep sends one digest plus one message per finding new since the last sweep; the
-     next sweep sends the digest only; a finding fixed since is listed as resolved.
+  2. A sweep sends one digest plus one message per finding new since the last sweep (ten
+     to a PublishBatch, one Scan of the findings table); the next sweep sends the digest
+     only; a finding fixed since is listed as resolved.
   3. An exemption added by tag is announced, naming who did it.
   4. The remediate function announces the remediation it applied, with the restore command.
 """
@@ -118,6 +119,14 @@ def test_a_sweep_sends_a_digest_and_the_new_findings_only(
     assert kinds == ["digest"] + ["finding"] * first.result["findings"]
     (digest,) = [a for a in arrived if a["attributes"]["kind"] == "digest"]
     assert len(digest["message"]["new_findings"]) == first.result["findings"]
+    # And the findings went ten to a PublishBatch, then the digest; one transaction marked
+    # them announced, and the findings table was scanned once
+    batches = -(-first.result["findings"] // 10)
+    sent = [op for op in first.operations if op.startswith("sns:")]
+    assert sent == ["sns:PublishBatch"] * batches + ["sns:Publish"]
+    assert first.operations.count("dynamodb:TransactWriteItems") == 1
+    assert "dynamodb:UpdateItem" not in first.operations
+    assert first.operations.count("dynamodb:Scan") == 1
 
     # When a finding is fixed and the sweep runs again
     demo.session.client("ec2").terminate_instances(
@@ -130,6 +139,7 @@ def test_a_sweep_sends_a_digest_and_the_new_findings_only(
     assert only["message"]["new_findings"] == []
     assert len(only["message"]["resolved_findings"]) == 1
     assert second.result["resolved_findings"] == only["message"]["resolved_findings"]
+    assert second.operations.count("dynamodb:Scan") == 1
 
 
 def test_an_exemption_added_is_announced_naming_who(demo: SimpleNamespace, invoke: Invoker) -> None:
@@ -192,7 +202,10 @@ def test_a_finding_fixed_and_back_within_the_quiet_period_is_announced_again(
     # When a person fixes the host and an event judges it compliant, then breaks it again
     options = {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"}
     ec2.modify_instance_metadata_options(InstanceId=host, **options)
-    invoke(events.handler, {**event, "id": "fixed"}, **demo.settings)
+    fixed = invoke(events.handler, {**event, "id": "fixed"}, **demo.settings)
+    # (the resources judged compliant are read first: only the open finding is written)
+    assert fixed.operations.count("dynamodb:BatchGetItem") == 1
+    assert fixed.operations.count("dynamodb:UpdateItem") == 1
     options = {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"}
     ec2.modify_instance_metadata_options(InstanceId=host, **options)
     invoke(events.handler, {**event, "id": "broken-again"}, **demo.settings)

@@ -50,7 +50,11 @@ NOT_CALLED_BY_CODE = {
     "kms:Decrypt",
 }
 # botocore operation -> the IAM action that allows it, where the names differ.
-IAM_ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
+IAM_ACTION_OF = {
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "sns:PublishBatch": "sns:Publish",
+    "dynamodb:TransactWriteItems": "dynamodb:UpdateItem",
+}
 BASELINE = "rolewarden-baseline"
 # Every function runs as deployed: journal, idempotency, hand-over to the remediate
 # function, and a rule whose findings RoleWarden may fix on its own.

@@ -71,6 +71,6 @@ def test_minimum_of_a_sweep_pages_lists_batches_describes_and_reads_each_definit
         + (1 + 1)
         + (1 + 0)  # cluster b: nothing but 10 tasks
         + 250,  # one DescribeTaskDefinition each
-        "dynamodb": 2 + 5 + 2 + 3,  # BatchGet 100, BatchWrite 25 (recorded, announced), Scan
+        "dynamodb": 2 + 5 + 1 + 3,  # BatchGet 100, BatchWrite 25, TransactWrite 100, Scan
         "sns": 3 + 1,  # PublishBatch of 10, then the digest
     }

@@ -66,11 +66,8 @@ class AlertSink:
         ranked = sorted(due.all, key=lambda finding: -finding.severity.rank)
         sent = ranked if limit is None else ranked[:limit]
         due.held_back = len(ranked) - len(sent)
-        announced = [
-            finding.finding_id
-            for finding in sent
-            if self.notifier.send([finding_notice(finding, trigger)]) or not self.notifier.channels
-        ]
+        delivered = self.notifier.deliver([finding_notice(finding, trigger) for finding in sent])
+        announced = [finding.finding_id for finding, ok in zip(sent, delivered, strict=True) if ok]
         self._state_call(lambda state: state.announced(announced, self.now()))
         return due
 
@@ -121,19 +118,16 @@ class AlertSink:
         read everything: a region it could not read proves nothing."""
         seen = {finding.finding_id for finding in findings}
         failed = {error["region"] for error in summary["scan_errors"]}
-        regional = [rule for rule in rules if not REGISTRY[rule].global_resource]
-        account_wide = [rule for rule in rules if REGISTRY[rule].global_resource]
-        read = [region for region in summary["regions"] if region not in failed]
+        complete = [region for region in summary["regions"] if region not in failed]
+        read = {
+            # a role's finding depends on every region's hosts: all read, or none
+            rule: [] if REGISTRY[rule].global_resource and failed else complete
+            for rule in rules
+        }
         resolved: list[str] = []
-
-        def resolve(state: FindingsState) -> None:
-            resolved.extend(state.resolve_missing(seen, regional, read, self.now()))
-            if not failed:  # a role's finding depends on every region's hosts
-                resolved.extend(
-                    state.resolve_missing(seen, account_wide, summary["regions"], self.now())
-                )
-
-        self._state_call(resolve)
+        self._state_call(
+            lambda state: resolved.extend(state.resolve_missing(seen, read, self.now()))
+        )
         self.notifier.send([digest_notice(summary, due, sorted(resolved))])
         return sorted(resolved)
 

@@ -8,7 +8,7 @@ resolved. DynamoDB's TTL deletes expired items late, so expiry is checked on rea
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from rolewarden.rules.model import Finding
 
 # An item nobody has seen for this long is forgotten (TTL): it returns as new.
 RETENTION = timedelta(days=30)
-BATCH_GET, BATCH_WRITE = 100, 25
+BATCH_GET, BATCH_WRITE, TRANSACT_WRITE = 100, 25, 100
 
 
 class FindingsStateError(Exception):
@@ -73,45 +73,88 @@ class FindingsState:
         return due
 
     def announced(self, finding_ids: Iterable[str], now: datetime) -> None:
-        for finding_id in finding_ids:
-            self._update(finding_id, "SET last_announced = :now", now)
+        self._update_all(list(dict.fromkeys(finding_ids)), "SET last_announced = :now", now)
 
     def resolve(self, finding_ids: Iterable[str], now: datetime) -> list[str]:
-        """Mark these resolved (fixed, exempt, gone), when they are open; returns those."""
-        resolved = []
-        for finding_id in finding_ids:
-            if self._update(
-                finding_id, "SET resolved_at = :now", now, "attribute_not_exists(resolved_at)"
-            ):
-                resolved.append(finding_id)
-        return sorted(resolved)
+        """Mark these resolved (fixed, exempt, gone), when they are open; returns those.
+
+        Most ids an event judges compliant never had a finding: the ids are read first and
+        only the open, unexpired ones written. One id is written straight away (its
+        conditional update costs what reading it would)."""
+        ids = sorted(set(finding_ids))
+        if len(ids) > 1:
+            known = self._read(ids, now)
+            ids = [fid for fid in ids if fid in known and known[fid].resolved_at is None]
+        return self._resolve(ids, now)
 
     def resolve_missing(
-        self, seen_ids: Iterable[str], rules: Iterable[str], regions: Iterable[str], now: datetime
+        self, seen_ids: Iterable[str], read: Mapping[str, Collection[str]], now: datetime
     ) -> list[str]:
-        """Open findings of these rules and regions that were not seen: now resolved."""
-        seen, rules, regions = set(seen_ids), set(rules), set(regions)
+        """Open findings that were not seen, of a rule in a region where it read everything
+        (`read`: rule -> those regions): now resolved. One Scan of the table."""
+        seen = set(seen_ids)
+        regions_of = {rule: set(regions) for rule, regions in read.items() if regions}
+        if not regions_of:
+            return []
         gone = [
             item["finding_id"]["S"]
             for item in self._open_items()
-            if item["rule"]["S"] in rules
-            and item["region"]["S"] in regions
+            if item["region"]["S"] in regions_of.get(item["rule"]["S"], ())
             and item["finding_id"]["S"] not in seen
             and int(item["expires_at"]["N"]) > now.timestamp()  # TTL deletes late
         ]
-        return self.resolve(gone, now)
+        return self._resolve(gone, now)
+
+    def _resolve(self, finding_ids: list[str], now: datetime) -> list[str]:
+        resolved = self._update_all(
+            finding_ids, "SET resolved_at = :now", now, "attribute_not_exists(resolved_at)"
+        )
+        return sorted(resolved)
+
+    def _update_all(
+        self, finding_ids: list[str], expression: str, now: datetime, condition: str = ""
+    ) -> list[str]:
+        """Update existing items (never create a partial one); returns those whose condition
+        held. Up to 100 go in one transaction; when it is cancelled (an item vanished, a
+        condition failed), that chunk is updated one by one, so the result is the same."""
+        updated: list[str] = []
+        for start in range(0, len(finding_ids), TRANSACT_WRITE):
+            chunk = finding_ids[start : start + TRANSACT_WRITE]
+            if len(chunk) > 1 and self._transact(chunk, expression, now, condition):
+                updated.extend(chunk)
+            else:
+                updated.extend(
+                    fid for fid in chunk if self._update(fid, expression, now, condition)
+                )
+        return updated
+
+    def _transact(
+        self, finding_ids: list[str], expression: str, now: datetime, condition: str
+    ) -> bool:
+        """One TransactWriteItems; False when DynamoDB cancelled it (nothing was written)."""
+        updates = [
+            {"Update": _update_request(self.table, fid, expression, now, condition)}
+            for fid in finding_ids
+        ]
+        try:
+            self.dynamodb.transact_write_items(TransactItems=updates)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return False
+            raise FindingsStateError(
+                f"findings table {self.table}: TransactWriteItems: {error}"
+            ) from error
+        except BotoCoreError as error:
+            raise FindingsStateError(
+                f"findings table {self.table}: TransactWriteItems: {error}"
+            ) from error
+        return True
 
     def _update(self, finding_id: str, expression: str, now: datetime, condition: str = "") -> bool:
         """Update an existing item (never create a partial one); False if the condition fails."""
         try:
             self.dynamodb.update_item(
-                TableName=self.table,
-                Key={"finding_id": {"S": finding_id}},
-                UpdateExpression=expression,
-                ConditionExpression=" AND ".join(
-                    part for part in ("attribute_exists(finding_id)", condition) if part
-                ),
-                ExpressionAttributeValues={":now": {"S": now.isoformat()}},
+                **_update_request(self.table, finding_id, expression, now, condition)
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -183,6 +226,22 @@ def _rounds(limit: int = 6) -> Iterator[int]:
             time.sleep(0.05 * 2**round_)
         yield round_
     raise FindingsStateError("DynamoDB kept items unprocessed (throttled): gave up")
+
+
+def _update_request(
+    table: str, finding_id: str, expression: str, now: datetime, condition: str
+) -> dict[str, Any]:
+    """An UpdateItem's parameters (a TransactWriteItems `Update` takes the same): only an
+    existing item, never a partial one created."""
+    return {
+        "TableName": table,
+        "Key": {"finding_id": {"S": finding_id}},
+        "UpdateExpression": expression,
+        "ConditionExpression": " AND ".join(
+            part for part in ("attribute_exists(finding_id)", condition) if part
+        ),
+        "ExpressionAttributeValues": {":now": {"S": now.isoformat()}},
+    }
 
 
 def _item(

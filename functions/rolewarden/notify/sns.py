@@ -1,19 +1,26 @@
 """Notices to the SNS topic: the JSON message, a readable Subject, and message attributes
-(`kind`, `rule`, `severity`, `account`, `region`, `action`) for subscription filters."""
+(`kind`, `rule`, `severity`, `account`, `region`, `action`) for subscription filters.
+
+Several notices go out in PublishBatch calls: at most 10 entries and 256 KiB of messages
+and attributes per call. A lone notice is one Publish. Both need `sns:Publish`."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.notify.channel import NotifyError
+from rolewarden.notify.channel import Call, NotifyError
 from rolewarden.notify.notice import Notice
 from rolewarden.remediation.change import ActionError, aws_call
 
 # SNS takes 256 KiB per message, attributes included; keep room for them.
 MESSAGE_LIMIT = 240 * 1024
 TRUNCATED = "too large for SNS; `rolewarden scan --output json` or the journal has it all"
+# PublishBatch: entries per call, and bytes of all its messages and attributes together.
+BATCH_ENTRIES, BATCH_LIMIT = 10, 256 * 1024
 
 
 class SnsChannel:
@@ -24,21 +31,88 @@ class SnsChannel:
         self.topic_arn = topic_arn
 
     def send(self, notice: Notice) -> None:
+        self._publish(entry(notice))
+
+    def calls(self, notices: Sequence[Notice]) -> list[Call]:
+        """The notices in order, as many to a call as SNS takes; the entry `Id` is the
+        notice's position."""
+        entries = [entry(notice, str(position)) for position, notice in enumerate(notices)]
+        calls = []
+        for group in batches([payload_size(each) for each in entries]):
+            if len(group) == 1:
+                make = partial(self._publish, entries[group[0]])
+            else:
+                make = partial(self._publish_batch, [entries[position] for position in group])
+            calls.append(Call(group, make))
+        return calls
+
+    def _publish(self, entry: dict[str, Any]) -> dict[int, str]:
+        fields = {name: value for name, value in entry.items() if name != "Id"}
+        self._call("sns:Publish", "publish", TopicArn=self.topic_arn, **fields)
+        return {}
+
+    def _publish_batch(self, entries: list[dict[str, Any]]) -> dict[int, str]:
+        """The entries SNS did not take, by position, with SNS's reason."""
+        answer = self._call(
+            "sns:PublishBatch",
+            "publish_batch",
+            TopicArn=self.topic_arn,
+            PublishBatchRequestEntries=entries,
+        )
+        taken = {each["Id"] for each in answer.get("Successful", [])}
+        reasons = {
+            each["Id"]: f"sns:PublishBatch: {each.get('Code', '')}: {each.get('Message', '')}"
+            for each in answer.get("Failed", [])
+        }
+        return {
+            int(each["Id"]): reasons.get(each["Id"], "sns:PublishBatch: not in SNS's answer")
+            for each in entries
+            if each["Id"] not in taken
+        }
+
+    def _call(self, operation: str, method: str, **kwargs: Any) -> Any:
         sns = self.clients.client("sns", self.topic_arn.split(":")[3])
         try:
-            aws_call(
-                "sns:Publish",
-                sns.publish,
-                TopicArn=self.topic_arn,
-                Subject=notice.subject,
-                Message=fit(notice.message),
-                MessageAttributes={
-                    name: {"DataType": "String", "StringValue": value}
-                    for name, value in notice.attributes().items()
-                },
-            )
+            return aws_call(operation, getattr(sns, method), **kwargs)
         except ActionError as error:
             raise NotifyError(str(error)) from error
+
+
+def entry(notice: Notice, id_: str = "0") -> dict[str, Any]:
+    """What SNS is given for one notice (a PublishBatch entry; Publish takes the same
+    fields but the `Id`)."""
+    return {
+        "Id": id_,
+        "Subject": notice.subject,
+        "Message": fit(notice.message),
+        "MessageAttributes": {
+            name: {"DataType": "String", "StringValue": value}
+            for name, value in notice.attributes().items()
+        },
+    }
+
+
+def payload_size(entry: dict[str, Any]) -> int:
+    """The bytes an entry counts towards SNS's limits: message, subject and attributes."""
+    attributes = sum(
+        len(name.encode()) + len(value["DataType"]) + len(value["StringValue"].encode())
+        for name, value in entry["MessageAttributes"].items()
+    )
+    return len(entry["Message"].encode()) + len(entry["Subject"].encode()) + attributes
+
+
+def batches(sizes: Sequence[int]) -> list[list[int]]:
+    """Positions grouped in order: at most BATCH_ENTRIES and BATCH_LIMIT bytes a group (an
+    entry too large on its own goes alone, as it would in a Publish)."""
+    groups: list[list[int]] = []
+    total = 0
+    for position, size in enumerate(sizes):
+        if not groups or len(groups[-1]) == BATCH_ENTRIES or total + size > BATCH_LIMIT:
+            groups.append([])
+            total = 0
+        groups[-1].append(position)
+        total += size
+    return groups
 
 
 def fit(message: dict[str, Any]) -> str:

@@ -6,6 +6,10 @@ Scenarios:
   2. A sweep that no longer sees an open finding marks it resolved (its rule and region
      only); when it returns it is announced at once, as new.
   3. An item past its TTL that DynamoDB has not deleted yet counts as gone.
+  4. Many findings are marked in one transaction per 100; when DynamoDB cancels one (an
+     item vanished), each is marked on its own and the vanished one is not recreated.
+  5. An event's resolve reads the ids first and writes only the open ones; a sweep
+     resolves with one Scan of the table.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import boto3
 import pytest
 
+from functional.events import AwsCalls, recorded_session
 from rolewarden.notify.findings_state import RETENTION, FindingsState
 from rolewarden.rules.model import Finding, Severity
 
@@ -38,8 +43,14 @@ def a_finding(instance: str, region: str = "us-east-1") -> Finding:
 
 
 @pytest.fixture
-def state(mock_aws: boto3.Session) -> FindingsState:
-    dynamodb = mock_aws.client("dynamodb")
+def calls() -> AwsCalls:
+    """The calls `state` makes (cleared by the tests once the table is set up)."""
+    return AwsCalls()
+
+
+@pytest.fixture
+def state(mock_aws: boto3.Session, calls: AwsCalls) -> FindingsState:
+    dynamodb = recorded_session(calls).client("dynamodb")
     dynamodb.create_table(
         TableName="findings",
         AttributeDefinitions=[{"AttributeName": "finding_id", "AttributeType": "S"}],
@@ -77,7 +88,7 @@ def test_a_sweep_resolves_what_it_no_longer_sees_and_a_return_is_new(
 
     # When a sweep of us-east-1 sees only one of them
     resolved = state.resolve_missing(
-        {kept.finding_id}, ["ec2-instance-without-profile"], ["us-east-1"], T0
+        {kept.finding_id}, {"ec2-instance-without-profile": ["us-east-1"]}, T0
     )
 
     # Then only the us-east-1 finding it did not see is resolved
@@ -94,7 +105,7 @@ def test_a_sweep_resolves_what_it_no_longer_sees_and_a_return_is_new(
 def test_a_rule_not_swept_resolves_nothing(state: FindingsState) -> None:
     bare = a_finding("i-1")
     state.record([bare], T0, dedup_hours=24)
-    assert state.resolve_missing(set(), ["ecs-host-imds-exposed"], ["us-east-1"], T0) == []
+    assert state.resolve_missing(set(), {"ecs-host-imds-exposed": ["us-east-1"]}, T0) == []
 
 
 def test_an_item_past_its_ttl_counts_as_gone(state: FindingsState) -> None:
@@ -127,7 +138,103 @@ def test_resolving_an_unknown_or_expired_finding_writes_nothing(state: FindingsS
     bare = a_finding("i-1")
     state.record([bare], T0, dedup_hours=24)
     after_ttl = T0 + RETENTION + timedelta(seconds=1)
-    assert (
-        state.resolve_missing(set(), ["ec2-instance-without-profile"], ["us-east-1"], after_ttl)
-        == []
+    swept = {"ec2-instance-without-profile": ["us-east-1"]}
+    assert state.resolve_missing(set(), swept, after_ttl) == []
+
+
+def test_findings_announced_together_are_marked_in_one_transaction_per_hundred(
+    state: FindingsState, calls: AwsCalls
+) -> None:
+    # Given 130 findings recorded
+    findings = [a_finding(f"i-{n}") for n in range(130)]
+    state.record(findings, T0, dedup_hours=24)
+    calls.clear()
+
+    # When they are marked announced
+    state.announced([finding.finding_id for finding in findings], T0)
+
+    # Then two transactions did it (100, then 30), and each item says when
+    assert calls.operations == ["dynamodb:TransactWriteItems"] * 2
+    assert [len(call["TransactItems"]) for call in calls.of("TransactWriteItems")] == [100, 30]
+    assert {item(state, finding)["last_announced"]["S"] for finding in findings} == {T0.isoformat()}
+
+
+def test_a_cancelled_transaction_marks_the_others_one_by_one_and_recreates_nothing(
+    state: FindingsState, calls: AwsCalls
+) -> None:
+    # Given three findings recorded, one of whose items is deleted before they are marked
+    findings = [a_finding("i-1"), a_finding("i-2"), a_finding("i-3")]
+    state.record(findings, T0, dedup_hours=24)
+    vanished = {"finding_id": {"S": findings[1].finding_id}}
+    state.dynamodb.delete_item(TableName="findings", Key=vanished)
+    calls.clear()
+
+    # When all three are marked announced
+    state.announced([finding.finding_id for finding in findings], T0)
+
+    # Then DynamoDB cancelled the transaction, and each was then marked on its own
+    assert calls.operations == ["dynamodb:TransactWriteItems"] + ["dynamodb:UpdateItem"] * 3
+    assert item(state, findings[0])["last_announced"]["S"] == T0.isoformat()
+    assert item(state, findings[2])["last_announced"]["S"] == T0.isoformat()
+    # And the vanished one was not created as a partial item
+    assert "Item" not in state.dynamodb.get_item(TableName="findings", Key=vanished)
+
+
+def test_an_events_resolve_reads_first_and_writes_only_the_open_findings(
+    state: FindingsState, calls: AwsCalls
+) -> None:
+    # Given two open findings, one expired (not yet deleted by TTL), one already resolved
+    open_ = [a_finding("i-1"), a_finding("i-2")]
+    expired, resolved_before = a_finding("i-3"), a_finding("i-4")
+    state.record([expired], T0 - RETENTION - timedelta(hours=1), dedup_hours=24)
+    state.record([*open_, resolved_before], T0, dedup_hours=24)
+    assert state.resolve([resolved_before.finding_id], T0) == [resolved_before.finding_id]
+    # And 146 more resources judged compliant that never had a finding
+    never = [f"{n:016x}" for n in range(146)]
+    ids = [finding.finding_id for finding in (*open_, expired, resolved_before)] + never
+    calls.clear()
+
+    # When an event judges all 150 compliant an hour later
+    later = T0 + timedelta(hours=1)
+    resolved = state.resolve(ids, later)
+
+    # Then the two open findings alone are resolved, by two reads and one transaction
+    assert resolved == sorted(finding.finding_id for finding in open_)
+    assert calls.operations == ["dynamodb:BatchGetItem"] * 2 + ["dynamodb:TransactWriteItems"]
+    assert {item(state, finding)["resolved_at"]["S"] for finding in open_} == {later.isoformat()}
+    assert item(state, resolved_before)["resolved_at"]["S"] == T0.isoformat()
+    assert "resolved_at" not in item(state, expired)
+    assert len(state.dynamodb.scan(TableName="findings")["Items"]) == 4  # nothing created
+
+
+def test_a_sweep_resolves_with_one_scan_and_one_transaction(
+    state: FindingsState, calls: AwsCalls
+) -> None:
+    # Given open findings of a regional rule in two regions, and of a role rule
+    east, west = a_finding("i-1"), a_finding("i-2", "eu-west-1")
+    role = Finding(
+        rule="instance-role-app-permissions",
+        severity=Severity.HIGH,
+        account="123456789012",
+        region="us-east-1",
+        resource_type="AWS::IAM::Role",
+        resource_id="AROAEXAMPLE",
+        resource_arn="arn:aws:iam::123456789012:role/shop-ecs-host",
+        title="ECS host role shop-ecs-host grants application permissions",
+        evidence={},
+        remediation=None,
     )
+    state.record([east, west, role], T0, dedup_hours=24)
+    calls.clear()
+
+    # When a sweep that read all of us-east-1 (not eu-west-1) sees none of them
+    read = {
+        "ec2-instance-without-profile": ["us-east-1"],
+        "instance-role-app-permissions": ["us-east-1", "eu-west-1"],
+    }
+    resolved = state.resolve_missing(set(), read, T0)
+
+    # Then what it read completely is resolved: one Scan, then one transaction
+    assert resolved == sorted([east.finding_id, role.finding_id])
+    assert calls.operations == ["dynamodb:Scan", "dynamodb:TransactWriteItems"]
+    assert "resolved_at" not in item(state, west)

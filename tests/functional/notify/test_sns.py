@@ -6,7 +6,9 @@ Scenarios:
   2. A subscription whose filter policy asks for digests receives only digests.
   3. A message too large for SNS keeps the finding and drops the evidence's detail.
   4. A topic that does not exist: a NotifyError naming the call, and the other channels
-     still get the notice (the notifier goes on).
+     still get the notice (the notifier goes on); no second call is made to that topic.
+  5. Many notices go in PublishBatch calls of at most 10 entries and 256 KiB together:
+     large ones are split into more calls, and each arrives as a Publish would.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from typing import Any
 import boto3
 import pytest
 
+from functional.events import AwsCalls, recorded_session
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.notify.channel import NotifyError
 from rolewarden.notify.findings_state import Due
 from rolewarden.notify.messages import digest_notice, finding_notice
 from rolewarden.notify.notice import Notice
 from rolewarden.notify.notifier import Notifier
-from rolewarden.notify.sns import MESSAGE_LIMIT, SnsChannel, fit
+from rolewarden.notify.sns import MESSAGE_LIMIT, SnsChannel, fit, payload_size
 from rolewarden.rules.model import Blockers, Finding, Remediation, Severity
 
 ARN = "arn:aws:iam::123456789012:role/shop-ecs-host"
@@ -62,8 +65,14 @@ def subscribe(session: boto3.Session, topic: str, name: str, **attributes: str) 
 
 
 def received(session: boto3.Session, url: str) -> list[dict[str, Any]]:
-    messages = session.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
+    """Every message that arrived since the last look (SNS's envelope, as JSON)."""
+    sqs = session.client("sqs")
+    arrived = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            arrived.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return arrived
 
 
 def test_a_finding_arrives_with_its_subject_message_and_attributes(
@@ -155,3 +164,51 @@ def test_a_failing_topic_does_not_stop_the_other_channels(
     assert (delivered, len(other.sent)) == (1, 1)
     with pytest.raises(NotifyError, match="sns:Publish: NotFound"):
         SnsChannel(AwsClients(mock_aws), missing).send(other.sent[0])
+
+
+def test_a_failing_topic_is_called_once_for_many_notices(mock_aws: boto3.Session) -> None:
+    # Given a topic that does not exist, then another channel
+    calls, other = AwsCalls(), Recording()
+    missing = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
+    notifier = Notifier([SnsChannel(AwsClients(recorded_session(calls)), missing), other])
+
+    # When 25 notices are delivered (three PublishBatch calls, were the topic there)
+    notices = [finding_notice(a_finding(), trigger=f"event:{n}") for n in range(25)]
+    delivered = notifier.deliver(notices)
+
+    # Then SNS was called once, and the other channel received every notice
+    assert calls.operations == ["sns:PublishBatch"]
+    assert delivered == [True] * 25
+    assert len(other.sent) == 25
+    assert Notifier([SnsChannel(AwsClients(mock_aws), missing)]).deliver(notices) == [False] * 25
+
+
+def test_notices_too_large_for_one_batch_are_split_under_sns_aggregate_limit(
+    mock_aws: boto3.Session,
+) -> None:
+    # Given the alert topic with a queue subscribed, and ten notices of about 31 KiB each
+    # (one PublishBatch of ten would carry about 310 KiB; SNS takes 256 KiB)
+    topic = mock_aws.client("sns").create_topic(Name="alerts")["TopicArn"]
+    queue = subscribe(mock_aws, topic, "everything")
+    notices = [
+        finding_notice(a_finding({"detail": str(n) * 30_000}), trigger=f"event:{n}")
+        for n in range(10)
+    ]
+    calls = AwsCalls()
+
+    # When they are delivered
+    channel = SnsChannel(AwsClients(recorded_session(calls)), topic)
+    assert Notifier([channel]).deliver(notices) == [True] * 10
+
+    # Then they went in two calls, each within the limit, the first as full as it could be
+    assert calls.operations == ["sns:PublishBatch"] * 2
+    batches = [call["PublishBatchRequestEntries"] for call in calls.of("PublishBatch")]
+    assert [len(batch) for batch in batches] == [8, 2]
+    sizes = [sum(payload_size(each) for each in batch) for batch in batches]
+    assert max(sizes) <= 256 * 1024 < sizes[0] + payload_size(batches[1][0])
+    # And each arrived whole, with its attributes, as a subscriber reads it
+    arrived = received(mock_aws, queue)
+    assert sorted(json.loads(envelope["Message"])["trigger"] for envelope in arrived) == sorted(
+        notice.message["trigger"] for notice in notices
+    )
+    assert {envelope["MessageAttributes"]["kind"]["Value"] for envelope in arrived} == {"finding"}
