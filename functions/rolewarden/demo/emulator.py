@@ -27,15 +27,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
 
 import boto3
 import botocore.session
+from moto.core.responses import ActionResult
 from moto.ec2 import utils as moto_ec2_utils
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.moto_api import state_manager
 from moto.server import ThreadedMotoServer
 
@@ -53,14 +56,40 @@ _ECS_TASK_PINNED = {"progression": "manual", "times": 1_000_000}
 
 
 def support_missing_moto_filters() -> None:
-    """Teach moto the EC2 filters AWS has and moto 5.2 lacks, which RoleWarden uses.
+    """Teach moto the filters AWS has and moto 5.2 lacks, which RoleWarden uses.
 
     `iam-instance-profile.arn` on DescribeInstances (the instances behind a role's
-    profiles): without it moto fails the call instead of filtering.
+    profiles): without it moto fails the call instead of filtering. `ec2InstanceId in
+    [...]` on ListContainerInstances (the cluster query language): without it moto lists
+    every container instance of the cluster, and the benchmarks would count describing
+    them all.
     """
     moto_ec2_utils.filter_dict_attribute_mapping.setdefault(
         "iam-instance-profile.arn", "iam_instance_profile.Arn"
     )
+    EC2ContainerServiceResponse.list_container_instances = _list_container_instances  # type: ignore[method-assign]
+
+
+_EC2_INSTANCE_QUERY = re.compile(r"^\s*ec2InstanceId\s+in\s+\[(?P<ids>[^\]]*)\]\s*$")
+_MOTO_LIST_CONTAINER_INSTANCES: Callable[[Any], Any] = (
+    EC2ContainerServiceResponse.list_container_instances
+)
+
+
+def _list_container_instances(self: Any) -> Any:
+    """moto's ListContainerInstances, honouring an `ec2InstanceId in [...]` filter."""
+    query = _EC2_INSTANCE_QUERY.match(self._get_param("filter") or "")
+    if query is None:
+        return _MOTO_LIST_CONTAINER_INSTANCES(self)
+    wanted = {part.strip().strip("'\"") for part in query["ids"].split(",")}
+    cluster = str(self._get_param("cluster", "default")).split("/")[-1]
+    status = self._get_param("status")
+    arns = sorted(
+        container.container_instance_arn
+        for container in self.ecs_backend.container_instances.get(cluster, {}).values()
+        if container.ec2_instance_id in wanted and status in (None, container.status)
+    )
+    return ActionResult({"containerInstanceArns": arns})
 
 
 class EmulatorError(Exception):
