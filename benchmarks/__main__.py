@@ -1,7 +1,7 @@
 """`make bench`: every measurement, one table, printed and written to docs/benchmarks.md.
 
     python -m benchmarks [--sizes small,medium,large] [--sweeps 3] [--seed 6]
-                         [--import-runs 7] [--events-on medium] [--no-artifact]
+                         [--import-runs 11] [--events-on medium] [--no-artifact]
 
 Exits 1 when a sweep's findings differ from the violations seeded (a correctness
 failure); a missed performance target is reported in the table, not as a failure.
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="small,medium,large")
     parser.add_argument("--sweeps", type=int, default=3, help="later sweeps measured per size")
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--import-runs", type=int, default=7)
+    parser.add_argument("--import-runs", type=int, default=11)
     parser.add_argument("--events-on", default="medium", help="account size of the events")
     parser.add_argument("--no-artifact", action="store_true", help="skip sam build and imports")
     parser.add_argument("--output", type=Path, default=DOCUMENT)

@@ -23,26 +23,11 @@ from rolewarden.notify.alerts import AlertSink
 from rolewarden.notify.findings_state import FindingsState
 from rolewarden.notify.notifier import Notifier
 from rolewarden.notify.sns import SnsChannel
-from rolewarden.rules.model import Finding, Severity
+from sample_findings import a_finding
 
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 # SNS refuses a message longer than 256 KiB: how the test makes it refuse one entry.
 TOO_LONG = "x" * (256 * 1024 + 1)
-
-
-def a_finding(instance: str) -> Finding:
-    return Finding(
-        rule="ec2-instance-without-profile",
-        severity=Severity.MEDIUM,
-        account="123456789012",
-        region="us-east-1",
-        resource_type="AWS::EC2::Instance",
-        resource_id=instance,
-        resource_arn=f"arn:aws:ec2:us-east-1:123456789012:instance/{instance}",
-        title=f"EC2 instance {instance} has no instance profile",
-        evidence={},
-        remediation=None,
-    )
 
 
 FINDINGS = [a_finding(f"i-{n:02}") for n in range(30)]

@@ -13,23 +13,9 @@ from rolewarden.notify.notice import Notice
 from rolewarden.notify.notifier import Notifier
 from rolewarden.notify.sns import MESSAGE_LIMIT, fit
 from rolewarden.rules.model import Finding, Severity
+from sample_findings import a_finding
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def a_finding(instance: str, severity: Severity = Severity.MEDIUM) -> Finding:
-    return Finding(
-        rule="ec2-instance-without-profile",
-        severity=severity,
-        account="123456789012",
-        region="us-east-1",
-        resource_type="AWS::EC2::Instance",
-        resource_id=instance,
-        resource_arn=f"arn:aws:ec2:us-east-1:123456789012:instance/{instance}",
-        title=f"EC2 instance {instance} has no instance profile",
-        evidence={},
-        remediation=None,
-    )
 
 
 class FakeState:
