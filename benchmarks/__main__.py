@@ -1,7 +1,7 @@
 """`make bench`: every measurement, one table, printed and written to docs/benchmarks.md.
 
     python -m benchmarks [--sizes small,medium,large] [--sweeps 3] [--seed 6]
-                         [--import-runs 11] [--events-on medium] [--no-artifact]
+                         [--import-runs 11] [--events-on medium|none] [--no-artifact]
 
 Exits 1 when a sweep's findings differ from the violations seeded (a correctness
 failure); a missed performance target is reported in the table, not as a failure.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.account_bench import AccountBench, bench_account
@@ -21,17 +22,43 @@ from benchmarks.report import machine, rows, table
 DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
+def size_names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SIZES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(unknown) or 'nothing'}: sizes are {', '.join(SIZES)}, comma-separated"
+        )
+    return names
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    def number(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value}: at least {minimum}")
+        return value
+
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--sizes", default="small,medium,large")
-    parser.add_argument("--sweeps", type=int, default=3, help="later sweeps measured per size")
+    parser.add_argument("--sizes", type=size_names, default="small,medium,large")
+    parser.add_argument(
+        "--sweeps", type=at_least(0), default=3, help="later sweeps measured per size"
+    )
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--import-runs", type=int, default=11)
-    parser.add_argument("--events-on", default="medium", help="account size of the events")
+    parser.add_argument("--import-runs", type=at_least(1), default=11)
+    parser.add_argument(
+        "--events-on", choices=[*SIZES, "none"], default="medium", help="account of the events"
+    )
     parser.add_argument("--no-artifact", action="store_true", help="skip sam build and imports")
     parser.add_argument("--output", type=Path, default=DOCUMENT)
     args = parser.parse_args(argv)
-    sizes = [SIZES[name] for name in args.sizes.split(",")]
+    if args.events_on not in (*args.sizes, "none"):
+        parser.error(f"--events-on {args.events_on}: not one of --sizes {','.join(args.sizes)}")
+    sizes = [SIZES[name] for name in args.sizes]
 
     accounts: list[AccountBench] = []
     for size in sizes:

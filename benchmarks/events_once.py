@@ -17,8 +17,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.lambda_process import FakeLambdaContext, measure
+from benchmarks.lambda_process import measure
 from benchmarks.meter import CallMeter
+from rolewarden.demo.event import DemoLambdaContext
 from rolewarden.handlers import events, runtime
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
@@ -69,7 +70,7 @@ def event_type(event: dict[str, Any]) -> str:
     return f"{name} (failed call)" if event["detail"].get("errorCode") else name
 
 
-def _decide(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
+def _decide(event: dict[str, Any], context: DemoLambdaContext) -> dict[str, Any]:
     result: dict[str, Any] = events.handler(fresh(event), context)
     return result
 
@@ -82,7 +83,7 @@ def main() -> None:
     ]
     samples = [sample_event(path, ids) for path in paths]
     meter = CallMeter().attach(runtime.session())
-    context = FakeLambdaContext()
+    context = DemoLambdaContext()
     events.handler(fresh(samples[0]), context)  # warm-up, not measured
     measured = []
     for event in samples:

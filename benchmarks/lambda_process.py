@@ -1,5 +1,5 @@
-"""What the measuring child processes share: a Lambda-like environment, a fake Lambda
-context, and a measurement of one handler call.
+"""What the measuring child processes share: a Lambda-like environment and a measurement
+of one handler call (the Lambda context is the demo's).
 
 Each measurement runs in a fresh interpreter, as a cold Lambda container would: process-
 wide caches start empty, and the peak RSS is that of one invocation.
@@ -11,7 +11,6 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +22,6 @@ FUNCTION_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
 }
-
-
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    function_name: str = "rolewarden-bench"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:rolewarden-bench"
-    aws_request_id: str = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 900_000
 
 
 def peak_rss_bytes() -> int:

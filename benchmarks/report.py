@@ -148,7 +148,8 @@ def machine() -> list[str]:
     versions = ", ".join(f"{name} {_version(name)}" for name in PACKAGES)
     return [
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}",
-        f"- machine: {_cpu()}, {_cores()} cores, {_memory_gb()} GB memory, {platform.platform()}",
+        f"- machine: {_cpu()}, {os.cpu_count() or '?'} cores, {_memory_gb()} GB memory, "
+        f"{platform.platform()}",
         f"- Python {platform.python_version()}; {versions}",
     ]
 
@@ -175,10 +176,6 @@ def _cpu() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
-
-
-def _cores() -> int:
-    return os.cpu_count() or 0
 
 
 def _memory_gb() -> str:

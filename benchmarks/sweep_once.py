@@ -11,8 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.lambda_process import FakeLambdaContext, measure, peak_rss_bytes
+from benchmarks.lambda_process import measure, peak_rss_bytes
 from benchmarks.meter import CallMeter
+from rolewarden.demo.event import DemoLambdaContext
 from rolewarden.handlers import runtime, sweep
 
 SCHEDULE_EVENT = json.loads(
@@ -22,7 +23,7 @@ SCHEDULE_EVENT = json.loads(
 
 def main() -> None:
     meter = CallMeter().attach(runtime.session())
-    result, cost = measure(meter, lambda: sweep.handler(SCHEDULE_EVENT, FakeLambdaContext()))
+    result, cost = measure(meter, lambda: sweep.handler(SCHEDULE_EVENT, DemoLambdaContext()))
     cost |= {
         "peak_rss_bytes": peak_rss_bytes(),
         "findings": result["findings"],

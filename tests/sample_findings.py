@@ -5,16 +5,18 @@ from __future__ import annotations
 from rolewarden.rules.model import Finding, Severity
 
 
-def a_finding(instance: str, severity: Severity = Severity.MEDIUM) -> Finding:
+def a_finding(
+    instance: str, severity: Severity = Severity.MEDIUM, region: str = "us-east-1"
+) -> Finding:
     """An `ec2-instance-without-profile` finding about `instance`, without a remediation."""
     return Finding(
         rule="ec2-instance-without-profile",
         severity=severity,
         account="123456789012",
-        region="us-east-1",
+        region=region,
         resource_type="AWS::EC2::Instance",
         resource_id=instance,
-        resource_arn=f"arn:aws:ec2:us-east-1:123456789012:instance/{instance}",
+        resource_arn=f"arn:aws:ec2:{region}:123456789012:instance/{instance}",
         title=f"EC2 instance {instance} has no instance profile",
         evidence={},
         remediation=None,

@@ -22,6 +22,11 @@ class DemoLambdaContext:
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:rolewarden-demo"
     aws_request_id: str = "demo"
 
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        """What Powertools' idempotency asks of a Lambda context."""
+        return 900_000
+
 
 def attach_role_policy_event(account: str, role_name: str, policy_arn: str) -> dict[str, Any]:
     """What EventBridge delivers for an IAM AttachRolePolicy call (trimmed to the essentials)."""

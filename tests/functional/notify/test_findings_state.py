@@ -23,23 +23,9 @@ import pytest
 from functional.events import AwsCalls, recorded_session
 from rolewarden.notify.findings_state import RETENTION, FindingsState
 from rolewarden.rules.model import Finding, Severity
+from sample_findings import a_finding
 
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
-
-
-def a_finding(instance: str, region: str = "us-east-1") -> Finding:
-    return Finding(
-        rule="ec2-instance-without-profile",
-        severity=Severity.MEDIUM,
-        account="123456789012",
-        region=region,
-        resource_type="AWS::EC2::Instance",
-        resource_id=instance,
-        resource_arn=f"arn:aws:ec2:{region}:123456789012:instance/{instance}",
-        title=f"EC2 instance {instance} has no instance profile",
-        evidence={},
-        remediation=None,
-    )
 
 
 @pytest.fixture
@@ -82,7 +68,7 @@ def test_a_sweep_resolves_what_it_no_longer_sees_and_a_return_is_new(
     state: FindingsState,
 ) -> None:
     # Given two open findings in us-east-1 and one in eu-west-1
-    gone, kept, elsewhere = a_finding("i-1"), a_finding("i-2"), a_finding("i-3", "eu-west-1")
+    gone, kept, elsewhere = a_finding("i-1"), a_finding("i-2"), a_finding("i-3", region="eu-west-1")
     state.record([gone, kept, elsewhere], T0, dedup_hours=24)
     state.announced([f.finding_id for f in (gone, kept, elsewhere)], T0)
 
@@ -211,7 +197,7 @@ def test_a_sweep_resolves_with_one_scan_and_one_transaction(
     state: FindingsState, calls: AwsCalls
 ) -> None:
     # Given open findings of a regional rule in two regions, and of a role rule
-    east, west = a_finding("i-1"), a_finding("i-2", "eu-west-1")
+    east, west = a_finding("i-1"), a_finding("i-2", region="eu-west-1")
     role = Finding(
         rule="instance-role-app-permissions",
         severity=Severity.HIGH,

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from rolewarden.remediation.automatic import remediate_automatically
 from rolewarden.remediation.change import ActionError
-from rolewarden.rules.model import Blockers, Finding, Remediation, Severity
+from rolewarden.rules.model import Blockers, Finding, Remediation
 from rolewarden.settings import Settings
+from sample_findings import a_finding
 
 RULE = "ec2-instance-without-profile"
 
 
 def finding(instance: str, *blocked: str) -> Finding:
-    return Finding(
-        rule=RULE,
-        severity=Severity.MEDIUM,
-        account="123456789012",
-        region="us-east-1",
-        resource_type="AWS::EC2::Instance",
-        resource_id=instance,
-        resource_arn=f"arn:aws:ec2:us-east-1:123456789012:instance/{instance}",
-        title=f"EC2 instance {instance} has no instance profile",
-        evidence={},
+    return dataclasses.replace(
+        a_finding(instance),
         remediation=Remediation(
             "associate-instance-profile", False, {}, Blockers(manual=tuple(blocked))
         ),
