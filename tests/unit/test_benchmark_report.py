@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchmarks.account_bench import AccountBench, SweepRun
 from benchmarks.accounts import SIZES, SeededAccount
-from benchmarks.artifact import Artifact
+from benchmarks.artifact import FLOOR, Artifact
 from benchmarks.report import Row, rows, table
 
 
@@ -52,7 +52,7 @@ def test_too_many_calls_a_finding_missing_or_too_much_memory_miss_them() -> None
 
 
 def test_a_handler_import_is_judged_against_bare_boto3() -> None:
-    artifact = Artifact(where="test", imports={"boto3": 0.2} | dict.fromkeys(
+    artifact = Artifact(where="test", imports={"boto3": 0.2, FLOOR: 0.24} | dict.fromkeys(
         ("rolewarden.handlers.config_rule", "rolewarden.handlers.events",
          "rolewarden.handlers.remediate"), 0.25) | {"rolewarden.handlers.sweep": 0.4})  # fmt: skip
 
@@ -60,3 +60,16 @@ def test_a_handler_import_is_judged_against_bare_boto3() -> None:
 
     assert judged(all_rows, "import rolewarden.handlers.events") is True  # 1.25x
     assert judged(all_rows, "import rolewarden.handlers.sweep") is False  # 2x
+
+
+def test_the_floor_and_each_handlers_own_share_are_shown() -> None:
+    artifact = Artifact(where="test", imports={"boto3": 0.2, FLOOR: 0.3} | dict.fromkeys(
+        ("rolewarden.handlers.config_rule", "rolewarden.handlers.events",
+         "rolewarden.handlers.remediate", "rolewarden.handlers.sweep"), 0.34))  # fmt: skip
+
+    shown = {row.measure: row.value for row in rows([], artifact)}
+
+    assert shown[f"floor: {FLOOR}"].startswith("300 ms = 1.50x boto3")
+    assert shown["import rolewarden.handlers.sweep"] == (
+        "340 ms = 1.70x boto3; RoleWarden's own 40 ms"
+    )

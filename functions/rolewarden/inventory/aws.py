@@ -83,6 +83,7 @@ class AwsClients:
         self.home_region: str | None = home_region or session.region_name
         self.counter = counter or ApiCallCounter()
         self._clients: dict[tuple[str, str | None], Any] = {}
+        self._caller_arn: str | None = None
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.home_region)
@@ -92,11 +93,16 @@ class AwsClients:
             self._clients[key] = client
         return self._clients[key]
 
+    def caller_arn(self) -> str:
+        """Who these clients act as, from STS: asked once, it cannot change."""
+        if self._caller_arn is None:
+            try:
+                self._caller_arn = str(self.client("sts").get_caller_identity()["Arn"])
+            except (ClientError, BotoCoreError) as error:
+                raise error_from("sts:GetCallerIdentity", error) from error
+        return self._caller_arn
+
     def account_and_partition(self) -> tuple[str, str]:
-        """The caller's account id and partition, from STS (never hard-coded)."""
-        try:
-            arn = self.client("sts").get_caller_identity()["Arn"]
-        except (ClientError, BotoCoreError) as error:
-            raise error_from("sts:GetCallerIdentity", error) from error
-        parts = arn.split(":")
+        """The caller's account id and partition (never hard-coded)."""
+        parts = self.caller_arn().split(":")
         return parts[4], parts[1]

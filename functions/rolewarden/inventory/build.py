@@ -87,7 +87,13 @@ class TargetedReader:
         """A role, the instances that use it, and their ECS context."""
         role = self.snapshot.iam.role_by_name(role_name)
         if role is None:
-            iam.read_roles(self.clients, self.snapshot.iam, [role_name], self.skip_document)
+            iam.read_roles(
+                self.clients,
+                self.snapshot.iam,
+                [role_name],
+                self.skip_document,
+                skip_policies_if_unused=True,
+            )
             role = self.snapshot.iam.role_by_name(role_name)
         if role is not None:
             ids = self._instance_ids_with_profiles(list(role.instance_profile_arns))
@@ -237,6 +243,11 @@ def _complete_profiles(
         if profile_arn in snapshot.iam.instance_profiles
         for arn in snapshot.iam.instance_profiles[profile_arn].role_arns
     }
+    # A role read without its policies (it listed no profile then) is read again, as one
+    # never read: an instance uses it.
+    for arn in role_arns & snapshot.iam.roles.keys():
+        if not snapshot.iam.roles[arn].permissions_read:
+            del snapshot.iam.roles[arn]
     unread = sorted(arn.rsplit("/", 1)[-1] for arn in role_arns - snapshot.iam.roles.keys())
     iam.read_roles(clients, snapshot.iam, unread, skip_document)
 

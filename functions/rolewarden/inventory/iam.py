@@ -78,12 +78,19 @@ def read_roles(
     inventory: IamInventory,
     role_names: Iterable[str],
     skip_document: SkipDocument,
+    *,
+    skip_policies_if_unused: bool = False,
 ) -> None:
-    """Targeted read of named roles (per-role calls; for the event-driven path)."""
+    """Targeted read of named roles (per-role calls; for the event-driven path).
+
+    `skip_policies_if_unused`: a role behind no instance profile is read without its
+    policies. An event names every task role that uses a policy, and no rule judges a
+    role no instance uses: this saves three or more calls on each.
+    """
     iam = clients.client("iam")
     for name in role_names:
         try:
-            role = _read_role(iam, name)
+            role = _read_role(iam, name, skip_policies_if_unused)
         except (ClientError, BotoCoreError) as error:
             if _not_found(error):
                 continue
@@ -91,7 +98,7 @@ def read_roles(
             inventory.errors.append(ScanError(GLOBAL, failure.operation, name, str(failure)))
             continue
         inventory.roles[role.arn] = role
-        for arn in _policy_arns(role):
+        for arn in _policy_arns(role) if role.permissions_read else ():
             if arn in inventory.managed_policies:
                 continue
             if is_aws_managed(arn):
@@ -242,8 +249,15 @@ def _read_customer_policy(clients: AwsClients, inventory: IamInventory, arn: str
     inventory.managed_policies[arn] = ManagedPolicy(arn, policy["PolicyName"], version, document)
 
 
-def _read_role(iam: Any, name: str) -> Role:
+def _read_role(iam: Any, name: str, skip_policies_if_unused: bool) -> Role:
     detail = iam.get_role(RoleName=name)["Role"]
+    profiles = [
+        profile["Arn"]
+        for page in _pages(iam, "list_instance_profiles_for_role", RoleName=name)
+        for profile in page["InstanceProfiles"]
+    ]
+    if skip_policies_if_unused and not profiles:
+        return _role_from_details(detail, permissions_read=False)
     inline: list[dict[str, Any]] = []
     for page in _pages(iam, "list_role_policies", RoleName=name):
         for policy_name in page["PolicyNames"]:
@@ -253,11 +267,6 @@ def _read_role(iam: Any, name: str) -> Role:
         policy["PolicyArn"]
         for page in _pages(iam, "list_attached_role_policies", RoleName=name)
         for policy in page["AttachedPolicies"]
-    ]
-    profiles = [
-        profile["Arn"]
-        for page in _pages(iam, "list_instance_profiles_for_role", RoleName=name)
-        for profile in page["InstanceProfiles"]
     ]
     # The same shape GetAccountAuthorizationDetails returns, so one function reads both.
     return _role_from_details(
@@ -270,7 +279,7 @@ def _read_role(iam: Any, name: str) -> Role:
     )
 
 
-def _role_from_details(detail: dict[str, Any]) -> Role:
+def _role_from_details(detail: dict[str, Any], permissions_read: bool = True) -> Role:
     return Role(
         arn=detail["Arn"],
         name=detail["RoleName"],
@@ -288,6 +297,7 @@ def _role_from_details(detail: dict[str, Any]) -> Role:
         instance_profile_arns=tuple(
             profile["Arn"] for profile in detail.get("InstanceProfileList", [])
         ),
+        permissions_read=permissions_read,
     )
 
 

@@ -103,6 +103,9 @@ class Role:
     attached_policy_arns: tuple[str, ...] = ()
     boundary_arn: str | None = None
     instance_profile_arns: tuple[str, ...] = ()
+    # False when an event read a role behind no instance profile: its policies (and
+    # boundary) were not read, since no rule judges a role that no instance uses.
+    permissions_read: bool = True
 
     @property
     def service_linked(self) -> bool:

@@ -26,6 +26,8 @@ class RolePermissions:
         return self._verdicts[role.arn]
 
     def _classify(self, snapshot: Snapshot, role: Role) -> RoleVerdict:
+        if not role.permissions_read:
+            raise ValueError(f"role {role.name}: its policies were not read (no instance uses it)")
         inline = [
             PolicyInput(PolicyRef("inline", policy.name), policy.document)
             for policy in role.inline_policies

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -253,6 +254,21 @@ def test_scenario_4_role_without_instance_profile_is_not_applicable() -> None:
     assert evaluation.compliance is Compliance.NOT_APPLICABLE
     assert evaluation.annotation == "not behind an instance profile"
     assert run.findings == []
+
+
+def test_scenario_4_a_role_read_without_its_policies_is_never_judged_on_them() -> None:
+    # Given a task role an event read without its policies (no instance profile holds it)
+    snapshot = empty_snapshot()
+    role = replace(add_role(snapshot, "orders-task", with_profile=False), permissions_read=False)
+    snapshot.iam.roles[role.arn] = role
+    ctx = context(instance_role_scope="all")
+
+    # When the rule runs / Then it is not applicable, as a role read whole would be
+    run = evaluate(RULE, snapshot, ctx)
+    assert only_evaluation(run, role.arn).compliance is Compliance.NOT_APPLICABLE
+    # ... and a verdict on the policies it was read without is refused, never "compliant"
+    with pytest.raises(ValueError, match="policies were not read"):
+        ctx.roles.verdict(snapshot, role)
 
 
 def test_scenario_5_mixed_policy_is_blocked_and_a_split_is_proposed() -> None:
