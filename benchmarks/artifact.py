@@ -2,12 +2,13 @@
 
 Cold start is the time to import a handler module in a fresh interpreter, against a bare
 `import boto3` in the same interpreter. Beside them is the floor the design sets: boto3,
-one pydantic model and Powertools' Logger and Metrics, which every handler needs before
-any RoleWarden code runs. With the SAM CLI and the runtime's Python at hand, all are
-imported from the built artifact laid out as Lambda lays it out (the function's
-directory, then the layer's `python/`; no site-packages; only the bytecode the build
-ships, as Lambda's /var/task and /opt are read-only). Otherwise they are imported from the
-development virtualenv, and the table says so.
+one pydantic model and Powertools' Logger, Metrics and Tracer, which every handler needs
+before any RoleWarden code runs. The variables Lambda sets are set, so Powertools loads
+what it loads there (the X-Ray SDK: the functions trace). With the SAM CLI and the
+runtime's Python at hand, all are imported from the built artifact laid out as Lambda
+lays it out (the function's directory, then the layer's `python/`; no site-packages; only
+the bytecode the build ships, as Lambda's /var/task and /opt are read-only). Otherwise
+they are imported from the development virtualenv, and the table says so.
 """
 
 from __future__ import annotations
@@ -35,14 +36,15 @@ HANDLERS = (
 BARE = "boto3"
 FLOOR = "boto3, pydantic, Powertools"
 # What every handler imports and builds before RoleWarden's own code: the settings and
-# event models are pydantic, the logs and metrics Powertools'.
+# event models are pydantic, the logs, metrics and traces Powertools'.
 FLOOR_STATEMENTS = """\
 import boto3
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from pydantic import BaseModel
 class Settings(BaseModel):
     region: str
-Logger(service="floor"), Metrics(namespace="floor")"""
+Logger(service="floor"), Metrics(namespace="floor")
+Tracer(service="floor", patch_modules=["botocore"])"""
 TIMER = """\
 import time
 s = time.perf_counter()
@@ -114,6 +116,7 @@ def measure_artifact(runs: int) -> Artifact:
             "PATH": os.environ["PATH"],
             "PYTHONPATH": path,
             "PYTHONDONTWRITEBYTECODE": "1",
+            **_in_lambda(function),
         }
         artifact.imports = _import_times(command, environment, runs)
     return artifact
@@ -121,8 +124,20 @@ def measure_artifact(runs: int) -> Artifact:
 
 def _in_virtualenv(runs: int, where: str) -> Artifact:
     artifact = Artifact(where=where)
-    artifact.imports = _import_times([sys.executable, "-c"], dict(os.environ), runs)
+    environment = dict(os.environ) | _in_lambda(ROOT / "functions")
+    artifact.imports = _import_times([sys.executable, "-c"], environment, runs)
     return artifact
+
+
+def _in_lambda(task_root: Path) -> dict[str, str]:
+    """What the Lambda runtime sets that decides what a handler module loads."""
+    return {
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "AWS_LAMBDA_FUNCTION_NAME": "rolewarden-bench",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "rolewarden-bench",
+        "POWERTOOLS_METRICS_NAMESPACE": "RoleWarden",
+    }
 
 
 def _import_times(command: list[str], environment: dict[str, str], runs: int) -> dict[str, float]:

@@ -116,7 +116,7 @@ def _artifact_rows(artifact: Artifact) -> Iterator[Row]:
     yield Row(
         section,
         f"floor: {FLOOR}",
-        f"{floor:.0f} ms = {artifact.ratio(FLOOR):.2f}x {BARE} (one model, Logger, Metrics)",
+        f"{floor:.0f} ms = {artifact.ratio(FLOOR):.2f}x {BARE} (a model, Logger, Metrics, Tracer)",
     )
     for module in HANDLERS:
         ratio, took = artifact.ratio(module), artifact.imports[module] * 1000
