@@ -321,3 +321,44 @@ def test_every_function_may_alert_and_only_the_sweep_resolves_findings() -> None
         assert {"sns:Publish", "secretsmanager:GetSecretValue"} <= granted, role
         scans_findings = "dynamodb:Scan" in granted
         assert scans_findings == (role == "SweepFunctionRole"), role
+
+
+def test_a_slack_secret_on_a_customer_key_is_decrypted_through_secrets_manager_only() -> None:
+    # Given the boundary and every function role's policies, as written (conditions kept)
+    roles = {
+        body["Properties"]["Role"]["Fn::GetAtt"][0]
+        for body in of_type("AWS::Serverless::Function").values()
+    }
+    documents = [RESOURCES["RoleWardenBoundary"]["Properties"]["PolicyDocument"]] + [
+        policy["PolicyDocument"]
+        for role in sorted(roles)
+        for policy in RESOURCES[role]["Properties"]["Policies"]
+    ]
+    key_grants = [
+        statement["Fn::If"]
+        for document in documents
+        for statement in document["Statement"]
+        if "Fn::If" in statement and statement["Fn::If"][1].get("Sid") == "SlackWebhookKey"
+    ]
+    # Then the boundary and each role may decrypt with SlackSecretKmsKeyArn, only when
+    # Slack is set up with that key, and only for Secrets Manager
+    assert len(key_grants) == 1 + len(roles)
+    for condition, statement, otherwise in key_grants:
+        assert (condition, otherwise) == ("SlackSecretOnOwnKey", {"Ref": "AWS::NoValue"})
+        assert statement == {
+            "Sid": "SlackWebhookKey",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": {"Ref": "SlackSecretKmsKeyArn"},
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+                }
+            },
+        }
+    assert TEMPLATE["Conditions"]["SlackSecretOnOwnKey"] == {
+        "Fn::And": [
+            {"Condition": "HasSlack"},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "SlackSecretKmsKeyArn"}, ""]}]},
+        ]
+    }
