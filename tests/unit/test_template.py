@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.artifact import RUNTIME
 from cfn_template import ROOT, actions, load_template, statements
 from rolewarden.evaluation.cloudtrail import EXTRACTORS, HANDLED_EVENT_NAMES
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY
@@ -362,3 +363,20 @@ def test_a_slack_secret_on_a_customer_key_is_decrypted_through_secrets_manager_o
             {"Fn::Not": [{"Fn::Equals": [{"Ref": "SlackSecretKmsKeyArn"}, ""]}]},
         ]
     }
+
+
+def test_the_bytecode_is_built_by_the_runtimes_own_python() -> None:
+    # Given the functions' runtime (bytecode of another minor version is ignored: every
+    # cold start would compile from source again, silently)
+    runtime = TEMPLATE["Globals"]["Function"]["Runtime"]
+    version = runtime.removeprefix("python")
+    # Then both Makefiles compile with that Python, the layer installs wheels for it, and
+    # the layers and the benchmarks say the same runtime
+    functions = (ROOT / "functions" / "Makefile").read_text()
+    layer = (ROOT / "layers" / "dependencies" / "Makefile").read_text()
+    assert f"RUNTIME_PYTHON ?= {runtime}\n" in functions
+    assert f"RUNTIME_PYTHON ?= {runtime}\n" in layer
+    assert f"PYTHON_VERSION := {version}\n" in layer
+    for name in ("DependenciesLayerArm64", "DependenciesLayerX86"):
+        assert RESOURCES[name]["Properties"]["CompatibleRuntimes"] == [runtime]
+    assert runtime == RUNTIME
