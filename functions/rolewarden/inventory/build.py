@@ -161,7 +161,7 @@ class TargetedReader:
         for container in inventory.container_instances.values():
             hosts.setdefault(container.cluster_arn, []).append(container.arn)
         for cluster in sorted(hosts):
-            self._ecs.inventory.clusters.append(cluster)
+            inventory.clusters.append(cluster)
             if workloads is Workloads.ON_THE_HOSTS:
                 self._ecs.read_running_tasks_on(cluster, hosts[cluster])
             else:

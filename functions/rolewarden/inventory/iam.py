@@ -98,7 +98,9 @@ def read_roles(
             inventory.errors.append(ScanError(GLOBAL, failure.operation, name, str(failure)))
             continue
         inventory.roles[role.arn] = role
-        for arn in _policy_arns(role) if role.permissions_read else ():
+        if not role.permissions_read:
+            continue
+        for arn in _policy_arns(role):
             if arn in inventory.managed_policies:
                 continue
             if is_aws_managed(arn):
