@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from rolewarden.policy.resource_globs import ResourceScope
+
 ALLOW = "Allow"
 DENY = "Deny"
 
@@ -38,8 +40,14 @@ class Statement:
         return bool(self.condition)
 
     @property
+    def scope(self) -> ResourceScope:
+        if self.resources is not None:
+            return ResourceScope(self.resources)
+        return ResourceScope(self.not_resources or (), negated=True)
+
+    @property
     def covers_every_resource(self) -> bool:
-        return self.resources is not None and "*" in self.resources
+        return self.scope.is_everything
 
     @property
     def label(self) -> str:

@@ -24,8 +24,10 @@ from rolewarden.policy.document import (
     Statement,
     parse_policy_document,
 )
+from rolewarden.policy.resource_globs import ResourceScope
 
 PolicyKind = Literal["inline", "managed"]
+NOT_RESOURCE = "NotResource:"
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,23 @@ class PolicyInput:
 
 @dataclass(frozen=True)
 class GrantSource:
-    """One Allow statement that grants an action."""
+    """One Allow statement that grants an action, on the resources it can act on."""
 
     policy: PolicyRef
     statement: str
     pattern: str
-    resources: tuple[str, ...]
+    resources: tuple[str, ...]  # as evidence shows them: `NotResource:<pattern>` for a NotResource
     conditional: bool
+    boundary_conditional: bool = False  # the boundary allows it here only under a condition
+
+    @functools.cached_property
+    def scope(self) -> ResourceScope:
+        negated = [
+            r.removeprefix(NOT_RESOURCE) for r in self.resources if r.startswith(NOT_RESOURCE)
+        ]
+        if negated:
+            return ResourceScope(tuple(negated), negated=True)
+        return ResourceScope(self.resources)
 
 
 @dataclass(frozen=True)

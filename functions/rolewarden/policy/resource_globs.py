@@ -1,0 +1,161 @@
+"""IAM's resource globs: which ARNs a `Resource` or `NotResource` list can match.
+
+IAM's only wildcards are `*` (any run of characters, `/` and `:` included) and `?` (one
+character). Two questions decide verdicts, and each is answered on the safe side:
+
+- `covers(outer, inner)`: does every ARN `inner` matches also match `outer`? Used to
+  remove a grant (a Deny, a boundary), so a "yes" must be certain: literals compare
+  case-sensitively and a policy variable (`${aws:username}`) is only its own text.
+  A rare "no" that IAM would call "yes" (`*?` against `?*`) keeps a finding; it never
+  loses one.
+- `overlaps(a, b)`: can some ARN match both? Used to keep a grant, so a "no" must be
+  certain: literals compare case-insensitively and a policy variable matches anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ANY = "*"
+ONE = "?"
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+
+
+@functools.lru_cache(maxsize=65536)
+def covers(outer: str, inner: str) -> bool:
+    """Every ARN `inner` can match, `outer` matches too (certain when True)."""
+    if outer in (ANY, inner):
+        return True
+    return _covers(outer, inner)
+
+
+def _covers(outer: str, inner: str) -> bool:
+    # states: positions (i in outer, j in inner) reachable while reading inner's symbols,
+    # where inner's `*` may only be absorbed by outer's `*`, and inner's `?` by `?` or `*`.
+    states = {(0, 0)}
+    seen: set[tuple[int, int]] = set()
+    while states:
+        i, j = states.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == len(outer) and j == len(inner):
+            return True
+        if i < len(outer) and outer[i] == ANY:
+            states.add((i + 1, j))  # outer's * absorbs nothing more
+            if j < len(inner):
+                states.add((i, j + 1))  # outer's * absorbs inner's next symbol, whatever it is
+            continue
+        if i < len(outer) and j < len(inner) and _symbol_covers(outer[i], inner[j]):
+            states.add((i + 1, j + 1))
+    return False
+
+
+def _symbol_covers(outer: str, inner: str) -> bool:
+    if inner == ANY:
+        return False
+    if outer == ONE:
+        return True
+    return outer == inner
+
+
+@functools.lru_cache(maxsize=65536)
+def overlaps(a: str, b: str) -> bool:
+    """Some ARN may match both (certain when False)."""
+    a, b = _loose(a), _loose(b)
+    if ANY in (a, b) or a == b:
+        return True
+    states = {(0, 0)}
+    seen: set[tuple[int, int]] = set()
+    while states:
+        i, j = states.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] == ANY:
+            states.add((i + 1, j))
+        if j < len(b) and b[j] == ANY:
+            states.add((i, j + 1))
+        if i < len(a) and j < len(b) and _symbols_meet(a[i], b[j]):
+            states.add((i if a[i] == ANY else i + 1, j if b[j] == ANY else j + 1))
+    return False
+
+
+def _loose(pattern: str) -> str:
+    return _VARIABLE.sub(ANY, pattern).lower()
+
+
+def _symbols_meet(a: str, b: str) -> bool:
+    return a in (ANY, ONE) or b in (ANY, ONE) or a == b
+
+
+@dataclass(frozen=True)
+class ResourceScope:
+    """The ARNs one statement applies to: `Resource` patterns, or all but `NotResource` ones."""
+
+    patterns: tuple[str, ...]
+    negated: bool = False
+
+    @classmethod
+    def everything(cls) -> ResourceScope:
+        return cls((ANY,))
+
+    @property
+    def is_everything(self) -> bool:
+        return not self.negated and ANY in self.patterns
+
+    def covers(self, other: ResourceScope) -> bool:
+        """Every ARN `other` applies to, this scope applies to (certain when True)."""
+        if self.is_everything:
+            return True
+        if not self.negated and not other.negated:
+            return all(
+                any(covers(mine, theirs) for mine in self.patterns) for theirs in other.patterns
+            )
+        if self.negated and not other.negated:
+            # all but X covers R when nothing in R can be an X
+            return not any(
+                overlaps(mine, theirs) for mine in self.patterns for theirs in other.patterns
+            )
+        if self.negated and other.negated:
+            # all but X covers all but Y when every X is a Y
+            return all(
+                any(covers(theirs, mine) for theirs in other.patterns) for mine in self.patterns
+            )
+        return False  # a list of patterns never certainly covers "all but some"
+
+    def overlaps(self, other: ResourceScope) -> bool:
+        """Some ARN may be in both (certain when False)."""
+        if self.negated and other.negated:
+            return True
+        if self.negated:
+            return other.overlaps(self)
+        if not other.negated:
+            return any(
+                overlaps(mine, theirs) for mine in self.patterns for theirs in other.patterns
+            )
+        # R against all but Y: empty only when every R is certainly a Y
+        return not ResourceScope(other.patterns).covers(self)
+
+    def narrowed_by(self, limit: ResourceScope) -> ResourceScope:
+        """What is left of this scope inside `limit`, on the wide side when not exact."""
+        if limit.covers(self):
+            return self
+        if self.covers(limit):
+            return limit
+        return self
+
+    def as_json(self) -> list[str]:
+        """Patterns as evidence shows them: a NotResource list as `NotResource:<pattern>`."""
+        if self.negated:
+            return [f"NotResource:{pattern}" for pattern in self.patterns]
+        return list(self.patterns)
+
+
+def any_overlap(scopes: Iterable[ResourceScope], other: ResourceScope) -> bool:
+    return any(scope.overlaps(other) for scope in scopes)
