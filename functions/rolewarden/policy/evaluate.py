@@ -11,8 +11,8 @@ and resource-based policies are outside what an account can see.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from rolewarden.policy.catalogue import ActionCatalogue, ActionInfo, matches
@@ -98,11 +98,15 @@ class ActionGrant:
     info: ActionInfo
     sources: list[GrantSource] = field(default_factory=list)
     partial_denies: list[DenyNote] = field(default_factory=list)
-    boundary_conditional: bool = False
+
+    @property
+    def boundary_conditional(self) -> bool:
+        """The boundary allows it only under a condition, wherever it is granted."""
+        return bool(self.sources) and all(source.boundary_conditional for source in self.sources)
 
     @property
     def conditional(self) -> bool:
-        return self.boundary_conditional or all(source.conditional for source in self.sources)
+        return all(source.conditional or source.boundary_conditional for source in self.sources)
 
     @property
     def resources(self) -> tuple[str, ...]:
@@ -147,8 +151,7 @@ def evaluate_role(
         if document is None:
             continue
         for statement in _with_effect(document, ALLOW):
-            source = _grant_source(policy.ref, statement)
-            for key in expand_statement(catalogue, statement):
+            for key, source in _grant_sources(catalogue, policy.ref, statement):
                 grant = grants.get(key)
                 if grant is None:
                     grant = grants[key] = ActionGrant(info=catalogue.info(key))
@@ -174,7 +177,7 @@ def evaluate_role(
 
 
 def expand_statement(catalogue: ActionCatalogue, statement: Statement) -> frozenset[str]:
-    """The lower-case action keys a statement applies to."""
+    """The lower-case action keys a statement names (whatever its resources)."""
     if statement.actions is not None:
         return _expand_all(catalogue, statement.actions)
     assert statement.not_actions is not None
@@ -212,10 +215,33 @@ def _with_effect(document: PolicyDocument, effect: str) -> Iterable[Statement]:
     return (statement for statement in document.statements if statement.effect == effect)
 
 
-def _resources(statement: Statement) -> tuple[str, ...]:
-    if statement.resources is not None:
-        return statement.resources
-    return tuple(f"NotResource:{resource}" for resource in statement.not_resources or ())
+def _grant_sources(
+    catalogue: ActionCatalogue, policy: PolicyRef, statement: Statement
+) -> Iterator[tuple[str, GrantSource]]:
+    """Each action an Allow grants, with the resources of the statement it can act on.
+
+    `Action: "*"` on one bucket grants the S3 actions that act on buckets or objects, and
+    nothing else: IAM matches a request's resource against the statement's.
+    """
+    keys = expand_statement(catalogue, statement)
+    source = _grant_source(policy, statement)
+    if statement.scope.negated or statement.scope.is_everything:
+        for key in keys:
+            yield key, source
+        return
+    by_resources: dict[tuple[str, ...], GrantSource] = {statement.scope.patterns: source}
+    for key in keys:
+        resources = acting_on(catalogue.info(key), statement.scope.patterns)
+        if not resources:
+            continue
+        if resources not in by_resources:
+            by_resources[resources] = replace(source, resources=resources)
+        yield key, by_resources[resources]
+
+
+def acting_on(info: ActionInfo, patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """The patterns that can match a resource the action acts on."""
+    return tuple(pattern for pattern in patterns if info.can_act_on(pattern))
 
 
 def _grant_source(policy: PolicyRef, statement: Statement) -> GrantSource:
@@ -227,7 +253,7 @@ def _grant_source(policy: PolicyRef, statement: Statement) -> GrantSource:
         policy=policy,
         statement=statement.label,
         pattern=pattern,
-        resources=_resources(statement),
+        resources=tuple(statement.scope.as_json()),
         conditional=statement.is_conditional,
     )
 
@@ -245,20 +271,65 @@ def _unknown_covered(statement: Statement, grants: Mapping[str, ActionGrant]) ->
     return {key for key in unknown if not any(matches(p, key) for p in excluded)}
 
 
+def _covered_keys(
+    catalogue: ActionCatalogue, statement: Statement, grants: Mapping[str, ActionGrant]
+) -> frozenset[str]:
+    return (expand_statement(catalogue, statement) | _unknown_covered(statement, grants)) & (
+        grants.keys()
+    )
+
+
+# --- permissions boundary ------------------------------------------------------------------
+
+
 def _apply_boundary(
     grants: dict[str, ActionGrant], boundary: PolicyDocument, catalogue: ActionCatalogue
 ) -> frozenset[str]:
-    """Drop what the boundary does not allow; mark what it allows only conditionally."""
-    allowed: dict[str, bool] = {}  # key -> allowed only under a condition
+    """Keep each grant only where the boundary allows the action on its resources too."""
+    limits: dict[str, list[Statement]] = {}
     for statement in _with_effect(boundary, ALLOW):
-        for key in expand_statement(catalogue, statement) | _unknown_covered(statement, grants):
-            allowed[key] = allowed.get(key, True) and statement.is_conditional
-    outside = frozenset(key for key in grants if key not in allowed)
+        for key in _covered_keys(catalogue, statement, grants):
+            limits.setdefault(key, []).append(statement)
+    within: dict[tuple[GrantSource, tuple[int, ...]], GrantSource | None] = {}
+    outside = set()
+    for key, grant in grants.items():
+        statements = limits.get(key, [])
+        kept = []
+        for source in grant.sources:
+            memo = (source, tuple(id(statement) for statement in statements))
+            if memo not in within:
+                within[memo] = _within_boundary(source, statements, grant.info)
+            if (limited := within[memo]) is not None:
+                kept.append(limited)
+        grant.sources = kept
+        if not kept:
+            outside.add(key)
     for key in outside:
         del grants[key]
-    for key, grant in grants.items():
-        grant.boundary_conditional = allowed[key]
-    return outside
+    return frozenset(outside)
+
+
+def _within_boundary(
+    source: GrantSource, statements: Sequence[Statement], info: ActionInfo
+) -> GrantSource | None:
+    """What the boundary leaves of one grant source: None when nothing, else its resources
+    narrowed where the boundary's are certainly narrower."""
+    meeting = [statement for statement in statements if statement.scope.overlaps(source.scope)]
+    if not meeting:
+        return None
+    conditional = all(statement.is_conditional for statement in meeting)
+    if any(statement.scope.covers(source.scope) for statement in meeting) or len(meeting) > 1:
+        return replace(source, boundary_conditional=conditional)
+    scope = source.scope.narrowed_by(meeting[0].scope)
+    if scope == source.scope:
+        return replace(source, boundary_conditional=conditional)
+    resources = acting_on(info, scope.patterns)
+    if not resources:
+        return None
+    return replace(source, resources=resources, boundary_conditional=conditional)
+
+
+# --- explicit Deny -------------------------------------------------------------------------
 
 
 def _apply_denies(
@@ -271,23 +342,54 @@ def _apply_denies(
         if document is None:
             continue
         for statement in _with_effect(document, DENY):
-            covered = (
-                expand_statement(catalogue, statement) | _unknown_covered(statement, grants)
-            ) & grants.keys()
-            total = statement.covers_every_resource and not statement.is_conditional
-            for key in covered:
-                if total:
+            note = DenyNote(
+                policy=ref,
+                statement=statement.label,
+                resources=tuple(statement.scope.as_json()),
+                conditional=statement.is_conditional,
+                in_boundary=in_boundary,
+            )
+            cut: dict[GrantSource, tuple[GrantSource | None, bool]] = {}
+            for key in _covered_keys(catalogue, statement, grants):
+                grant = grants[key]
+                kept, partial = [], False
+                for source in grant.sources:
+                    if source not in cut:
+                        cut[source] = _after_deny(source, statement)
+                    left, overlapped = cut[source]
+                    partial |= overlapped
+                    if left is not None:
+                        kept.append(left)
+                grant.sources = kept
+                if not kept:
                     denied.add(key)
-                else:
-                    grants[key].partial_denies.append(
-                        DenyNote(
-                            policy=ref,
-                            statement=statement.label,
-                            resources=_resources(statement),
-                            conditional=statement.is_conditional,
-                            in_boundary=in_boundary,
-                        )
-                    )
+                elif partial:
+                    grant.partial_denies.append(note)
     for key in denied:
         del grants[key]
     return frozenset(denied)
+
+
+def _after_deny(source: GrantSource, deny: Statement) -> tuple[GrantSource | None, bool]:
+    """What a Deny leaves of one grant source, and whether it still denies part of the rest.
+
+    Only an unconditional Deny removes anything: all of the source when its resources
+    cover the source's, else the source's patterns it covers one by one.
+    """
+    if not deny.scope.overlaps(source.scope):
+        return source, False
+    if deny.is_conditional:
+        return source, True
+    if deny.scope.covers(source.scope):
+        return None, False
+    if source.scope.negated:
+        return source, True
+    left = tuple(
+        pattern
+        for pattern in source.scope.patterns
+        if not deny.scope.covers(ResourceScope((pattern,)))
+    )
+    if not left:
+        return None, False
+    rest = replace(source, resources=left) if left != source.scope.patterns else source
+    return rest, deny.scope.overlaps(rest.scope)

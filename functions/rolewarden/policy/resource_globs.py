@@ -21,6 +21,12 @@ from dataclasses import dataclass
 
 ANY = "*"
 ONE = "?"
+# In an ARN format, a variable before the resource part (partition, region, account) is
+# any run of characters but `:`; it never occurs in what people write.
+SEGMENT = "\x00"
+# A variable that names one thing and holds neither `:` nor `/` (an S3 bucket's name).
+NAME = "\x01"
+_NAMES = re.compile(r"\$\{(BucketName)\}")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
 
 
@@ -77,13 +83,24 @@ def overlaps(a: str, b: str) -> bool:
         seen.add((i, j))
         if i == len(a) and j == len(b):
             return True
-        if i < len(a) and a[i] == ANY:
+        if i < len(a) and a[i] in _RUNS:
             states.add((i + 1, j))
-        if j < len(b) and b[j] == ANY:
+        if j < len(b) and b[j] in _RUNS:
             states.add((i, j + 1))
         if i < len(a) and j < len(b) and _symbols_meet(a[i], b[j]):
-            states.add((i if a[i] == ANY else i + 1, j if b[j] == ANY else j + 1))
+            states.add((i if a[i] in _RUNS else i + 1, j if b[j] in _RUNS else j + 1))
     return False
+
+
+_RUNS = (ANY, SEGMENT, NAME)
+
+
+def arn_format_glob(arn_format: str) -> str:
+    """`arn:${Partition}:s3:::${BucketName}/${ObjectName}` as a glob for `overlaps`."""
+    fields = arn_format.split(":", 5)
+    head = [_VARIABLE.sub(SEGMENT, field) for field in fields[:5]]
+    tail = [_VARIABLE.sub(ANY, _NAMES.sub(NAME, field)) for field in fields[5:]]
+    return ":".join([*head, *tail])
 
 
 def _loose(pattern: str) -> str:
@@ -91,6 +108,10 @@ def _loose(pattern: str) -> str:
 
 
 def _symbols_meet(a: str, b: str) -> bool:
+    if NAME in (a, b):
+        return not {":", "/"} & {a, b}
+    if SEGMENT in (a, b):
+        return ":" not in (a, b)
     return a in (ANY, ONE) or b in (ANY, ONE) or a == b
 
 

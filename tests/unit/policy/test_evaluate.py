@@ -563,3 +563,241 @@ def test_unknown_action_keeps_the_spelling_the_policy_used(catalogue: ActionCata
     grant = evaluation.grants["sqs:sendmessagetothefuture"]
     assert grant.info.name == "sqs:SendMessageToTheFuture"
     assert grant.info.access_level == "Unknown"
+
+
+# --- resources decide: Deny containment ----------------------------------------------------
+
+EXPORTS = "arn:aws:s3:::exports/*"
+
+
+def test_deny_on_the_same_resources_removes_the_grant(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject allowed on exports/* and denied on exactly that ARN
+    role = [
+        policy(
+            APP_INLINE,
+            allow("s3:GetObject", Resource=EXPORTS),
+            deny("s3:GetObject", Resource=EXPORTS),
+        )
+    ]
+    # When the role is evaluated
+    evaluation = evaluate_role(role, catalogue)
+    # Then nothing is granted: the Deny covers every resource the Allow names
+    assert evaluation.grants == {}
+    assert evaluation.denied == {"s3:getobject"}
+
+
+def test_deny_on_a_wider_glob_removes_the_grant(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject allowed on b/* and s3:* denied on arn:aws:s3:::* (`*` spans `/`)
+    role = [
+        policy(APP_INLINE, allow("s3:GetObject", Resource="arn:aws:s3:::b/*")),
+        policy(GUARDRAIL, deny("s3:*", Resource="arn:aws:s3:::*")),
+    ]
+    # When the role is evaluated
+    evaluation = evaluate_role(role, catalogue)
+    # Then nothing is granted and nothing is partial
+    assert evaluation.grants == {}
+    assert evaluation.denied == {"s3:getobject"}
+
+
+def test_deny_covering_some_of_the_resources_removes_those(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject allowed on two buckets and denied on one of them
+    role = [
+        policy(
+            APP_INLINE,
+            allow("s3:GetObject", Resource=[EXPORTS, "arn:aws:s3:::reports/*"]),
+            deny("s3:GetObject", Resource=EXPORTS, Sid="NoExports"),
+        )
+    ]
+    # When the role is evaluated
+    grant = evaluate_role(role, catalogue).grants["s3:getobject"]
+    # Then the grant stays on the other bucket only; the Deny took what it covers
+    assert grant.resources == ("arn:aws:s3:::reports/*",)
+    assert grant.partial_denies == []
+
+
+def test_deny_inside_the_allowed_resources_stays_partial(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject allowed on every bucket and denied on exports/* only
+    role = [
+        policy(
+            APP_INLINE,
+            allow("s3:GetObject", Resource="arn:aws:s3:::*"),
+            deny("s3:GetObject", Resource=EXPORTS, Sid="NoExports"),
+        )
+    ]
+    # When the role is evaluated
+    grant = evaluate_role(role, catalogue).grants["s3:getobject"]
+    # Then the grant stays whole, with the Deny noted as partial
+    assert grant.resources == ("arn:aws:s3:::*",)
+    assert [(n.statement, n.resources) for n in grant.partial_denies] == [("NoExports", (EXPORTS,))]
+
+
+def test_conditional_deny_on_the_same_resources_stays_partial(catalogue: ActionCatalogue) -> None:
+    # Given the same ARN allowed and denied, the Deny only outside a VPC
+    condition = {"StringNotEquals": {"aws:SourceVpc": "vpc-0abc"}}
+    role = [
+        policy(
+            APP_INLINE,
+            allow("s3:GetObject", Resource=EXPORTS),
+            deny("s3:GetObject", Resource=EXPORTS, Sid="VpcOnly", Condition=condition),
+        )
+    ]
+    # When the role is evaluated
+    grant = evaluate_role(role, catalogue).grants["s3:getobject"]
+    # Then the grant stays, noted as partial and conditional
+    assert [(n.statement, n.conditional) for n in grant.partial_denies] == [("VpcOnly", True)]
+
+
+def test_deny_elsewhere_leaves_no_note(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject allowed on exports/* and denied on payroll/* only
+    role = [
+        policy(
+            APP_INLINE,
+            allow("s3:GetObject", Resource=EXPORTS),
+            deny("s3:GetObject", Resource="arn:aws:s3:::payroll/*"),
+        )
+    ]
+    # When the role is evaluated
+    grant = evaluate_role(role, catalogue).grants["s3:getobject"]
+    # Then the Deny cannot touch what is granted, so it is not even partial
+    assert grant.partial_denies == []
+
+
+def test_not_resource_deny_covers_what_it_does_not_except(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject allowed on payroll/* and denied on everything but public/*
+    role = [
+        policy(
+            APP_INLINE,
+            allow("s3:GetObject", Resource="arn:aws:s3:::payroll/*"),
+            deny("s3:GetObject", NotResource="arn:aws:s3:::public/*"),
+        )
+    ]
+    # When the role is evaluated / Then nothing is left: payroll is not public
+    assert evaluate_role(role, catalogue).grants == {}
+
+
+def test_denies_together_cover_what_neither_covers_alone(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject allowed on two buckets, each denied by its own guardrail statement
+    role = [
+        policy(APP_INLINE, allow("s3:GetObject", Resource=[EXPORTS, "arn:aws:s3:::reports/*"])),
+        policy(
+            GUARDRAIL,
+            deny("s3:GetObject", Resource=EXPORTS),
+            deny("s3:GetObject", Resource="arn:aws:s3:::reports/*"),
+        ),
+    ]
+    # When the role is evaluated / Then nothing is granted
+    assert evaluate_role(role, catalogue).denied == {"s3:getobject"}
+
+
+# --- resources decide: boundaries intersect per resource ------------------------------------
+
+
+def test_boundary_on_other_resources_grants_nothing(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject allowed on raw-data/*, under a boundary allowing it on curated-data/*
+    role = [policy(APP_INLINE, allow("s3:GetObject", Resource="arn:aws:s3:::raw-data/*"))]
+    boundary = policy(BOUNDARY, allow("s3:GetObject", Resource="arn:aws:s3:::curated-data/*"))
+    # When the role is evaluated
+    evaluation = evaluate_role(role, catalogue, boundary)
+    # Then nothing is granted: the two never meet
+    assert evaluation.grants == {}
+    assert evaluation.outside_boundary == {"s3:getobject"}
+
+
+def test_boundary_narrows_a_wide_grant_to_its_resources(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject allowed on every bucket, under a boundary allowing curated-data/*
+    role = [policy(APP_INLINE, allow("s3:GetObject", Resource="arn:aws:s3:::*"))]
+    boundary = policy(BOUNDARY, allow("s3:*", Resource="arn:aws:s3:::curated-data/*"))
+    # When the role is evaluated
+    grant = evaluate_role(role, catalogue, boundary).grants["s3:getobject"]
+    # Then what is granted is what the boundary leaves
+    assert grant.resources == ("arn:aws:s3:::curated-data/*",)
+
+
+def test_boundary_not_resource_excluding_the_grant_grants_nothing(
+    catalogue: ActionCatalogue,
+) -> None:
+    # Given s3:GetObject on raw-data/*, under a boundary allowing s3:* on all but raw-data
+    role = [policy(APP_INLINE, allow("s3:GetObject", Resource="arn:aws:s3:::raw-data/*"))]
+    boundary = policy(BOUNDARY, allow("s3:*", NotResource="arn:aws:s3:::raw-data/*"))
+    # When the role is evaluated / Then nothing is granted
+    assert evaluate_role(role, catalogue, boundary).grants == {}
+
+
+def test_not_resource_grant_under_a_boundary_on_its_exception_grants_nothing(
+    catalogue: ActionCatalogue,
+) -> None:
+    # Given s3:GetObject on all but curated-data, under a boundary allowing curated-data only
+    role = [policy(APP_INLINE, allow("s3:GetObject", NotResource="arn:aws:s3:::curated-data/*"))]
+    boundary = policy(BOUNDARY, allow("s3:GetObject", Resource="arn:aws:s3:::curated-data/*"))
+    # When the role is evaluated / Then nothing is granted
+    assert evaluate_role(role, catalogue, boundary).grants == {}
+
+
+def test_boundary_on_overlapping_resources_keeps_the_grant(catalogue: ActionCatalogue) -> None:
+    # Given s3:GetObject on raw-data/* under a boundary allowing every bucket's objects
+    role = [policy(APP_INLINE, allow("s3:GetObject", Resource="arn:aws:s3:::raw-data/*"))]
+    boundary = policy(BOUNDARY, allow("s3:*", Resource="arn:aws:s3:::*/*"))
+    # When the role is evaluated
+    grant = evaluate_role(role, catalogue, boundary).grants["s3:getobject"]
+    # Then it is granted where the role asked
+    assert grant.resources == ("arn:aws:s3:::raw-data/*",)
+
+
+# --- resources decide: only actions that can act on the statement's resources ---------------
+
+
+def test_star_on_one_bucket_grants_only_what_acts_on_its_objects(
+    catalogue: ActionCatalogue,
+) -> None:
+    # Given Action "*" on the objects of one bucket
+    role = [policy(APP_INLINE, allow("*", Resource="arn:aws:s3:::exports/*"))]
+    # When the role is evaluated
+    grants = evaluate_role(role, catalogue).grants
+    # Then only S3 object actions are granted: no IAM, no bucket policy, no listing of buckets
+    assert {grant.info.service for grant in grants.values()} == {"s3"}
+    assert {"s3:getobject", "s3:putobject", "s3:deleteobject"} <= grants.keys()
+    assert not {"iam:passrole", "s3:putbucketpolicy", "s3:listallmybuckets"} & grants.keys()
+
+
+def test_not_action_on_one_bucket_grants_only_what_acts_on_the_bucket(
+    catalogue: ActionCatalogue,
+) -> None:
+    # Given NotAction s3:Delete* on one bucket's ARN
+    role = [policy(APP_INLINE, allow(NotAction="s3:Delete*", Resource="arn:aws:s3:::exports"))]
+    # When the role is evaluated
+    grants = evaluate_role(role, catalogue).grants
+    # Then bucket actions of S3, minus the deletes; no object action, nothing of IAM
+    assert "s3:putbucketpolicy" in grants
+    assert not {"s3:getobject", "s3:deletebucket", "iam:createaccesskey"} & grants.keys()
+
+
+def test_an_action_that_takes_no_resource_needs_star(catalogue: ActionCatalogue) -> None:
+    # Given s3:ListAllMyBuckets (it acts on no resource) allowed on one bucket, and on "*"
+    on_bucket = [policy(APP_INLINE, allow("s3:ListAllMyBuckets", Resource="arn:aws:s3:::b"))]
+    on_star = [policy(APP_INLINE, allow("s3:ListAllMyBuckets"))]
+    # When each is evaluated / Then only "*" grants it
+    assert evaluate_role(on_bucket, catalogue).grants == {}
+    assert evaluate_role(on_star, catalogue).grants.keys() == {"s3:listallmybuckets"}
+
+
+def test_each_action_keeps_only_the_resources_it_can_act_on(catalogue: ActionCatalogue) -> None:
+    # Given one statement granting an S3 and a DynamoDB action on a bucket and a table
+    table = f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/orders"
+    role = [
+        policy(
+            APP_INLINE,
+            allow(["s3:GetObject", "dynamodb:GetItem"], Resource=[EXPORTS, table]),
+        )
+    ]
+    # When the role is evaluated
+    grants = evaluate_role(role, catalogue).grants
+    # Then each action is granted on its own kind of resource
+    assert grants["s3:getobject"].resources == (EXPORTS,)
+    assert grants["dynamodb:getitem"].resources == (table,)
+
+
+def test_unknown_actions_are_granted_on_any_resource(catalogue: ActionCatalogue) -> None:
+    # Given an action newer than the catalogue, on one bucket
+    role = [policy(APP_INLINE, allow("s3:PutObjectFutureFeature", Resource=EXPORTS))]
+    # When the role is evaluated / Then it is granted: what it acts on is unknown
+    assert evaluate_role(role, catalogue).grants.keys() == {"s3:putobjectfuturefeature"}
