@@ -181,7 +181,9 @@ class TestInstanceRoleAppPermissions:
             resource_arn=arn,
             title="ECS host role passrole-host grants application permissions (iam)",
         )
-        assert found["evidence"]["critical"] == ["privilege escalation: iam:PassRole"]
+        assert found["evidence"]["critical"] == [
+            "privilege escalation: iam:PassRole on any role (*)"
+        ]
         [policy] = found["evidence"]["offending_policies"]
         assert policy["policy"] == {
             "name": "pass-any-role",
