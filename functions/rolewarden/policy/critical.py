@@ -176,7 +176,7 @@ def role_grants(
 def critical_reasons(
     policy: PolicyRef,
     application: list[ActionGrant],
-    granted: Iterable[ActionGrant],
+    granted: list[ActionGrant],
     evaluation: RoleEvaluation,
     catalogue: ActionCatalogue,
 ) -> list[str]:
@@ -220,12 +220,14 @@ def _escalates(entry: EscalationAction, own: list[GrantSource]) -> bool:
 
 def _everything(
     document: PolicyDocument,
-    granted: Iterable[ActionGrant],
+    granted: list[ActionGrant],
     evaluation: RoleEvaluation,
     catalogue: ActionCatalogue,
 ) -> str | None:
     """`*`, or a NotAction Allow that leaves almost everything, after boundary and denies."""
     every = catalogue.expand("*")
+    if len(granted) < ALMOST_EVERYTHING * len(every):
+        return None
     left = every & {grant.info.name.lower() for grant in granted}
     if len(left) < ALMOST_EVERYTHING * len(every):
         return None
