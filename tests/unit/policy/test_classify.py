@@ -342,6 +342,15 @@ def test_baseline_actions_are_those_of_the_three_policies(
     assert found == BASELINE_ACTION_NAMES
 
 
+def test_host_scoped_reads_are_the_ssm_policys_parameter_reads(baseline: Baseline) -> None:
+    # Given / When the packaged baseline is loaded
+    # Then the reads judged by resource are the ones AmazonSSMManagedInstanceCore grants on
+    # "*", and what a host needs of them is the agent's and AWS's public parameters
+    assert baseline.host_scoped_actions == ("ssm:getparameter", "ssm:getparameters")
+    assert all(baseline.is_baseline_action(action) for action in baseline.host_scoped_actions)
+    assert list(baseline.host_resources) == HOST_PARAMETERS
+
+
 def test_the_three_baseline_policies_alone_are_not_offending(
     baseline: Baseline, catalogue: ActionCatalogue
 ) -> None:
