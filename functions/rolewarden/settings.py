@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rolewarden.policy.classify import grants_critical_action
+from rolewarden.policy.critical import grants_critical_action
 from rolewarden.rules.ids import RULE_IDS
 
 PREFIX = "ROLEWARDEN_"

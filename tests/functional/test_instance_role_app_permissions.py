@@ -21,6 +21,7 @@ from functional.accounts import (
 )
 from rolewarden.demo.builders import (
     ASG_NAME_TAG,
+    AWS_POLICY_PREFIX,
     ECS_AGENT_POLICY_ARN,
     EXEMPT_REASON_TAG,
     EXEMPT_UNTIL_TAG,
@@ -39,6 +40,7 @@ from rolewarden.demo.builders import (
 from rolewarden.rules import ids
 
 RULE_APP = ids.INSTANCE_ROLE_APP_PERMISSIONS
+PAYMENTS_PARAMETERS = "arn:aws:ssm:us-east-1:123456789012:parameter/prod/payments/*"
 
 
 class TestInstanceRoleAppPermissions:
@@ -87,6 +89,25 @@ class TestInstanceRoleAppPermissions:
             create_service(ecs, "shop", "orders", orders_td)
             shop_task = run_task(
                 ecs, "shop", orders_td, container_instance_arn=shop.container_instance_arn
+            )
+
+            # Severity: AWS's read-only policies; an application's parameters beside SSM's.
+            role(
+                "audit-host",
+                managed=(
+                    ECS_AGENT_POLICY_ARN,
+                    f"{AWS_POLICY_PREFIX}SecurityAudit",
+                    f"{AWS_POLICY_PREFIX}ReadOnlyAccess",
+                ),
+            )
+            payments_arn = create_customer_policy(
+                iam,
+                "payments-config",
+                policy_document(allow(["ssm:GetParameter"], [PAYMENTS_PARAMETERS])),
+            )
+            role(
+                "payments-host",
+                managed=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN, payments_arn),
             )
 
             # Scope: a plain EC2 application's role.
@@ -181,7 +202,9 @@ class TestInstanceRoleAppPermissions:
             resource_arn=arn,
             title="ECS host role passrole-host grants application permissions (iam)",
         )
-        assert found["evidence"]["critical"] == ["privilege escalation: iam:PassRole"]
+        assert found["evidence"]["critical"] == [
+            "privilege escalation: iam:PassRole on any role (*)"
+        ]
         [policy] = found["evidence"]["offending_policies"]
         assert policy["policy"] == {
             "name": "pass-any-role",
@@ -202,6 +225,41 @@ class TestInstanceRoleAppPermissions:
         assert found is not None
         assert found["severity"] == "critical"
         assert "grants every action (*)" in found["evidence"]["critical"]
+
+    def test_role_with_aws_read_only_policies_is_high_not_critical(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given an ECS host role with AWS's SecurityAudit and ReadOnlyAccess (which grant reads
+        # the catalogue labels Permissions management) / When scanned
+        found = self.found(world, "audit-host")
+
+        # Then it is a high finding naming both policies, with nothing critical
+        assert found is not None
+        assert found["severity"] == "high"
+        assert "critical" not in found["evidence"]
+        offending = found["evidence"]["offending_policies"]
+        assert [(p["policy"]["name"], p["critical"]) for p in offending] == [
+            ("SecurityAudit", []),
+            ("ReadOnlyAccess", []),
+        ]
+
+    def test_parameter_read_on_an_application_path_beside_ssm_core_is_named(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given an ECS host role with the ECS agent and SSM policies, and a customer policy
+        # reading the payments parameters (scenario 9) / When scanned
+        found = self.found(world, "payments-host")
+
+        # Then the customer policy is the finding, and it says why the read is not the host's
+        assert found is not None
+        assert found["severity"] == "high"
+        [policy] = found["evidence"]["offending_policies"]
+        assert policy["policy"]["name"] == "payments-config"
+        assert policy["beyond_host_needs"] == [
+            f"ssm:GetParameter on {PAYMENTS_PARAMETERS} reads application parameters; a host "
+            "needs only arn:*:ssm:*:*:parameter/AmazonCloudWatch-*, "
+            "arn:*:ssm:*:*:parameter/aws/service/*"
+        ]
 
     def test_role_granting_application_actions_is_high(self, world: SimpleNamespace) -> None:
         # Given an ECS host role with DynamoDB access to one table, used by an ASG instance

@@ -3,8 +3,11 @@
 A host needs the ECS agent, image pulls, logs, SSM and the CloudWatch agent.
 The AWS managed policies for those are baseline by identity; in any other policy
 an action is baseline when one of those policies grants it (see
-data/baseline.json). Everything else a host role grants is an application
-permission, which belongs in a task role.
+data/baseline.json), except the actions that read application data
+(`ssm:GetParameter`): those are baseline only on what a host needs (the CloudWatch
+agent's parameters, AWS public parameters), and application permissions beyond it.
+Everything else a host role grants is an application permission, which belongs in a
+task role. Why an application grant is critical: see critical.py.
 """
 
 from __future__ import annotations
@@ -16,25 +19,20 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from rolewarden.policy.catalogue import ActionCatalogue, default_catalogue, matches
-from rolewarden.policy.document import ALLOW, PolicyDocument
-from rolewarden.policy.evaluate import ActionGrant, PolicyRef, RoleEvaluation, expand_statement
+from rolewarden.policy.catalogue import ActionCatalogue, matches
+from rolewarden.policy.critical import RoleGrant, critical_reasons, role_grants
+from rolewarden.policy.document import ALLOW, PolicyDocument, Statement
+from rolewarden.policy.evaluate import (
+    ActionGrant,
+    GrantSource,
+    PolicyRef,
+    RoleEvaluation,
+    expand_statement,
+)
+from rolewarden.policy.resource_globs import ResourceScope, covers
 
 ECS_AGENT_POLICY = "policy/service-role/AmazonEC2ContainerServiceforEC2Role"
-
-PRIVILEGE_ESCALATION_ACTIONS = frozenset(
-    {
-        "iam:passrole",
-        "iam:createaccesskey",
-        "iam:createloginprofile",
-        "iam:updateloginprofile",
-        "iam:updateassumerolepolicy",
-    }
-)
-ASSUME_ROLE = "sts:assumerole"
-PERMISSIONS_MANAGEMENT = "Permissions management"
-# A NotAction Allow that leaves at least this share of all actions is as good as `*`.
-ALMOST_EVERYTHING = 0.9
+HOST_READS_SID = "HostParameters"
 
 
 def policy_identity(arn: str) -> str:
@@ -49,12 +47,36 @@ def policy_identity(arn: str) -> str:
 class Baseline:
     policy_identities: frozenset[str]
     action_patterns: tuple[str, ...]
+    # Baseline actions that read application data: baseline only on `host_resources`.
+    host_scoped_actions: tuple[str, ...] = ()
+    host_resources: tuple[str, ...] = ()
 
     def is_baseline_policy(self, policy: PolicyRef) -> bool:
         return policy.arn is not None and policy_identity(policy.arn) in self.policy_identities
 
     def is_baseline_action(self, action: str) -> bool:
+        """Baseline on some resource (for a host-scoped read, on what a host needs)."""
         return _matches_any(self.action_patterns, action.lower())
+
+    def is_host_scoped(self, action: str) -> bool:
+        return _matches_any(self.host_scoped_actions, action.lower())
+
+    @property
+    def host_scope(self) -> ResourceScope:
+        return ResourceScope(self.host_resources)
+
+    def beyond_host_needs(self, sources: Iterable[GrantSource]) -> tuple[str, ...]:
+        """Resources of these grants that reach past what a host needs (as written)."""
+        return tuple(
+            sorted(
+                {
+                    resource
+                    for source in sources
+                    if not self.host_scope.covers(source.scope)
+                    for resource in source.resources
+                }
+            )
+        )
 
 
 @functools.lru_cache(maxsize=65536)
@@ -71,26 +93,29 @@ def load_baseline(
     identities = {policy_identity(arn) for arn in data["policies"]}
     identities |= {policy_identity(arn) for arn in extra_policy_arns}
     patterns = [action for policy in data["policies"].values() for action in policy["actions"]]
-    patterns += list(extra_actions)
+    extras = [action.lower() for action in extra_actions]
+    reads = data["host_scoped_reads"]
+    # An action the settings name as baseline is baseline on every resource.
+    scoped = [a.lower() for a in reads["actions"] if not _matches_any(tuple(extras), a.lower())]
     return Baseline(
         policy_identities=frozenset(identities),
-        action_patterns=tuple(sorted({pattern.lower() for pattern in patterns})),
-    )
-
-
-def grants_critical_action(pattern: str, catalogue: ActionCatalogue | None = None) -> bool:
-    """Does an action pattern cover a permissions-management or privilege-escalation action?"""
-    catalogue = catalogue or default_catalogue()
-    return any(
-        key in PRIVILEGE_ESCALATION_ACTIONS
-        or key == ASSUME_ROLE
-        or PERMISSIONS_MANAGEMENT in catalogue.info(key).access_levels
-        for key in catalogue.expand(pattern)
+        action_patterns=tuple(sorted({pattern.lower() for pattern in patterns + extras})),
+        host_scoped_actions=tuple(sorted(scoped)),
+        host_resources=tuple(reads["resources"]),
     )
 
 
 def is_ecs_agent_policy(arn: str) -> bool:
     return policy_identity(arn) == ECS_AGENT_POLICY
+
+
+@dataclass(frozen=True)
+class HostReadBeyond:
+    """A baseline data read granted past what a host needs: an application permission."""
+
+    action: str
+    resources: tuple[str, ...]  # those past what a host needs, as the policy writes them
+    host_needs: tuple[str, ...]
 
 
 @dataclass
@@ -102,6 +127,8 @@ class PolicyVerdict:
     application: list[ActionGrant] = field(default_factory=list)
     baseline: list[ActionGrant] = field(default_factory=list)
     critical: list[str] = field(default_factory=list)
+    beyond_host: list[HostReadBeyond] = field(default_factory=list)
+    role_grants: list[RoleGrant] = field(default_factory=list)
 
     @property
     def mixed(self) -> bool:
@@ -132,76 +159,36 @@ def classify_role(
     baseline: Baseline,
     catalogue: ActionCatalogue,
 ) -> RoleVerdict:
-    verdicts = []
-    for policy in policies:
-        verdict = PolicyVerdict(
-            policy=policy, baseline_by_identity=baseline.is_baseline_policy(policy)
-        )
-        for grant in evaluation.granted_by(policy):
-            if verdict.baseline_by_identity or baseline.is_baseline_action(grant.info.name):
-                verdict.baseline.append(grant)
-            else:
-                verdict.application.append(grant)
-        verdict.application.sort(key=lambda grant: grant.info.name.lower())
-        verdict.baseline.sort(key=lambda grant: grant.info.name.lower())
-        document = evaluation.documents.get(policy.key)
-        verdict.critical = _critical_reasons(verdict, document, catalogue)
-        verdicts.append(verdict)
+    verdicts = [_classify_policy(evaluation, policy, baseline, catalogue) for policy in policies]
     return RoleVerdict(policies=verdicts, evaluation=evaluation)
 
 
-def _critical_reasons(
-    verdict: PolicyVerdict, document: PolicyDocument | None, catalogue: ActionCatalogue
-) -> list[str]:
-    if not verdict.application:
-        return []
-    reasons: set[str] = set()
-    if document is not None:
-        reasons |= _everything_grants(verdict, document, catalogue)
-    permissions_management: list[str] = []
-    for grant in verdict.application:
-        key = grant.info.name.lower()
-        own = [source for source in grant.sources if source.policy == verdict.policy]
-        if PERMISSIONS_MANAGEMENT in grant.info.access_levels:
-            permissions_management.append(grant.info.name)
-        if key in PRIVILEGE_ESCALATION_ACTIONS:
-            reasons.add(f"privilege escalation: {grant.info.name}")
-        elif key == ASSUME_ROLE and any(_on_any_resource(source.resources) for source in own):
-            reasons.add("privilege escalation: sts:AssumeRole on *")
-    if permissions_management:
-        reasons.add("permissions management: " + _some(permissions_management))
-    return sorted(reasons)
-
-
-def _some(names: list[str], shown: int = 5) -> str:
-    text = ", ".join(names[:shown])
-    return text if len(names) <= shown else f"{text} (+{len(names) - shown} more)"
-
-
-def _everything_grants(
-    verdict: PolicyVerdict, document: PolicyDocument, catalogue: ActionCatalogue
-) -> set[str]:
-    """`*`, or a NotAction Allow that leaves almost everything, after boundary and denies."""
-    total = len(catalogue.expand("*"))
-    granted = len(verdict.application) + len(verdict.baseline)
-    if granted < ALMOST_EVERYTHING * total:
-        return set()
-    allows = [statement for statement in document.statements if statement.effect == ALLOW]
-    if any(
-        action.strip() in ("*", "*:*") for statement in allows for action in statement.actions or ()
-    ):
-        return {"grants every action (*)"}
-    return {f"NotAction grant leaves {granted / total:.0%} of all actions"}
-
-
-def _on_any_resource(resources: tuple[str, ...]) -> bool:
-    """`*`, a NotResource, or every role of an account (`...:role/*`, any account or one)."""
-    return any(
-        resource == "*"
-        or resource.startswith("NotResource:")
-        or (resource.split(":")[2:3] == ["iam"] and resource.endswith(("role/*", ":*")))
-        for resource in resources
-    )
+def _classify_policy(
+    evaluation: RoleEvaluation, policy: PolicyRef, baseline: Baseline, catalogue: ActionCatalogue
+) -> PolicyVerdict:
+    verdict = PolicyVerdict(policy=policy, baseline_by_identity=baseline.is_baseline_policy(policy))
+    granted = evaluation.granted_by(policy)
+    for grant in granted:
+        if verdict.baseline_by_identity:
+            verdict.baseline.append(grant)
+        elif not baseline.is_baseline_action(grant.info.name):
+            verdict.application.append(grant)
+        elif baseline.is_host_scoped(grant.info.name) and (
+            beyond := baseline.beyond_host_needs(s for s in grant.sources if s.policy == policy)
+        ):
+            verdict.application.append(grant)
+            verdict.beyond_host.append(
+                HostReadBeyond(grant.info.name, beyond, baseline.host_resources)
+            )
+        else:
+            verdict.baseline.append(grant)
+    verdict.application.sort(key=lambda grant: grant.info.name.lower())
+    verdict.baseline.sort(key=lambda grant: grant.info.name.lower())
+    verdict.beyond_host.sort(key=lambda read: read.action.lower())
+    verdict.critical = critical_reasons(policy, verdict.application, granted, evaluation, catalogue)
+    document = evaluation.documents.get(policy.key)
+    verdict.role_grants = role_grants(policy, verdict.application, document)
+    return verdict
 
 
 def baseline_only_document(
@@ -209,7 +196,9 @@ def baseline_only_document(
 ) -> dict[str, Any]:
     """The split proposed for a mixed policy: its statements cut down to baseline actions.
 
-    Deny statements are kept as they are. The application part belongs in a task role.
+    Deny statements are kept as they are. A host-scoped read (ssm:GetParameter) is kept
+    only on what a host needs, in a statement of its own when the original reaches
+    further. The application part belongs in a task role.
     """
     statements: list[dict[str, Any]] = []
     for statement in document.statements:
@@ -221,10 +210,62 @@ def baseline_only_document(
             for key in expand_statement(catalogue, statement)
             if baseline.is_baseline_action(key)
         )
-        if not kept:
-            continue
-        body = statement.as_json()
-        body.pop("NotAction", None)
-        body["Action"] = kept
-        statements.append(body)
+        reads = [name for name in kept if baseline.is_host_scoped(name)]
+        if reads and not baseline.host_scope.covers(statement.scope):
+            kept = [name for name in kept if name not in reads]
+            statements += _with_actions(statement, kept)
+            statements += _host_reads(statement, reads, baseline)
+        else:
+            statements += _with_actions(statement, kept)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _with_actions(statement: Statement, actions: list[str]) -> list[dict[str, Any]]:
+    if not actions:
+        return []
+    body = statement.as_json()
+    body.pop("NotAction", None)
+    body["Action"] = actions
+    return [body]
+
+
+def _host_reads(statement: Statement, reads: list[str], baseline: Baseline) -> list[dict[str, Any]]:
+    """The host-scoped reads of a statement, on what a host needs within its resources."""
+    within = _within(statement.scope, baseline.host_resources)
+    if not within:
+        return []
+    body: dict[str, Any] = {"Sid": statement.sid + HOST_READS_SID} if statement.sid else {}
+    body.update(Effect=ALLOW, Action=reads, Resource=within)
+    if statement.condition:
+        body["Condition"] = dict(statement.condition)
+    return [body]
+
+
+def _within(scope: ResourceScope, host_resources: tuple[str, ...]) -> list[str]:
+    """Patterns inside both a statement's scope and what a host needs (never wider)."""
+    kept: set[str] = set()
+    for host in host_resources:
+        if scope.covers(ResourceScope((host,))):
+            kept.add(host)
+        elif not scope.negated:
+            kept |= {p for mine in scope.patterns if (p := _narrower(mine, host)) is not None}
+    return sorted(kept)
+
+
+def _narrower(a: str, b: str) -> str | None:
+    """An ARN pattern inside both `a` and `b`, field by field, when one covers the other
+    in each field (`arn:aws:ssm:eu-west-1:1:parameter/*` and
+    `arn:*:ssm:*:*:parameter/AmazonCloudWatch-*` give
+    `arn:aws:ssm:eu-west-1:1:parameter/AmazonCloudWatch-*`); None when that fails."""
+    fields_a, fields_b = a.split(":", 5), b.split(":", 5)
+    if len(fields_a) != 6 or len(fields_b) != 6:
+        return None
+    narrowed = []
+    for mine, theirs in zip(fields_a, fields_b, strict=True):
+        if covers(mine, theirs):
+            narrowed.append(theirs)
+        elif covers(theirs, mine):
+            narrowed.append(mine)
+        else:
+            return None
+    return ":".join(narrowed)

