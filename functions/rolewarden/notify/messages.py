@@ -95,7 +95,7 @@ def digest_notice(summary: dict[str, Any], due: Due, resolved: list[str]) -> Not
 
 def exemption_notice(change: ExemptionChange, account: str, region: str) -> Notice:
     until = f" until {change.until}" if change.until else ""
-    what = exemption_change_text(change)
+    what = _exemption_change_text(change)
     rules = f" for {' '.join(change.rules)}" if change.rules and what == change.change else ""
     return Notice(
         kind=Kind.EXEMPTION,
@@ -122,14 +122,14 @@ def exemption_notice(change: ExemptionChange, account: str, region: str) -> Noti
     )
 
 
-def exemption_change_text(change: ExemptionChange) -> str:
+def _exemption_change_text(change: ExemptionChange) -> str:
     """What the change does to the accepted risk: `rolewarden:exempt-rules` alone narrows an
     exemption to some rules (added) or widens it to every rule (removed)."""
     if change.tags != (EXEMPT_RULES_TAG,):
         return change.change
     if change.change == "removed":
         return "widened to every rule"
-    return f"narrowed to {' '.join(change.rules or ())}"
+    return f"narrowed to {' '.join(change.rules)}" if change.rules else change.change
 
 
 def console_url(arn: str) -> str | None:
