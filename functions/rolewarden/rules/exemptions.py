@@ -11,6 +11,8 @@ Scenarios:
      -> exempt from those rules only; to any other rule the exemption is `other-rules`.
   6. `rolewarden:exempt-rules` empty, or naming an unknown rule id -> malformed for every
      rule, naming the id: a typo neither exempts nor fails to exempt silently.
+  7. A tag that looks like an exemption tag but is not one (`rolewarden:exempt-rule`,
+     `RoleWarden:Exempt-Rules`) -> malformed, naming the tag.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ EXEMPT_UNTIL_TAG = "rolewarden:exempt-until"
 EXEMPT_REASON_TAG = "rolewarden:exempt-reason"
 EXEMPT_RULES_TAG = "rolewarden:exempt-rules"
 EXEMPTION_TAGS = (EXEMPT_UNTIL_TAG, EXEMPT_REASON_TAG, EXEMPT_RULES_TAG)
+EXEMPT_TAG_PREFIX = "rolewarden:exempt"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -83,8 +86,17 @@ def exemption_of(tags: Mapping[str, str], today: date, max_days: int) -> Exempti
     reason = (tags.get(EXEMPT_REASON_TAG) or "").strip() or None
     rules_text = tags.get(EXEMPT_RULES_TAG)
     rules = None if rules_text is None else tuple(dict.fromkeys(rules_text.split()))
-    if until_text is None and reason is None and rules is None:
+    stray = [key for key in tags if _looks_like_exemption_tag(key)]
+    if until_text is None and reason is None and rules is None and not stray:
         return Exemption(ExemptionStatus.NONE)
+    if stray:
+        return Exemption(
+            ExemptionStatus.MALFORMED,
+            until_text,
+            reason,
+            "unknown exemption tag " + ", ".join(map(_unknown_tag, sorted(stray))),
+            rules,
+        )
     if until_text is None:
         given = EXEMPT_REASON_TAG if reason is not None else EXEMPT_RULES_TAG
         return Exemption(
@@ -126,6 +138,17 @@ def exemption_of(tags: Mapping[str, str], today: date, max_days: int) -> Exempti
             rules,
         )
     return Exemption(ExemptionStatus.VALID, until_text, reason, rules=rules)
+
+
+def _looks_like_exemption_tag(key: str) -> bool:
+    """A misspelt or mis-cased exemption tag: ignoring `rolewarden:Exempt-Rules` would widen
+    the exemption to every rule without a word."""
+    return key.lower().startswith(EXEMPT_TAG_PREFIX) and key not in EXEMPTION_TAGS
+
+
+def _unknown_tag(key: str) -> str:
+    close = difflib.get_close_matches(key.lower(), EXEMPTION_TAGS, n=1)
+    return f"{key!r} (did you mean {close[0]}?)" if close else repr(key)
 
 
 def _rules_problem(rules: tuple[str, ...]) -> str | None:

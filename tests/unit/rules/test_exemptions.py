@@ -235,3 +235,42 @@ def test_scenario_4_a_rules_tag_without_a_date_is_malformed() -> None:
     assert exemption == Exemption(
         ExemptionStatus.MALFORMED, None, None, f"{RULES} without {UNTIL}", (IMDS,)
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (
+            "rolewarden:exempt-rule",
+            "unknown exemption tag 'rolewarden:exempt-rule' "
+            "(did you mean rolewarden:exempt-rules?)",
+        ),
+        (
+            "RoleWarden:Exempt-Rules",
+            "unknown exemption tag 'RoleWarden:Exempt-Rules' "
+            "(did you mean rolewarden:exempt-rules?)",
+        ),
+    ],
+    ids=["misspelt", "mis-cased"],
+)
+def test_scenario_7_a_misspelt_rules_tag_is_malformed_not_ignored(key: str, problem: str) -> None:
+    # Given a valid exemption whose rules tag key is misspelt: ignoring it would exempt from
+    # every rule instead of the one meant
+    exemption = exemption_of({**VALID, key: IMDS}, TODAY, 365)
+
+    # When read / Then it exempts from no rule, naming the tag
+    assert exemption == Exemption(
+        ExemptionStatus.MALFORMED, "2025-12-31", "vendor appliance, ticket SEC-142", problem
+    )
+    assert {exemption.for_rule(rule) for rule in RULE_IDS} == {exemption}
+
+
+def test_scenario_7_a_mis_cased_date_tag_alone_is_malformed_not_none() -> None:
+    # Given only a mis-cased exempt-until and the reason: someone meant to exempt
+    exemption = exemption_of({"Rolewarden:Exempt-Until": "2025-12-31", REASON: "x"}, TODAY, 365)
+
+    # When read / Then it does not exempt, and the finding will say why
+    assert exemption.status is ExemptionStatus.MALFORMED
+    assert exemption.problem == (
+        "unknown exemption tag 'Rolewarden:Exempt-Until' (did you mean rolewarden:exempt-until?)"
+    )
