@@ -86,45 +86,14 @@ def exemption_of(tags: Mapping[str, str], today: date, max_days: int) -> Exempti
     reason = (tags.get(EXEMPT_REASON_TAG) or "").strip() or None
     rules_text = tags.get(EXEMPT_RULES_TAG)
     rules = None if rules_text is None else tuple(dict.fromkeys(rules_text.split()))
-    stray = [key for key in tags if _looks_like_exemption_tag(key)]
+    stray = sorted(key for key in tags if _looks_like_exemption_tag(key))
     if until_text is None and reason is None and rules is None and not stray:
         return Exemption(ExemptionStatus.NONE)
-    if stray:
-        return Exemption(
-            ExemptionStatus.MALFORMED,
-            until_text,
-            reason,
-            "unknown exemption tag " + ", ".join(map(_unknown_tag, sorted(stray))),
-            rules,
-        )
-    if until_text is None:
-        given = EXEMPT_REASON_TAG if reason is not None else EXEMPT_RULES_TAG
-        return Exemption(
-            ExemptionStatus.MALFORMED, None, reason, f"{given} without {EXEMPT_UNTIL_TAG}", rules
-        )
-    try:
-        if not ISO_DATE.fullmatch(until_text.strip()):
-            raise ValueError  # fromisoformat alone also takes week dates such as 2026-W27-1
-        until = date.fromisoformat(until_text.strip())
-    except ValueError:
-        return Exemption(
-            ExemptionStatus.MALFORMED,
-            until_text,
-            reason,
-            f"{EXEMPT_UNTIL_TAG} must be a date YYYY-MM-DD, got {until_text!r}",
-            rules,
-        )
-    if reason is None:
-        return Exemption(
-            ExemptionStatus.MALFORMED,
-            until_text,
-            None,
-            f"{EXEMPT_REASON_TAG} is missing or empty",
-            rules,
-        )
-    rules_problem = None if rules is None else _rules_problem(rules)
-    if rules_problem is not None:
-        return Exemption(ExemptionStatus.MALFORMED, until_text, reason, rules_problem, rules)
+    until = _date_of(until_text)
+    problem = _malformed(until_text, until, reason, rules, stray)
+    if problem is not None:
+        return Exemption(ExemptionStatus.MALFORMED, until_text, reason, problem, rules)
+    assert until is not None  # _malformed said so
     if until < today:
         return Exemption(
             ExemptionStatus.EXPIRED, until_text, reason, f"expired on {until_text}", rules
@@ -138,6 +107,36 @@ def exemption_of(tags: Mapping[str, str], today: date, max_days: int) -> Exempti
             rules,
         )
     return Exemption(ExemptionStatus.VALID, until_text, reason, rules=rules)
+
+
+def _date_of(text: str | None) -> date | None:
+    # fromisoformat alone also takes week dates such as 2026-W27-1
+    if text is None or not ISO_DATE.fullmatch(text.strip()):
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def _malformed(
+    until_text: str | None,
+    until: date | None,
+    reason: str | None,
+    rules: tuple[str, ...] | None,
+    stray: list[str],
+) -> str | None:
+    """Why the tags are not an exemption at all, whatever the date (None: they are one)."""
+    if stray:
+        return "unknown exemption tag " + ", ".join(map(_unknown_tag, stray))
+    if until_text is None:
+        given = EXEMPT_REASON_TAG if reason is not None else EXEMPT_RULES_TAG
+        return f"{given} without {EXEMPT_UNTIL_TAG}"
+    if until is None:
+        return f"{EXEMPT_UNTIL_TAG} must be a date YYYY-MM-DD, got {until_text!r}"
+    if reason is None:
+        return f"{EXEMPT_REASON_TAG} is missing or empty"
+    return None if rules is None else _rules_problem(rules)
 
 
 def _looks_like_exemption_tag(key: str) -> bool:
