@@ -6,7 +6,8 @@ Scenarios:
   2. A sweep sends one digest plus one message per finding new since the last sweep (ten
      to a PublishBatch, one Scan of the findings table); the next sweep sends the digest
      only; a finding fixed since is listed as resolved.
-  3. An exemption added by tag is announced, naming who did it.
+  3. An exemption added by tag is announced, naming who did it (and the rules it is
+     limited to; removing the rules tag alone widens it to every rule).
   4. The remediate function announces the remediation it applied, with the restore command.
 """
 
@@ -23,7 +24,9 @@ import pytest
 from functional.events import (
     ACTOR_ARN,
     EXEMPT_REASON,
+    EXEMPT_UNTIL,
     INSTANCE_ID,
+    ROLE_NAME,
     Invoker,
     load_event,
 )
@@ -152,6 +155,52 @@ def test_an_exemption_added_is_announced_naming_who(demo: SimpleNamespace, invok
     assert alert["attributes"]["action"] == "added"
     assert alert["message"]["actor"] == ACTOR_ARN
     assert alert["message"]["reason"] == EXEMPT_REASON
+
+
+def test_an_exemption_limited_to_rules_is_announced_naming_them(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given CreateTags adding an exemption for ecs-host-imds-exposed only to the IMDSv1 host
+    host = demo.account.shop_host_imdsv1_instance_id
+    event = load_event("cloudtrail-create-tags", **{INSTANCE_ID: host})
+    tags = event["detail"]["requestParameters"]["tagSet"]["items"]
+    tags.append({"key": "rolewarden:exempt-rules", "value": ids.ECS_HOST_IMDS_EXPOSED})
+
+    # When the event evaluator handles it
+    invoke(events.handler, event, **demo.settings)
+
+    # Then the exemption alert names the rule, the date and who did it
+    (alert,) = [a for a in inbox(demo) if a["attributes"]["kind"] == "exemption"]
+    assert alert["subject"].startswith(
+        f"RoleWarden exemption added on {host} until {EXEMPT_UNTIL} "
+        f"for {ids.ECS_HOST_IMDS_EXPOSED} by "
+    )
+    assert alert["attributes"]["action"] == "added"
+    assert {key: alert["message"][key] for key in ("actor", "rules", "reason")} == {
+        "actor": ACTOR_ARN,
+        "rules": [ids.ECS_HOST_IMDS_EXPOSED],
+        "reason": EXEMPT_REASON,
+    }
+
+
+def test_removing_the_rules_tag_alone_is_announced_as_widening(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given UntagRole removing rolewarden:exempt-rules only
+    event = load_event("cloudtrail-untag-role")
+    event["detail"]["requestParameters"]["tagKeys"] = ["rolewarden:exempt-rules"]
+
+    # When the event evaluator handles it
+    invoke(events.handler, event, **demo.settings)
+
+    # Then the alert says the exemption now covers every rule, and who did it
+    (alert,) = [a for a in inbox(demo) if a["attributes"]["kind"] == "exemption"]
+    assert alert["subject"].startswith(
+        f"RoleWarden exemption widened to every rule on {ROLE_NAME} by arn:aws:sts::"
+    )
+    assert alert["attributes"]["action"] == "removed"
+    assert alert["message"]["tags"] == ["rolewarden:exempt-rules"]
+    assert alert["message"]["actor"] == ACTOR_ARN
 
 
 def test_the_remediate_function_announces_what_it_applied(

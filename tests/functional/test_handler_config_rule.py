@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,6 +33,8 @@ from rolewarden.demo.builders import (
     DEFAULT_IMAGE_ID,
     ECS_AGENT_POLICY_ARN,
     ECS_TASKS_SERVICE,
+    EXEMPT_REASON_TAG,
+    EXEMPT_UNTIL_TAG,
     SSM_CORE_POLICY_ARN,
     allow,
     create_cluster,
@@ -40,6 +42,7 @@ from rolewarden.demo.builders import (
     create_role,
     launch_instance,
     policy_document,
+    register_container_instance,
     register_task_definition,
 )
 from rolewarden.evaluation.config_reporter import put_evaluations
@@ -48,6 +51,7 @@ from rolewarden.handlers import runtime
 from rolewarden.handlers.config_rule import handler
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.rules import ids
+from rolewarden.rules.exemptions import EXEMPT_RULES_TAG
 from rolewarden.rules.model import Compliance, finding_id
 
 INSTANCE = "AWS::EC2::Instance"
@@ -680,6 +684,89 @@ class TestConfigRuleEvaluator:
         ]
 
     # --- malformed invocations -----------------------------------------------------------
+
+
+class TestConfigRuleExemptions:
+    """An exemption limited by rolewarden:exempt-rules, as each Config rule reports it."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def world(cls, moto_account: Any) -> Iterator[SimpleNamespace]:
+        with moto_account() as session:
+            ec2, ecs = session.client("ec2"), session.client("ecs")
+            create_cluster(ecs, "vendor")
+            until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+            exempt = {EXEMPT_UNTIL_TAG: until, EXEMPT_REASON_TAG: "vendor appliance, SEC-142"}
+            # An ECS host without a profile allowing IMDSv1, exempt for the IMDS rule only
+            host = launch_instance(
+                ec2,
+                http_tokens="optional",
+                tags={**exempt, EXEMPT_RULES_TAG: ids.ECS_HOST_IMDS_EXPOSED},
+            )
+            register_container_instance(ecs, ec2, "vendor", host)
+            # An instance with a profile, exempt from every rule: nothing to accept
+            compliant = make_host(session, "vendor-ssm", instance_tags=exempt).instance_id
+            yield SimpleNamespace(host=host, compliant=compliant, until=until)
+
+    def config_event(self, instance_id: str, rule: str) -> dict[str, Any]:
+        """The instance's change notification, sent to the Config rule of `rule`."""
+        replace = {INSTANCE_ID: instance_id}
+        if rule != ids.EC2_INSTANCE_WITHOUT_PROFILE:
+            replace[ids.EC2_INSTANCE_WITHOUT_PROFILE] = rule
+        return load_event("config-instance-changed", **replace)
+
+    def test_the_exempt_rule_is_not_applicable_saying_why(
+        self, world: SimpleNamespace, invoke: Invoker
+    ) -> None:
+        # Given the host exempt for ecs-host-imds-exposed only
+        event = self.config_event(world.host, ids.ECS_HOST_IMDS_EXPOSED)
+
+        # When Config invokes that rule's evaluator
+        done = invoke(handler, event)
+
+        # Then Config is told NOT_APPLICABLE, with the exemption's date and reason
+        assert reported(done) == [
+            evaluation(
+                INSTANCE,
+                world.host,
+                "NOT_APPLICABLE",
+                f"exempt until {world.until}: vendor appliance, SEC-142",
+            )
+        ]
+        assert done.result["findings"] == []
+
+    def test_another_rule_judges_the_exempt_resource_as_usual(
+        self, world: SimpleNamespace, invoke: Invoker
+    ) -> None:
+        # Given the same host / When Config invokes ec2-instance-without-profile
+        done = invoke(handler, self.config_event(world.host, ids.EC2_INSTANCE_WITHOUT_PROFILE))
+
+        # Then it is NON_COMPLIANT, with its finding
+        rule = ids.EC2_INSTANCE_WITHOUT_PROFILE
+        arn = f"arn:aws:ec2:us-east-1:123456789012:instance/{world.host}"
+        assert reported(done) == [
+            evaluation(
+                INSTANCE,
+                world.host,
+                "NON_COMPLIANT",
+                f"EC2 instance {world.host} has no instance profile",
+            )
+        ]
+        assert done.result["findings"] == [finding_id(rule, arn)]
+
+    def test_an_exempt_resource_that_complies_is_compliant(
+        self, world: SimpleNamespace, invoke: Invoker
+    ) -> None:
+        # Given an instance with a profile, exempt from every rule
+        event = self.config_event(world.compliant, ids.EC2_INSTANCE_WITHOUT_PROFILE)
+
+        # When Config invokes ec2-instance-without-profile
+        done = invoke(handler, event)
+
+        # Then it is COMPLIANT: an exemption hides violations, not compliance
+        assert reported(done) == [
+            evaluation(INSTANCE, world.compliant, "COMPLIANT", "has an instance profile")
+        ]
 
 
 def _without(key: str) -> dict[str, Any]:

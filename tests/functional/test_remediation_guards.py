@@ -39,6 +39,7 @@ from rolewarden.demo.builders import (
     create_service,
     launch_instance,
     policy_document,
+    register_container_instance,
     register_task_definition,
     run_task,
 )
@@ -53,6 +54,7 @@ from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
 from rolewarden.rules.context import RuleContext
+from rolewarden.rules.exemptions import EXEMPT_RULES_TAG
 from rolewarden.rules.model import Finding
 from rolewarden.settings import Settings
 
@@ -291,6 +293,47 @@ class TestExemptions:
         assert_applied(outcome, journal, forced=[])
         assert account.inline_policies(role) == []
         assert account.attached_policies(role) == [ECS_AGENT_POLICY_ARN]
+
+    def test_an_exemption_of_one_rule_blocks_that_rule_only(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given an ECS host without a profile allowing IMDSv1, exempt for ecs-host-imds-exposed
+        # only, and a baseline profile configured
+        ec2, ecs = account.session.client("ec2"), account.session.client("ecs")
+        _arn, _id, profile_arn = build_role(
+            account.session, unique("baseline", journal), managed=(SSM_CORE_POLICY_ARN,)
+        )
+        cluster = unique("exempt-imds", journal)
+        create_cluster(ecs, cluster)
+        until = (utc_today() + timedelta(days=30)).isoformat()
+        exemption = {EXEMPT_UNTIL_TAG: until, EXEMPT_REASON_TAG: "vendor appliance, SEC-142"}
+        instance = launch_instance(
+            ec2, http_tokens="optional", tags={**exemption, EXEMPT_RULES_TAG: RULE_IMDS}
+        )
+        register_container_instance(ecs, ec2, cluster, instance)
+        settings = {"baseline_instance_profile": unique("baseline", journal)}
+
+        # When a person enforces IMDSv2 on it, even forcing
+        imds = account.remediate(
+            RULE_IMDS, instance_arn(instance), PERSON_FORCING, journal, **settings
+        )
+
+        # Then that finding no longer holds (accepted risk), and the metadata options stay
+        assert imds.status is OutcomeStatus.NO_LONGER_HOLDS
+        assert imds.reasons == [f"NOT_APPLICABLE: exempt until {until}: vendor appliance, SEC-142"]
+        assert account.metadata(instance) == {
+            "HttpTokens": "optional",
+            "HttpPutResponseHopLimit": 1,
+        }
+
+        # When the person associates the baseline profile (another rule, not exempt)
+        profile = account.remediate(
+            RULE_PROFILE, instance_arn(instance), PERSON, journal, **settings
+        )
+
+        # Then it is applied: the exemption does not reach that rule
+        assert_applied(profile, journal, forced=[])
+        assert account.profile_of(instance) == profile_arn
 
 
 class TestBlockedUnlessForced:

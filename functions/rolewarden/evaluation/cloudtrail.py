@@ -7,7 +7,7 @@ and "ECS Task State Change" for tasks that reach RUNNING. A call that failed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -15,7 +15,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from rolewarden.evaluation.targets import Targets
-from rolewarden.rules.exemptions import EXEMPT_REASON_TAG, EXEMPT_UNTIL_TAG
+from rolewarden.rules.exemptions import (
+    EXEMPT_REASON_TAG,
+    EXEMPT_RULES_TAG,
+    EXEMPT_UNTIL_TAG,
+    EXEMPTION_TAGS,
+)
 
 CLOUDTRAIL_CALL = "AWS API Call via CloudTrail"
 ECS_TASK_STATE_CHANGE = "ECS Task State Change"
@@ -82,7 +87,8 @@ TRIGGER_EVENT: TypeAdapter[CloudTrailEvent | EcsTaskStateChangeEvent] = TypeAdap
 
 @dataclass(frozen=True)
 class ExemptionChange:
-    """Someone added or removed an exemption tag: an accepted risk changed hands."""
+    """Someone added or removed an exemption tag: an accepted risk changed hands (or was
+    narrowed to some rules, or widened to every rule, by `rolewarden:exempt-rules`)."""
 
     event_name: str
     actor: str
@@ -90,6 +96,8 @@ class ExemptionChange:
     change: Literal["added", "removed"]
     until: str | None = None
     reason: str | None = None
+    rules: tuple[str, ...] | None = None  # the rule ids an added rules tag names
+    tags: tuple[str, ...] = ()  # the exemption tags added or removed
 
 
 @dataclass(frozen=True)
@@ -221,16 +229,13 @@ def exemption_changes(event: CloudTrailEvent | EcsTaskStateChangeEvent) -> list[
     added = {
         str(item.get("key") or item.get("Key")): str(item.get("value") or item.get("Value") or "")
         for item in _objects(detail.request_parameters)
-        if (item.get("key") or item.get("Key")) in (EXEMPT_UNTIL_TAG, EXEMPT_REASON_TAG)
+        if (item.get("key") or item.get("Key")) in EXEMPTION_TAGS
     }
-    removed = {
-        value
-        for value in _values(detail, "tagkeys")
-        if value in (EXEMPT_UNTIL_TAG, EXEMPT_REASON_TAG)
-    }
+    removed = {value for value in _values(detail, "tagkeys") if value in EXEMPTION_TAGS}
     if detail.event_name == "DeleteTags":  # EC2 names deleted tags in a tag set, like adding
         removed |= set(added)
         added = {}
+    rules = added.get(EXEMPT_RULES_TAG)
     changes = []
     for resource in resources:
         if added:
@@ -242,11 +247,26 @@ def exemption_changes(event: CloudTrailEvent | EcsTaskStateChangeEvent) -> list[
                     "added",
                     until=added.get(EXEMPT_UNTIL_TAG),
                     reason=added.get(EXEMPT_REASON_TAG),
+                    rules=None if rules is None else tuple(rules.split()),
+                    tags=_in_tag_order(added),
                 )
             )
         if removed:
-            changes.append(ExemptionChange(detail.event_name, detail.actor, resource, "removed"))
+            changes.append(
+                ExemptionChange(
+                    detail.event_name,
+                    detail.actor,
+                    resource,
+                    "removed",
+                    tags=_in_tag_order(removed),
+                )
+            )
     return changes
+
+
+def _in_tag_order(keys: Iterable[str]) -> tuple[str, ...]:
+    present = set(keys)
+    return tuple(tag for tag in EXEMPTION_TAGS if tag in present)
 
 
 # --- reading CloudTrail's free-form parameters ---------------------------------------------

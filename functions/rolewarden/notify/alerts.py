@@ -92,6 +92,8 @@ class AlertSink:
                 actor=change.actor,
                 until=change.until,
                 reason=change.reason,
+                rules=list(change.rules) if change.rules is not None else None,
+                tags=list(change.tags),
                 event_name=change.event_name,
             )
         self.notifier.send(exemption_notice(change, account, region) for change in changes)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rolewarden.notify.findings_state import Due
 from rolewarden.notify.notice import Kind, Notice, subject_line
 from rolewarden.remediation.outcome import Outcome
+from rolewarden.rules.exemptions import EXEMPT_RULES_TAG
 from rolewarden.rules.model import Finding
 
 if TYPE_CHECKING:  # the event models: only the event function needs them at run time
@@ -94,18 +95,23 @@ def digest_notice(summary: dict[str, Any], due: Due, resolved: list[str]) -> Not
 
 def exemption_notice(change: ExemptionChange, account: str, region: str) -> Notice:
     until = f" until {change.until}" if change.until else ""
+    what = _exemption_change_text(change)
+    rules = f" for {' '.join(change.rules)}" if change.rules and what == change.change else ""
     return Notice(
         kind=Kind.EXEMPTION,
         subject=subject_line(
-            f"RoleWarden exemption {change.change} on {change.resource}{until} by {change.actor}"
+            f"RoleWarden exemption {what} on {change.resource}{until}{rules} by {change.actor}"
         ),
         message={
             "kind": Kind.EXEMPTION.value,
             "change": change.change,
+            "description": what,
             "resource": change.resource,
             "actor": change.actor,
             "until": change.until,
             "reason": change.reason,
+            "rules": list(change.rules) if change.rules is not None else None,
+            "tags": list(change.tags),
             "event_name": change.event_name,
             "account": account,
             "region": region,
@@ -114,6 +120,16 @@ def exemption_notice(change: ExemptionChange, account: str, region: str) -> Noti
         region=region,
         action=change.change,
     )
+
+
+def _exemption_change_text(change: ExemptionChange) -> str:
+    """What the change does to the accepted risk: `rolewarden:exempt-rules` alone narrows an
+    exemption to some rules (added) or widens it to every rule (removed)."""
+    if change.tags != (EXEMPT_RULES_TAG,):
+        return change.change
+    if change.change == "removed":
+        return "widened to every rule"
+    return f"narrowed to {' '.join(change.rules)}" if change.rules else change.change
 
 
 def console_url(arn: str) -> str | None:

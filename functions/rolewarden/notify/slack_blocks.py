@@ -171,8 +171,10 @@ def _exemption(notice: Notice) -> list[Block]:
         lines.append(f"*Until:* {escape(message['until'])}")
     if message.get("reason"):
         lines.append(f"*Reason:* {escape(message['reason'])}")
+    if message.get("rules"):
+        lines.append(f"*Rules:* {_names(_strings(message['rules']), code)}")
     return [
-        header(f":memo: Exemption {message['change']}"),
+        header(f":memo: Exemption {message.get('description') or message['change']}"),
         section(lines),
         context(
             f"CloudTrail {escape(message.get('event_name') or 'event')}",
@@ -215,7 +217,9 @@ def evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
     exemption = evidence.get("exemption") or {}
     if exemption.get("problem"):
         reason = f" (reason: {escape(exemption['reason'])})" if exemption.get("reason") else ""
-        lines.append(f"• Exemption not honoured: {escape(exemption['problem'])}{reason}")
+        other_rules = exemption.get("status") == "other-rules"
+        verdict = "not for this rule" if other_rules else "not honoured"
+        lines.append(f"• Exemption {verdict}: {escape(exemption['problem'])}{reason}")
     return lines
 
 

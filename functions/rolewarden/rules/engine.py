@@ -55,10 +55,14 @@ def run_rules(snapshot: Snapshot, context: RuleContext, rule_ids: Iterable[str])
 
 
 def _apply_exemption(evaluation: Evaluation, context: RuleContext, run: RuleRun) -> Evaluation:
-    """An exempt resource is NOT_APPLICABLE; an exemption that does not count is evidence."""
+    """An exemption suppresses a violation: the resource is NOT_APPLICABLE and listed as an
+    accepted risk. A compliant resource has no risk to accept and stays COMPLIANT. An
+    exemption that does not count (or covers other rules only) is the finding's evidence."""
+    if evaluation.violation is None:
+        return evaluation
     exemption = exemption_of(
         evaluation.resource.tags, context.today, context.settings.max_exemption_days
-    )
+    ).for_rule(evaluation.rule)
     if exemption.exempts:
         assert exemption.until is not None and exemption.reason is not None
         run.exempt.append(
@@ -75,7 +79,7 @@ def _apply_exemption(evaluation: Evaluation, context: RuleContext, run: RuleRun)
             evaluation.resource,
             f"exempt until {exemption.until}: {exemption.reason}",
         )
-    if evaluation.violation is None or exemption.status is ExemptionStatus.NONE:
+    if exemption.status is ExemptionStatus.NONE:
         return evaluation
     evidence: dict[str, Any] = {**evaluation.violation.evidence, "exemption": exemption.as_json()}
     violation = dataclasses.replace(evaluation.violation, evidence=evidence)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+import pytest
+
 from rolewarden.evaluation.cloudtrail import ExemptionChange
 from rolewarden.notify.findings_state import Due
 from rolewarden.notify.messages import (
@@ -150,6 +154,79 @@ def test_an_exemption_notice_names_who() -> None:
     assert notice.message["actor"] == change.actor
     assert notice.attributes()["action"] == "added"
     assert notice.message["reason"] == "vendor appliance, ticket SEC-142"
+
+
+ALICE = "arn:aws:iam::123456789012:user/alice"
+UNTIL_TAG, REASON_TAG, RULES_TAG = (
+    "rolewarden:exempt-until",
+    "rolewarden:exempt-reason",
+    "rolewarden:exempt-rules",
+)
+
+
+def test_an_exemption_notice_names_the_rules_it_is_limited_to() -> None:
+    # Given an exemption added for two rules
+    change = ExemptionChange(
+        event_name="CreateTags",
+        actor=ALICE,
+        resource="i-0abc",
+        change="added",
+        until="2030-03-01",
+        reason="vendor appliance",
+        rules=("ecs-host-imds-exposed", "ec2-instance-without-profile"),
+        tags=(UNTIL_TAG, REASON_TAG, RULES_TAG),
+    )
+
+    # When announced
+    notice = exemption_notice(change, "123456789012", "us-east-1")
+
+    # Then the subject (cut at SNS's 100 characters) and the message name the rules
+    assert notice.subject == (
+        "RoleWarden exemption added on i-0abc until 2030-03-01 for ecs-host-imds-exposed "
+        "ec2-instance-with..."
+    )
+    assert notice.message["actor"] == ALICE
+    assert notice.message["rules"] == ["ecs-host-imds-exposed", "ec2-instance-without-profile"]
+    assert notice.message["tags"] == [UNTIL_TAG, REASON_TAG, RULES_TAG]
+    assert notice.message["description"] == "added"
+    assert notice.attributes()["action"] == "added"
+
+
+def test_an_exemption_notice_without_the_rules_tag_has_no_rules() -> None:
+    # Given an exemption added with date and reason only (every rule)
+    change = ExemptionChange(
+        "TagRole", ALICE, "shop-ecs-host", "added", "2030-03-01", "migration", tags=(UNTIL_TAG,)
+    )
+
+    # When announced / Then no rules are named: it covers every rule
+    notice = exemption_notice(change, "123456789012", "us-east-1")
+    assert notice.message["rules"] is None
+    assert " for " not in notice.subject
+
+
+@pytest.mark.parametrize(
+    ("change", "rules", "description"),
+    [
+        ("added", ("ecs-host-imds-exposed",), "narrowed to ecs-host-imds-exposed"),
+        ("removed", None, "widened to every rule"),
+    ],
+)
+def test_the_rules_tag_alone_narrows_or_widens_an_exemption(
+    change: Literal["added", "removed"], rules: tuple[str, ...] | None, description: str
+) -> None:
+    # Given a tag call that adds or removes rolewarden:exempt-rules only
+    notice = exemption_notice(
+        ExemptionChange(
+            "CreateTags", "AIDAALICE", "i-0abc", change, rules=rules, tags=(RULES_TAG,)
+        ),
+        "123456789012",
+        "us-east-1",
+    )
+
+    # When announced / Then it says what that does to the accepted risk, and who did it
+    assert notice.subject == f"RoleWarden exemption {description} on i-0abc by AIDAALICE"
+    assert notice.message["description"] == description
+    assert notice.attributes()["action"] == change
 
 
 def test_a_subject_is_one_line_of_ascii_within_100_characters() -> None:

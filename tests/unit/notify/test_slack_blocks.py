@@ -480,6 +480,72 @@ def test_an_exemption_change_says_who_what_until_and_why() -> None:
     ]
 
 
+def test_an_exemption_limited_to_rules_names_them() -> None:
+    # Given someone tagged an instance as an accepted risk for ecs-host-imds-exposed only
+    change = ExemptionChange(
+        "CreateTags",
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/admin/alice",
+        INSTANCE_ARN,
+        "added",
+        until="2030-03-31",
+        reason="vendor appliance, ticket SEC-142",
+        rules=("ecs-host-imds-exposed",),
+        tags=("rolewarden:exempt-until", "rolewarden:exempt-reason", "rolewarden:exempt-rules"),
+    )
+
+    # When it becomes a Slack message
+    message = slack_message(exemption_notice(change, ACCOUNT, REGION))
+
+    # Then it names the rule the accepted risk is limited to
+    assert message["blocks"][:2] == [
+        header_block(":memo: Exemption added"),
+        mrkdwn_section(
+            f"*Resource:* {INSTANCE_LINK}\n"
+            f"*By:* arn:aws:sts::{ACCOUNT}:assumed-role/admin/alice\n"
+            "*Until:* 2030-03-31\n"
+            "*Reason:* vendor appliance, ticket SEC-142\n"
+            "*Rules:* `ecs-host-imds-exposed`"
+        ),
+    ]
+
+
+def test_removing_the_rules_tag_alone_is_announced_as_widening() -> None:
+    # Given someone removed rolewarden:exempt-rules only: the exemption now covers every rule
+    change = ExemptionChange(
+        "DeleteTags",
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/admin/alice",
+        INSTANCE_ARN,
+        "removed",
+        tags=("rolewarden:exempt-rules",),
+    )
+
+    # When it becomes a Slack message / Then its header says what that does
+    message = slack_message(exemption_notice(change, ACCOUNT, REGION))
+    assert message["blocks"][0] == header_block(":memo: Exemption widened to every rule")
+
+
+def test_an_exemption_of_other_rules_is_shown_as_not_for_this_rule() -> None:
+    # Given an instance finding whose exemption covers ecs-host-imds-exposed only
+    finding = instance_finding(
+        exemption={
+            "status": "other-rules",
+            "until": "2030-03-31",
+            "reason": "vendor appliance",
+            "problem": "covers only ecs-host-imds-exposed (rolewarden:exempt-rules)",
+            "rules": ["ecs-host-imds-exposed"],
+        }
+    )
+
+    # When it becomes a Slack message
+    blocks = slack_message(finding_notice(finding, "config"))["blocks"]
+
+    # Then the evidence says the exemption is for another rule
+    assert blocks[2] == mrkdwn_section(
+        "*Evidence*\n• Exemption not for this rule: covers only ecs-host-imds-exposed "
+        "(rolewarden:exempt-rules) (reason: vendor appliance)"
+    )
+
+
 def test_text_from_data_cannot_become_a_mention_or_a_link() -> None:
     # Given a title, a tag reason and a policy name that hold Slack markup
     finding = instance_finding(

@@ -15,12 +15,16 @@ from snapshots import (
     only_evaluation,
     only_finding,
     profile_of,
+    register_container_instance,
 )
 
+from rolewarden.inventory.snapshot import Instance, Snapshot
 from rolewarden.rules.engine import ExemptResource, run_rules
 from rolewarden.rules.model import Compliance, Severity, finding_id
 
 EC2_RULE = "ec2-instance-without-profile"
+IMDS_RULE = "ecs-host-imds-exposed"
+INSTANCE_RULES = [EC2_RULE, "instance-profile-without-role", IMDS_RULE]
 EXEMPT = {
     "rolewarden:exempt-until": "2025-12-31",
     "rolewarden:exempt-reason": "vendor appliance, ticket SEC-142",
@@ -147,3 +151,105 @@ def test_only_requested_rules_run() -> None:
     # Then nothing is evaluated
     assert run.evaluations == []
     assert run.findings == []
+
+
+def exposed_host_without_profile(snapshot: Snapshot, tags: dict[str, str]) -> Instance:
+    """An ECS container instance with no instance profile that allows IMDSv1: two rules."""
+    instance = add_instance(snapshot, "i-0vendorhost", http_tokens="optional", tags=tags)
+    register_container_instance(snapshot, instance)
+    return instance
+
+
+def test_exemption_of_one_rule_leaves_the_other_rules_judging_as_usual() -> None:
+    # Given an ECS host without a profile allowing IMDSv1, exempt for ecs-host-imds-exposed only
+    snapshot = empty_snapshot()
+    host = exposed_host_without_profile(snapshot, {**EXEMPT, "rolewarden:exempt-rules": IMDS_RULE})
+
+    # When the instance rules run
+    run = run_rules(snapshot, context(), INSTANCE_RULES)
+
+    # Then ecs-host-imds-exposed is exempt (Config is told why) and listed in the summary
+    imds = [e for e in run.evaluations if e.rule == IMDS_RULE]
+    assert [(e.compliance, e.annotation) for e in imds] == [
+        (
+            Compliance.NOT_APPLICABLE,
+            "exempt until 2025-12-31: vendor appliance, ticket SEC-142",
+        )
+    ]
+    assert run.exempt == [
+        ExemptResource(
+            IMDS_RULE,
+            "AWS::EC2::Instance",
+            host.arn,
+            "2025-12-31",
+            "vendor appliance, ticket SEC-142",
+        )
+    ]
+    # ... and ec2-instance-without-profile still finds the instance, as it would untagged,
+    # its evidence saying the exemption covers another rule
+    untagged = empty_snapshot()
+    exposed_host_without_profile(untagged, {})
+    usual = only_finding(run_rules(untagged, context(), [EC2_RULE]))
+    finding = only_finding(run)
+    assert (finding.rule, finding.resource_arn) == (EC2_RULE, host.arn)
+    assert (finding.severity, finding.title, finding.remediation) == (
+        usual.severity,
+        usual.title,
+        usual.remediation,
+    )
+    assert finding.evidence == {
+        **usual.evidence,
+        "exemption": {
+            "status": "other-rules",
+            "until": "2025-12-31",
+            "reason": "vendor appliance, ticket SEC-142",
+            "problem": f"covers only {IMDS_RULE} (rolewarden:exempt-rules)",
+            "rules": [IMDS_RULE],
+        },
+    }
+
+
+def test_exempt_list_names_only_the_rules_the_resource_violates() -> None:
+    # Given an ECS host with a profile (compliant with the profile rules) allowing IMDSv1,
+    # exempt from every rule
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "vendor-host")
+    instance = add_instance(
+        snapshot, "i-0vendor", profile_arn=profile_of(role), http_tokens="optional", tags=EXEMPT
+    )
+    register_container_instance(snapshot, instance)
+
+    # When the instance rules run
+    run = run_rules(snapshot, context(), INSTANCE_RULES)
+
+    # Then the summary lists the one accepted risk, not the rules it complies with
+    assert [(item.rule, item.resource_arn) for item in run.exempt] == [(IMDS_RULE, instance.arn)]
+    # ... and Config hears COMPLIANT where it complies: there was no risk to accept
+    assert {e.rule: e.compliance for e in run.evaluations} == {
+        EC2_RULE: Compliance.COMPLIANT,
+        "instance-profile-without-role": Compliance.COMPLIANT,
+        IMDS_RULE: Compliance.NOT_APPLICABLE,
+    }
+    assert run.findings == []
+
+
+def test_unknown_rule_id_exempts_nothing_and_every_finding_names_it() -> None:
+    # Given an ECS host without a profile allowing IMDSv1, its rules tag with a typo
+    snapshot = empty_snapshot()
+    exposed_host_without_profile(
+        snapshot, {**EXEMPT, "rolewarden:exempt-rules": "ecs-host-imds-exposd"}
+    )
+
+    # When the instance rules run
+    run = run_rules(snapshot, context(), INSTANCE_RULES)
+
+    # Then nothing is exempt, and both findings say why
+    assert run.exempt == []
+    problem = (
+        "rolewarden:exempt-rules names unknown rule id 'ecs-host-imds-exposd' "
+        "(did you mean ecs-host-imds-exposed?)"
+    )
+    assert {
+        f.rule: (f.evidence["exemption"]["status"], f.evidence["exemption"]["problem"])
+        for f in run.findings
+    } == {EC2_RULE: ("malformed", problem), IMDS_RULE: ("malformed", problem)}
