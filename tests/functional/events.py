@@ -34,7 +34,7 @@ import botocore.session
 import pytest
 
 from rolewarden.handlers import runtime
-from rolewarden.observability import logger
+from rolewarden.observability import logger, metrics
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
@@ -305,6 +305,9 @@ class Invoker:
         self.settings(**settings)
         runtime.settings.cache_clear()
         self.calls.clear()
+        # Powertools' Metrics buffer is process-wide: what another test added unflushed
+        # would be published by this invocation.
+        metrics.clear_metrics()
         self._capsys.readouterr()
         with logs_to_current_stdout():
             result = handler(event, FakeLambdaContext())
