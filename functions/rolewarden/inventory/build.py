@@ -151,15 +151,17 @@ class TargetedReader:
         if not ids:
             return
         snapshot = self.snapshot
+        unread = [i for i in ids if i not in snapshot.instances]  # an instance, then its role
         try:
-            snapshot.instances.update(
-                ec2.read_instances(
-                    self.clients, snapshot.region, snapshot.account, snapshot.partition, ids
+            if unread:
+                snapshot.instances.update(
+                    ec2.read_instances(
+                        self.clients, snapshot.region, snapshot.account, snapshot.partition, unread
+                    )
                 )
-            )
         except InventoryError as error:
             snapshot.errors.append(
-                ScanError(snapshot.region, error.operation, ",".join(ids), str(error))
+                ScanError(snapshot.region, error.operation, ",".join(unread), str(error))
             )
         if workloads is Workloads.NONE:
             return
