@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import statistics
 import sys
 import uuid
@@ -63,11 +64,17 @@ def fresh(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "id": str(uuid.uuid4())}
 
 
-def event_type(event: dict[str, Any]) -> str:
+def event_type(event: dict[str, Any], sample: str) -> str:
+    """The call's name, and what sets its sample apart from the call's plain one
+    (`cloudtrail-run-task-without-cluster-arn` -> "RunTask (without cluster arn)")."""
     if event.get("detail-type") == "ECS Task State Change":
         return "ECS Task State Change (RUNNING)"
     name = str(event["detail"]["eventName"])
-    return f"{name} (failed call)" if event["detail"].get("errorCode") else name
+    if event["detail"].get("errorCode"):
+        return f"{name} (failed call)"
+    kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+    variant = sample.removeprefix("cloudtrail-").removeprefix(kebab).strip("-")
+    return f"{name} ({variant.replace('-', ' ')})" if variant else name
 
 
 def _decide(event: dict[str, Any], context: DemoLambdaContext) -> dict[str, Any]:
@@ -82,17 +89,18 @@ def main() -> None:
         EVENTS_DIR / "ecs-task-state-change-running.json",
     ]
     samples = [sample_event(path, ids) for path in paths]
+    names = [path.stem for path in paths]
     meter = CallMeter().attach(runtime.session())
     context = DemoLambdaContext()
     events.handler(fresh(samples[0]), context)  # warm-up, not measured
     measured = []
-    for event in samples:
+    for event, name in zip(samples, names, strict=True):
         decide = functools.partial(_decide, event, context)
         runs = [measure(meter, decide) for _ in range(REPEATS)]
         result, first = runs[0]
         measured.append(
             {
-                "event": event_type(event),
+                "event": event_type(event, name),
                 "status": result.get("status"),
                 "evaluations": result.get("evaluations", 0),
                 "findings": len(result.get("findings", [])),

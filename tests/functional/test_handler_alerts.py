@@ -2,7 +2,8 @@
 
 Scenarios:
   1. An event's new finding is announced once; the same finding from another event
-     within ROLEWARDEN_DEDUP_HOURS is not announced again.
+     within ROLEWARDEN_DEDUP_HOURS is not announced again. A launch announces the
+     finding of the instance's role too.
   2. A sweep sends one digest plus one message per finding new since the last sweep (ten
      to a PublishBatch, one Scan of the findings table); the next sweep sends the digest
      only; a finding fixed since is listed as resolved.
@@ -92,9 +93,9 @@ def inbox(demo: SimpleNamespace) -> list[dict[str, Any]]:
 
 
 def test_an_events_new_finding_is_announced_once(demo: SimpleNamespace, invoke: Invoker) -> None:
-    # Given RunInstances of the IMDSv1 host (ecs-host-imds-exposed)
+    # Given IMDSv1 re-enabled on a host (ecs-host-imds-exposed)
     host = demo.account.shop_host_imdsv1_instance_id
-    event = load_event("cloudtrail-run-instances", **{INSTANCE_ID: host})
+    event = load_event("cloudtrail-modify-instance-metadata-options", **{INSTANCE_ID: host})
 
     # When the event evaluator handles it
     invoke(events.handler, event, **demo.settings)
@@ -109,6 +110,27 @@ def test_an_events_new_finding_is_announced_once(demo: SimpleNamespace, invoke: 
     # And when another event names the same host within the quiet period, nothing is sent
     invoke(events.handler, {**event, "id": "another-event"}, **demo.settings)
     assert inbox(demo) == []
+
+
+def test_a_launch_announces_the_finding_of_the_instances_role_too(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given RunInstances of an IMDSv1 host whose role holds application permissions
+    host = demo.account.shop_host_imdsv1_instance_id
+    event = load_event("cloudtrail-run-instances", **{INSTANCE_ID: host})
+
+    # When the event evaluator handles it
+    invoke(events.handler, event, **demo.settings)
+
+    # Then the host's finding and its role's are announced, the same way
+    announced = {
+        (alert["attributes"]["rule"], alert["message"]["finding"]["resource_arn"])
+        for alert in inbox(demo)
+    }
+    assert announced == {
+        (ids.ECS_HOST_IMDS_EXPOSED, f"arn:aws:ec2:us-east-1:123456789012:instance/{host}"),
+        (ids.INSTANCE_ROLE_APP_PERMISSIONS, demo.account.shop_host_role_arn),
+    }
 
 
 def test_a_sweep_sends_a_digest_and_the_new_findings_only(
@@ -244,7 +266,7 @@ def test_a_finding_fixed_and_back_within_the_quiet_period_is_announced_again(
     # Given the IMDSv1 host's finding, announced by an event
     host = demo.account.shop_host_imdsv1_instance_id
     ec2 = demo.session.client("ec2")
-    event = load_event("cloudtrail-run-instances", **{INSTANCE_ID: host})
+    event = load_event("cloudtrail-modify-instance-metadata-options", **{INSTANCE_ID: host})
     invoke(events.handler, event, **demo.settings)
     assert len(inbox(demo)) == 1
 

@@ -19,6 +19,7 @@ import pytest
 
 from functional.accounts import instance_arn
 from functional.events import (
+    ACCOUNT,
     ACTOR_ARN,
     CLUSTER_ARN,
     CONTAINER_INSTANCE_ARN,
@@ -27,6 +28,7 @@ from functional.events import (
     INSTANCE_ID,
     INSTANCE_PROFILE_NAME,
     POLICY_ARN,
+    REGION,
     ROLE_NAME,
     TASK_ARN,
     TASK_DEFINITION_ARN,
@@ -132,7 +134,7 @@ def world(moto_account: Any) -> Iterator[SimpleNamespace]:
         w.orphan_eu = launch_instance(ec2_eu, profile_arn=orphan)
         create_role(iam, "orders-batch", managed_policy_arns=(orders_data,))
         batch_profile = create_instance_profile(iam, "orders-batch", "orders-batch")
-        launch_instance(ec2, profile_arn=batch_profile)
+        w.batch_host = launch_instance(ec2, profile_arn=batch_profile)
         # orders-data on a task role too: no instance profile holds it.
         create_role(
             iam,
@@ -157,8 +159,8 @@ def world(moto_account: Any) -> Iterator[SimpleNamespace]:
         w.eu_role = create_role(iam, "eu-ecs-host", managed_policy_arns=(S3_READ_ONLY_POLICY_ARN,))
         eu_profile = create_instance_profile(iam, "eu-ecs-host", "eu-ecs-host")
         create_cluster(ecs_eu, "shop-eu")
-        eu_host = launch_instance(ec2_eu, profile_arn=eu_profile)
-        register_container_instance(ecs_eu, ec2_eu, "shop-eu", eu_host)
+        w.eu_host = launch_instance(ec2_eu, profile_arn=eu_profile)
+        register_container_instance(ecs_eu, ec2_eu, "shop-eu", w.eu_host)
 
         # What a sweep of both regions says: the severity of each finding.
         swept = scan_account(session, ["us-east-1", EU], Settings.from_env({}), list(ids.RULE_IDS))
@@ -228,29 +230,34 @@ def checkout_task(w: SimpleNamespace) -> dict[str, str]:
     }
 
 
+def shop_host_and_role(w: SimpleNamespace) -> list[tuple[str, str]]:
+    return [(IMDS, instance_arn(w.shop_host)), (APP, w.shop_role)]
+
+
 INSTANCE_RULES = 3  # no profile, profile without role, IMDS exposed
+WITH_ROLE = INSTANCE_RULES + 1  # ... and the instance's role: instance-role-app-permissions
 DEFINITION_RULES = 2  # without task role, task role is execution role
 
 CASES = [
-    # EC2 calls: the instance they name.
-    Case("cloudtrail-run-instances", shop_host, shop_host_imds, INSTANCE_RULES),
-    Case("cloudtrail-run-instances", payments_host, none, INSTANCE_RULES),
+    # EC2 calls: the instance they name; a launch or a new profile, its role too.
+    Case("cloudtrail-run-instances", shop_host, shop_host_and_role, WITH_ROLE),
+    Case("cloudtrail-run-instances", payments_host, none, WITH_ROLE),
+    # ... judged by the rule's scope: orders-batch is the role of plain EC2 instances.
+    Case("cloudtrail-run-instances", lambda w: {INSTANCE_ID: w.batch_host}, none, WITH_ROLE),
     Case(
         "cloudtrail-associate-iam-instance-profile",
         lambda w: {INSTANCE_ID: w.orphan},
         lambda w: [(PROFILE_NO_ROLE, instance_arn(w.orphan))],
-        INSTANCE_RULES,
+        INSTANCE_RULES,  # its profile has no role to judge
     ),
-    Case("cloudtrail-associate-iam-instance-profile", payments_host, none, INSTANCE_RULES),
+    Case("cloudtrail-associate-iam-instance-profile", payments_host, none, WITH_ROLE),
     Case(
         "cloudtrail-replace-iam-instance-profile-association",
         shop_host,
-        shop_host_imds,
-        INSTANCE_RULES,
+        shop_host_and_role,
+        WITH_ROLE,
     ),
-    Case(
-        "cloudtrail-replace-iam-instance-profile-association", payments_host, none, INSTANCE_RULES
-    ),
+    Case("cloudtrail-replace-iam-instance-profile-association", payments_host, none, WITH_ROLE),
     Case(
         "cloudtrail-disassociate-iam-instance-profile",
         lambda w: {INSTANCE_ID: w.bare},
@@ -258,6 +265,9 @@ CASES = [
         INSTANCE_RULES,
     ),
     Case("cloudtrail-disassociate-iam-instance-profile", payments_host, none, INSTANCE_RULES),
+    # IMDSv1 re-enabled and the hop limit raised on a host: the instance's rules.
+    Case("cloudtrail-modify-instance-metadata-options", shop_host, shop_host_imds, INSTANCE_RULES),
+    Case("cloudtrail-modify-instance-metadata-options", payments_host, none, INSTANCE_RULES),
     # IAM calls on a role: the role, judged with its hosts.
     *(
         case
@@ -295,8 +305,8 @@ CASES = [
         1 + 2 * INSTANCE_RULES,
     ),
     # ECS calls.
-    Case("cloudtrail-register-container-instance", shop_host, shop_host_imds, INSTANCE_RULES),
-    Case("cloudtrail-register-container-instance", payments_host, none, INSTANCE_RULES),
+    Case("cloudtrail-register-container-instance", shop_host, shop_host_and_role, WITH_ROLE),
+    Case("cloudtrail-register-container-instance", payments_host, none, WITH_ROLE),
     *(
         case
         for call in ("register-task-definition", "create-service", "update-service")
@@ -304,6 +314,25 @@ CASES = [
             Case(f"cloudtrail-{call}", nothing, orders_api, DEFINITION_RULES),
             Case(f"cloudtrail-{call}", checkout_definition, none, DEFINITION_RULES),
         )
+    ),
+    # CloudTrail kept no response: what the request names (the family's latest ACTIVE
+    # revision, the service's task definition, the task in the request's cluster).
+    *(
+        case
+        for sample in (
+            "cloudtrail-register-task-definition-response-omitted",
+            "cloudtrail-create-service-response-missing",
+        )
+        for case in (
+            Case(sample, nothing, orders_api, DEFINITION_RULES),
+            Case(sample, lambda _w: {"orders-api": "checkout"}, none, DEFINITION_RULES),
+        )
+    ),
+    Case(
+        "cloudtrail-run-task-without-cluster-arn",
+        orders_task,
+        lambda w: [(TASK_NO_ROLE, w.orders_task)],
+        1,
     ),
     *(
         case
@@ -377,10 +406,11 @@ def test_every_eventbridge_sample_is_exercised() -> None:
     # a case here or a test of its own below
     covered = {case.sample for case in CASES} | {
         "cloudtrail-attach-role-policy-failed",
+        "cloudtrail-modify-instance-metadata-defaults",
         "ecs-task-state-change-stopped",
     }
     assert covered == set(event_names("cloudtrail-")) | set(event_names("ecs-"))
-    assert len(event_names("cloudtrail-")) == 27
+    assert len(event_names("cloudtrail-")) == 32
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -534,6 +564,129 @@ def test_stopped_task_is_skipped_without_any_aws_call(
     assert done.result == {"status": "skipped", "reason": "task is STOPPED, not RUNNING"}
     assert done.operations == []
     assert done.metrics == {"EventsSkipped": 1}
+
+
+def test_a_new_ecs_host_makes_its_role_a_host_role_judged_by_the_event(
+    world: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given a role without the ECS agent's policy, whose instance registers with a cluster
+    # in eu-west-1 (the registration alone makes it an ECS host role)
+    event = load_event(
+        "cloudtrail-register-container-instance", **{INSTANCE_ID: world.eu_host, REGION: EU}
+    )
+
+    # When the registration arrives
+    done = invoke(handler, event, regions=REGIONS)
+
+    # Then the host's role is judged with the instance, and its finding takes the alert path
+    assert done.result["findings"] == [finding_id(APP, world.eu_role)]
+    assert done.metrics == expected_metrics(world, [(APP, world.eu_role)])
+    assert [record["rule"] for record in done.logs("finding")] == [APP]
+
+
+def test_account_metadata_defaults_change_is_logged_with_who_and_what(
+    world: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given the region's instance metadata defaults set to allow IMDSv1, hop limit 2
+    event = load_event("cloudtrail-modify-instance-metadata-defaults")
+
+    # When the event evaluator receives it
+    done = invoke(handler, event, regions=REGIONS)
+
+    # Then no existing instance changed: skipped, saying which rule will judge the defaults
+    reason = (
+        "instance metadata defaults apply only to instances launched later, and no existing "
+        "instance changes; account-imds-defaults-allow-imdsv1 (a rule still to come) "
+        "judges them"
+    )
+    assert done.result == {"status": "skipped", "reason": reason}
+    # ... logged with who changed what, and nothing read
+    (record,) = done.logs("event skipped")
+    assert {key: record.get(key) for key in ("actor", "http_tokens", "reason")} == {
+        "actor": ACTOR_ARN,
+        "http_tokens": "optional",
+        "reason": reason,
+    }
+    assert record["http_put_response_hop_limit"] == "2"
+    assert done.operations == []
+    assert done.metrics == {"EventsSkipped": 1}
+
+
+@pytest.mark.parametrize(
+    ("sample", "response", "read"),
+    [
+        ("cloudtrail-register-task-definition-response-omitted", "truncated", "orders-api"),
+        ("cloudtrail-create-service-response-missing", "missing", "orders-api:1"),
+    ],
+)
+def test_a_response_cloudtrail_left_out_falls_back_on_the_request_and_says_so(
+    world: SimpleNamespace, invoke: Invoker, sample: str, response: str, read: str
+) -> None:
+    # Given a call whose response CloudTrail truncated or left out
+    event = load_event(sample)
+
+    # When the event evaluator receives it
+    done = invoke(handler, event, regions=REGIONS)
+
+    # Then the task definition the request names is read by that name (a family: its
+    # latest ACTIVE revision), judged, and the log says where the resource came from
+    assert done.params_of("DescribeTaskDefinition")[0]["taskDefinition"] == read
+    assert done.result["findings"] == [finding_id(DEFINITION_NO_ROLE, world.orders_api)]
+    (record,) = done.logs("resources named by the request only")
+    assert {key: record[key] for key in ("event_name", "event_id", "response")} == {
+        "event_name": event["detail"]["eventName"],
+        "event_id": event["id"],
+        "response": response,
+    }
+
+
+def test_a_launch_cloudtrail_kept_no_response_of_is_skipped_saying_why(
+    world: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given RunInstances truncated by CloudTrail: its request names no instance id
+    event = load_event("cloudtrail-run-instances")
+    event["detail"]["responseElements"] = {"omitted": True}
+
+    # When the event evaluator receives it
+    done = invoke(handler, event, regions=REGIONS)
+
+    # Then nothing identifies an instance: skipped, saying so, and nothing read
+    assert done.result == {
+        "status": "skipped",
+        "reason": "CloudTrail kept no response of RunInstances (truncated), and its request "
+        "names no resource RoleWarden evaluates",
+    }
+    assert done.operations == []
+
+
+OTHER_ACCOUNT = "210987654321"
+
+
+@pytest.mark.parametrize(
+    "sample",
+    ["cloudtrail-run-instances", "cloudtrail-create-tags", "ecs-task-state-change-running"],
+)
+def test_an_event_of_another_account_is_refused_and_names_no_account(
+    world: SimpleNamespace, invoke: Invoker, sample: str
+) -> None:
+    # Given an event of another account (a bus forwarding a member's events, say)
+    event = load_event(sample, **{ACCOUNT: OTHER_ACCOUNT})
+    assert event["account"] == OTHER_ACCOUNT
+
+    # When the event evaluator, in account 123456789012, receives it
+    done = invoke(handler, event, regions=REGIONS)
+
+    # Then it is refused with the reason, counted, and nothing is read, judged or announced
+    reason = (
+        f"event of account {OTHER_ACCOUNT}, but this function reads account {ACCOUNT}: it "
+        "has no credentials for that account, so nothing is evaluated"
+    )
+    assert done.result == {"status": "refused", "reason": reason}
+    assert done.metrics == {"ForeignAccountEvents": 1}
+    assert done.operations == ["sts:GetCallerIdentity"]
+    (record,) = done.logs("event of another account refused")
+    assert (record["event_account"], record["own_account"]) == (OTHER_ACCOUNT, ACCOUNT)
+    assert done.logs("exemption changed") == []
 
 
 # --- malformed events ------------------------------------------------------------------

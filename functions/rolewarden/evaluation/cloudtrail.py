@@ -3,12 +3,18 @@
 "AWS API Call via CloudTrail" for the calls that change how compute gets credentials,
 and "ECS Task State Change" for tasks that reach RUNNING. A call that failed
 (`errorCode`) changed nothing and is skipped.
+
+Where a call names its resources in its response and CloudTrail left the response out
+(missing, null, or truncated to `{"omitted": true}`), the resources are those its request
+names: a task definition's family (its latest ACTIVE revision), the task definition a
+service or task runs, the instance ids. Only a call whose request names none is skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -53,6 +59,20 @@ class CloudTrailDetail(BaseModel):
     user_identity: dict[str, Any] = Field(default_factory=dict, alias="userIdentity")
     request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
     response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
+
+    @property
+    def response_state(self) -> Literal["present", "missing", "truncated"]:
+        """Whether CloudTrail kept the call's response: it writes null (or nothing) for some
+        calls, and `{"omitted": true}` for a response beyond its field size."""
+        elements = self.response_elements
+        if not elements:
+            return "missing"
+        return "truncated" if elements.get("omitted") is True else "present"
+
+    @property
+    def response(self) -> dict[str, Any] | None:
+        """The response, when CloudTrail kept it whole."""
+        return self.response_elements if self.response_state == "present" else None
 
     @property
     def actor(self) -> str:
@@ -102,20 +122,42 @@ class ExemptionChange:
 
 @dataclass(frozen=True)
 class Skip:
-    """The event names nothing to evaluate; the reason is logged."""
+    """The event names nothing to evaluate; the reason (and the details) are logged."""
 
     reason: str
+    details: Mapping[str, str] = field(default_factory=dict)
 
 
 # --- which resources a call touched -------------------------------------------------------
 
-Extractor = Callable[[CloudTrailDetail], Targets]
+Extractor = Callable[[CloudTrailDetail], Targets | Skip]
+ACCOUNT_IMDS_DEFAULTS_RULE = "account-imds-defaults-allow-imdsv1"  # design.md, not built yet
 
 
 def _instances(detail: CloudTrailDetail) -> Targets:
     ids = {value for value in _values(detail, "instanceid") if value.startswith("i-")}
     ids |= {value for value in _values(detail, "ec2instanceid") if value.startswith("i-")}
     return Targets(instance_ids=frozenset(ids))
+
+
+def _instances_and_their_roles(detail: CloudTrailDetail) -> Targets:
+    """A launch or a new profile: the instance, and its role as an instance's role."""
+    return Targets(instance_ids=_instances(detail).instance_ids, instance_roles=True)
+
+
+def _registered_instance(detail: CloudTrailDetail) -> Targets:
+    """A new ECS host: its role becomes a host role. The request's signed identity document
+    names the instance too (a JSON text), for when the response is not there."""
+    ids = set(_instances(detail).instance_ids)
+    document = (detail.request_parameters or {}).get("instanceIdentityDocument")
+    if isinstance(document, str):
+        try:
+            named = json.loads(document).get("instanceId")
+        except (ValueError, AttributeError):
+            named = None
+        if isinstance(named, str) and named.startswith("i-"):
+            ids.add(named)
+    return Targets(instance_ids=frozenset(ids), instance_roles=True)
 
 
 def _tagged_instances(detail: CloudTrailDetail) -> Targets:
@@ -139,6 +181,9 @@ def _role_and_profile(detail: CloudTrailDetail) -> Targets:
 
 
 def _task_definition(detail: CloudTrailDetail) -> Targets:
+    """The revision the response names; without the response, what the request names."""
+    if detail.response is None:
+        return _requested_task_definition(detail)
     arns = {
         value
         for key in ("taskdefinitionarn", "taskdefinition")
@@ -148,12 +193,38 @@ def _task_definition(detail: CloudTrailDetail) -> Targets:
     return Targets(task_definition_arns=frozenset(arns))
 
 
+def _requested_task_definition(detail: CloudTrailDetail) -> Targets:
+    """RegisterTaskDefinition names a family (its latest ACTIVE revision is the one just
+    registered, or newer); the other calls a family, family:revision or an ARN."""
+    request = detail.request_parameters or {}
+    named = request.get("family") if detail.event_name == "RegisterTaskDefinition" else None
+    named = named or request.get("taskDefinition")
+    if not isinstance(named, str) or not named:
+        return Targets()
+    if named.startswith("arn:") and ":task-definition/" in named:
+        return Targets(task_definition_arns=frozenset({named}))
+    return Targets(task_definition_names=frozenset({named}))
+
+
 def _tasks(detail: CloudTrailDetail) -> Targets:
-    tasks = {
-        (str(item["clusterArn"]), str(item["taskArn"]))
-        for item in _objects(detail.response_elements)
-        if isinstance(item.get("taskArn"), str) and isinstance(item.get("clusterArn"), str)
-    }
+    """The tasks started, each in its cluster: the task's own `clusterArn`, else the
+    cluster the request names, else the default cluster. Without the response, the tasks
+    are judged when they reach RUNNING (ECS Task State Change); the task definition the
+    request names is judged now."""
+    response = detail.response
+    if response is None:
+        return _requested_task_definition(detail)
+    requested = (detail.request_parameters or {}).get("cluster")
+    started = response.get("tasks")
+    tasks = set()
+    for item in started if isinstance(started, list) else []:
+        task_arn = item.get("taskArn") if isinstance(item, dict) else None
+        if not isinstance(task_arn, str):
+            continue
+        cluster = item.get("clusterArn")
+        if not isinstance(cluster, str):
+            cluster = _cluster_arn(task_arn, requested if isinstance(requested, str) else None)
+        tasks.add((cluster, task_arn))
     return Targets(tasks=frozenset(tasks))
 
 
@@ -164,11 +235,29 @@ def _ecs_resource(detail: CloudTrailDetail) -> Targets:
     return Targets(task_definition_arns=frozenset(definitions), tasks=frozenset(tasks))
 
 
+def _metadata_defaults(detail: CloudTrailDetail) -> Skip:
+    """The account's instance metadata defaults (per region) apply to instances launched
+    from now on whose launch sets no metadata options: no existing instance changes."""
+    changed = {
+        _snake(name): str(value)
+        for item in _objects(detail.request_parameters)
+        for name, value in item.items()
+        if name.lower().startswith(("http", "instancemetadata")) and not isinstance(value, dict)
+    }
+    return Skip(
+        "instance metadata defaults apply only to instances launched later, and no existing "
+        f"instance changes; {ACCOUNT_IMDS_DEFAULTS_RULE} (a rule still to come) judges them",
+        {"event_name": detail.event_name, "actor": detail.actor, **changed},
+    )
+
+
 EXTRACTORS: dict[tuple[str, str], Extractor] = {
-    ("ec2.amazonaws.com", "RunInstances"): _instances,
-    ("ec2.amazonaws.com", "AssociateIamInstanceProfile"): _instances,
-    ("ec2.amazonaws.com", "ReplaceIamInstanceProfileAssociation"): _instances,
+    ("ec2.amazonaws.com", "RunInstances"): _instances_and_their_roles,
+    ("ec2.amazonaws.com", "AssociateIamInstanceProfile"): _instances_and_their_roles,
+    ("ec2.amazonaws.com", "ReplaceIamInstanceProfileAssociation"): _instances_and_their_roles,
     ("ec2.amazonaws.com", "DisassociateIamInstanceProfile"): _instances,
+    ("ec2.amazonaws.com", "ModifyInstanceMetadataOptions"): _instances,
+    ("ec2.amazonaws.com", "ModifyInstanceMetadataDefaults"): _metadata_defaults,
     ("ec2.amazonaws.com", "CreateTags"): _tagged_instances,
     ("ec2.amazonaws.com", "DeleteTags"): _tagged_instances,
     ("iam.amazonaws.com", "AttachRolePolicy"): _role,
@@ -183,7 +272,7 @@ EXTRACTORS: dict[tuple[str, str], Extractor] = {
     ("iam.amazonaws.com", "SetDefaultPolicyVersion"): _policy,
     ("iam.amazonaws.com", "AddRoleToInstanceProfile"): _role_and_profile,
     ("iam.amazonaws.com", "RemoveRoleFromInstanceProfile"): _role_and_profile,
-    ("ecs.amazonaws.com", "RegisterContainerInstance"): _instances,
+    ("ecs.amazonaws.com", "RegisterContainerInstance"): _registered_instance,
     ("ecs.amazonaws.com", "RegisterTaskDefinition"): _task_definition,
     ("ecs.amazonaws.com", "CreateService"): _task_definition,
     ("ecs.amazonaws.com", "UpdateService"): _task_definition,
@@ -192,6 +281,22 @@ EXTRACTORS: dict[tuple[str, str], Extractor] = {
     ("ecs.amazonaws.com", "TagResource"): _ecs_resource,
     ("ecs.amazonaws.com", "UntagResource"): _ecs_resource,
 }
+# The calls whose response names what they touched (their request may not).
+NAMED_IN_RESPONSE = frozenset(
+    {
+        "RunInstances",
+        "AssociateIamInstanceProfile",
+        "ReplaceIamInstanceProfileAssociation",
+        "DisassociateIamInstanceProfile",
+        "ModifyInstanceMetadataOptions",
+        "RegisterContainerInstance",
+        "RegisterTaskDefinition",
+        "CreateService",
+        "UpdateService",
+        "RunTask",
+        "StartTask",
+    }
+)
 HANDLED_EVENT_NAMES = sorted({name for _source, name in EXTRACTORS})
 TAG_EVENTS = frozenset(
     {"CreateTags", "DeleteTags", "TagRole", "UntagRole", "TagResource", "UntagResource"}
@@ -210,9 +315,31 @@ def targets_of(event: CloudTrailEvent | EcsTaskStateChangeEvent) -> Targets | Sk
     if extractor is None:
         return Skip(f"{detail.event_source} {detail.event_name} is not a call RoleWarden watches")
     targets = extractor(detail)
-    if targets.empty:
-        return Skip(f"{detail.event_name} names no resource RoleWarden evaluates")
-    return targets
+    if isinstance(targets, Skip) or not targets.empty:
+        return targets
+    if _falls_back_on_request(detail):
+        return Skip(
+            f"CloudTrail kept no response of {detail.event_name} ({detail.response_state}), "
+            "and its request names no resource RoleWarden evaluates"
+        )
+    return Skip(f"{detail.event_name} names no resource RoleWarden evaluates")
+
+
+def request_fallback(event: CloudTrailEvent | EcsTaskStateChangeEvent) -> dict[str, str] | None:
+    """Log fields saying the resources come from the request alone, when they do: the call
+    names them in its response, and CloudTrail left it out or truncated it."""
+    if not isinstance(event, CloudTrailEvent) or not _falls_back_on_request(event.detail):
+        return None
+    return {
+        "event_name": event.detail.event_name,
+        "event_id": event.id,
+        "response": event.detail.response_state,
+        "reason": "CloudTrail kept no whole response: evaluating what requestParameters names",
+    }
+
+
+def _falls_back_on_request(detail: CloudTrailDetail) -> bool:
+    return detail.event_name in NAMED_IN_RESPONSE and detail.response is None
 
 
 def exemption_changes(event: CloudTrailEvent | EcsTaskStateChangeEvent) -> list[ExemptionChange]:
@@ -304,6 +431,20 @@ def _objects(value: Any) -> Iterator[dict[str, Any]]:
     elif isinstance(value, list):
         for child in value:
             yield from _objects(child)
+
+
+def _cluster_arn(task_arn: str, named: str | None) -> str:
+    """The ARN of the cluster a request names (a name or an ARN; none: `default`), in the
+    task's partition, region and account."""
+    if named and named.startswith("arn:"):
+        return named
+    prefix = task_arn.partition(":task/")[0]
+    return f"{prefix}:cluster/{named or 'default'}"
+
+
+def _snake(name: str) -> str:
+    """HttpPutResponseHopLimit -> http_put_response_hop_limit (a log field's name)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 def _cluster_of_task(task_arn: str) -> str:

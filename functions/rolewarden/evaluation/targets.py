@@ -25,7 +25,12 @@ class Targets:
     """What a trigger names. Regional ids belong to the trigger's region."""
 
     instance_ids: frozenset[str] = frozenset()
+    # The instances' roles (through their profiles) are judged too, with their hosts in
+    # every region, as a role is: a launch, a new profile, a new ECS registration.
+    instance_roles: bool = False
     task_definition_arns: frozenset[str] = frozenset()
+    # Named as a call names them: `family` (its latest ACTIVE revision) or `family:revision`.
+    task_definition_names: frozenset[str] = frozenset()
     tasks: frozenset[tuple[str, str]] = frozenset()  # (cluster, task ARN)
     role_names: frozenset[str] = frozenset()
     policy_arns: frozenset[str] = frozenset()  # judged through the roles that use them
@@ -37,6 +42,7 @@ class Targets:
             (
                 self.instance_ids,
                 self.task_definition_arns,
+                self.task_definition_names,
                 self.tasks,
                 self.role_names,
                 self.policy_arns,
@@ -72,11 +78,9 @@ def evaluate_targets(
         role_names |= set(iam.roles_using_policy(clients, shared_iam, policy_arn))
 
     home = _reader(clients, scope, scope.region, context, shared_iam)
-    home.instances(targets.instance_ids)
-    for arn in sorted(targets.task_definition_arns):
-        home.task_definition(arn)
-    for cluster, task_arn in sorted(targets.tasks):
-        home.task(cluster, task_arn)
+    definitions = _read_regional(home, targets)
+    if targets.instance_roles:
+        role_names |= _roles_of_instances(home.snapshot, targets.instance_ids)
     snapshots = [home.snapshot]
     if role_names or targets.instance_profile_names:
         for each in scope.all_regions:
@@ -98,7 +102,7 @@ def evaluate_targets(
     account_wide = [rule for rule in rule_ids if REGISTRY[rule].global_resource]
     combined = Snapshot.combine(snapshots)
     result.found = _found(combined)
-    wanted = _wanted(home.snapshot, combined, targets, role_names, shared_iam)
+    wanted = _wanted(home.snapshot, combined, targets, role_names, shared_iam) | definitions
     for snapshot in snapshots:
         _keep(result, run_rules(snapshot, context, regional), wanted)
     if account_wide:
@@ -112,6 +116,35 @@ def _reader(
     return TargetedReader(
         clients, region, scope.account, scope.partition, context.skip_document, shared_iam
     )
+
+
+def _read_regional(home: TargetedReader, targets: Targets) -> set[str]:
+    """Read the trigger's regional resources; the ARNs of the task definitions it named."""
+    home.instances(targets.instance_ids)
+    definitions = set(targets.task_definition_arns)
+    for arn in sorted(targets.task_definition_arns):
+        home.task_definition(arn)
+    for name in sorted(targets.task_definition_names):
+        if (named := home.task_definition_named(name)) is not None:
+            definitions.add(named)
+    for cluster, task_arn in sorted(targets.tasks):
+        home.task(cluster, task_arn)
+    return definitions
+
+
+def _roles_of_instances(snapshot: Snapshot, instance_ids: Iterable[str]) -> set[str]:
+    """The roles of the instances' profiles, as the read found them."""
+    profiles = {
+        snapshot.instances[instance_id].profile_arn
+        for instance_id in instance_ids
+        if instance_id in snapshot.instances
+    }
+    return {
+        arn.rsplit("/", 1)[-1]
+        for profile_arn in profiles
+        if profile_arn in snapshot.iam.instance_profiles
+        for arn in snapshot.iam.instance_profiles[profile_arn].role_arns
+    }
 
 
 def _roles_of_profiles(inventory: IamInventory, profile_names: Iterable[str]) -> set[str]:
@@ -136,7 +169,6 @@ def _wanted(
         f"arn:{home.partition}:ec2:{home.region}:{home.account}:instance/{instance_id}"
         for instance_id in targets.instance_ids
     }
-    wanted |= set(targets.task_definition_arns)
     wanted |= {task_arn for _cluster, task_arn in targets.tasks}
     wanted |= {role.arn for role in inventory.roles.values() if role.name in role_names}
     profile_names = set(targets.instance_profile_names)

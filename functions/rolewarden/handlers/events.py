@@ -2,6 +2,7 @@
 
 Evaluates only the resources the call touched; IAM calls re-evaluate the role's hosts in
 every region RoleWarden covers. A repeated delivery of the same event is handled once.
+An event of another account is refused before anything is read or announced.
 Findings of rules in remediate mode are handed to the remediate function (this function
 changes nothing itself).
 """
@@ -18,12 +19,13 @@ from rolewarden.evaluation.cloudtrail import (
     Skip,
     TriggerEvent,
     exemption_changes,
+    request_fallback,
     targets_of,
 )
 from rolewarden.evaluation.targets import evaluate_targets
 from rolewarden.handlers import runtime
 from rolewarden.handlers.idempotency import once
-from rolewarden.handlers.malformed import reject
+from rolewarden.handlers.malformed import refuse_foreign_account, reject
 from rolewarden.observability import count, logger, metrics, tracer
 from rolewarden.remediation.automatic import remediate_automatically
 
@@ -42,13 +44,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
     settings = runtime.settings()
+    changes, targets = exemption_changes(parsed), targets_of(parsed)
+    # Only an event with something to read or announce needs to know whose it is.
+    if (changes or not isinstance(targets, Skip)) and (
+        own := runtime.own_account()
+    ) != parsed.account:
+        return refuse_foreign_account(parsed.account, own)
     alerts = runtime.alerts()
-    alerts.exemption_changes(exemption_changes(parsed), parsed.account, parsed.region)
-    targets = targets_of(parsed)
+    alerts.exemption_changes(changes, parsed.account, parsed.region)
     if isinstance(targets, Skip):
-        logger.info("event skipped", reason=targets.reason, event_id=parsed.id)
+        details = {"reason": targets.reason, "event_id": parsed.id, **targets.details}
+        logger.info("event skipped", extra=details)
         count("EventsSkipped")
         return {"status": "skipped", "reason": targets.reason}
+    if fallback := request_fallback(parsed):
+        logger.warning("resources named by the request only", extra=fallback)
     # IAM is global: judge it from the function's region, across every covered region.
     region = None if targets.touches_iam else parsed.region
     result = evaluate_targets(

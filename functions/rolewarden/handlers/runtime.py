@@ -52,6 +52,18 @@ def clients() -> AwsClients:
     return AwsClients(session(), home_region=home_region())
 
 
+def own_account() -> str:
+    """The account this function's credentials belong to: STS once per session (one per
+    container), as the credentials' account cannot change."""
+    return _account_of(session())
+
+
+@functools.lru_cache(maxsize=1)  # the one session of a container
+def _account_of(session_: boto3.Session) -> str:
+    account, _partition = AwsClients(session_, home_region=home_region()).account_and_partition()
+    return account
+
+
 def rule_context() -> RuleContext:
     return RuleContext.from_settings(settings())
 

@@ -115,6 +115,15 @@ class TargetedReader:
             self._ecs.read_services(cluster)
         return self._finish()
 
+    def task_definition_named(self, name: str) -> str | None:
+        """A task definition as a call names it (`family` is its latest ACTIVE revision),
+        and the services that run it: its ARN, None when it could not be read."""
+        arn = self._ecs.read_task_definition_named(name)
+        if arn is not None:
+            self.task_definition(arn)
+        self._finish()  # a failed read is a scan error of the snapshot
+        return arn
+
     def task(self, cluster: str, task_arn: str) -> Snapshot:
         """A task, its task definition, and its host (instance, profile, role)."""
         self._ecs.read_running_tasks(cluster, [task_arn])
@@ -142,15 +151,17 @@ class TargetedReader:
         if not ids:
             return
         snapshot = self.snapshot
+        unread = [i for i in ids if i not in snapshot.instances]  # an instance, then its role
         try:
-            snapshot.instances.update(
-                ec2.read_instances(
-                    self.clients, snapshot.region, snapshot.account, snapshot.partition, ids
+            if unread:
+                snapshot.instances.update(
+                    ec2.read_instances(
+                        self.clients, snapshot.region, snapshot.account, snapshot.partition, unread
+                    )
                 )
-            )
         except InventoryError as error:
             snapshot.errors.append(
-                ScanError(snapshot.region, error.operation, ",".join(ids), str(error))
+                ScanError(snapshot.region, error.operation, ",".join(unread), str(error))
             )
         if workloads is Workloads.NONE:
             return

@@ -184,7 +184,15 @@ class EcsReader:
                 None,
             )
 
-    def _describe_definition(self, arn: str) -> None:
+    def read_task_definition_named(self, name: str) -> str | None:
+        """A revision as ECS takes its name: `family` (its latest ACTIVE revision),
+        `family:revision` or an ARN. Its ARN; None when the read failed (a scan error)."""
+        read = functools.partial(self._describe_definition, name)
+        arn: str | None = self._guard("ecs:DescribeTaskDefinition", name, read, None)
+        return arn
+
+    def _describe_definition(self, arn: str) -> str:
+        """`arn`, or any name ECS takes; the ARN of the revision read."""
         response = self.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
         raw = response["taskDefinition"]
         definition = TaskDefinition(
@@ -201,6 +209,7 @@ class EcsReader:
             tags=_tags(response.get("tags")),
         )
         self.inventory.task_definitions[definition.arn] = definition
+        return definition.arn
 
     # --- plumbing -------------------------------------------------------------------
 
