@@ -31,8 +31,8 @@ DESCRIBE_SERVICES_BATCH = 10
 # The largest page each List call allows (ListServices would give 10 by default).
 LIST_PAGE_SIZE = 100
 FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
-# Container instance states in which tasks may run there (ListContainerInstances lists
-# every state but INACTIVE; REGISTERING and DEREGISTERING are on their way).
+# Container instance states a remembered registration is kept and trusted in; in any
+# other (REGISTERING, DEREGISTERING, INACTIVE...) every cluster is listed afresh.
 REGISTERED = frozenset({"ACTIVE", "DRAINING"})
 T = TypeVar("T")
 
@@ -116,30 +116,18 @@ class EcsReader:
 
         An agent is connected to one cluster, so its host is in no other one. Anything
         else (never seen, deregistered, agent disconnected, a failed call) is False, and
-        what was remembered of those instances is forgotten: the caller lists clusters.
+        the caller lists every cluster; what ECS did not confirm is forgotten.
         """
         if self.cache is None or not instance_ids:
             return False
         remembered = [self.cache.registration(self.account, self.region, i) for i in instance_ids]
         hints = [container for container in remembered if container is not None]
-        if len(hints) < len(remembered):
+        if not hints or len(hints) < len(remembered):
             return False
-        by_cluster: dict[str, list[str]] = {}
-        for container in hints:
-            by_cluster.setdefault(container.cluster_arn, []).append(container.arn)
-        confirmed: dict[str, ContainerInstance] = {}
         try:
-            for cluster, arns in sorted(by_cluster.items()):
-                for batch in _batches(sorted(arns), DESCRIBE_BATCH):
-                    response = self.ecs.describe_container_instances(
-                        cluster=cluster, containerInstances=batch
-                    )
-                    for raw in response.get("containerInstances", []):
-                        if raw.get("status") in REGISTERED and raw.get("agentConnected"):
-                            container = _container_instance(raw, cluster)
-                            confirmed[container.arn] = container
+            confirmed = self._connected(hints)
         except (ClientError, BotoCoreError):
-            return False  # as if not remembered: listing the clusters reports the failure
+            return False  # listing the clusters next reports the failure, if it lasts
         stale = [hint for hint in hints if confirmed.get(hint.arn) != hint]
         for hint in stale:
             self.cache.forget_registration(self.account, self.region, str(hint.ec2_instance_id))
@@ -147,6 +135,23 @@ class EcsReader:
             return False
         self.inventory.container_instances.update(confirmed)
         return True
+
+    def _connected(self, containers: list[ContainerInstance]) -> dict[str, ContainerInstance]:
+        """Those of these container instances still registered with their agent connected."""
+        by_cluster: dict[str, list[str]] = {}
+        for container in containers:
+            by_cluster.setdefault(container.cluster_arn, []).append(container.arn)
+        connected: dict[str, ContainerInstance] = {}
+        for cluster, arns in sorted(by_cluster.items()):
+            for batch in _batches(sorted(arns), DESCRIBE_BATCH):
+                response = self.ecs.describe_container_instances(
+                    cluster=cluster, containerInstances=batch
+                )
+                for raw in response.get("containerInstances", []):
+                    if raw.get("status") in REGISTERED and raw.get("agentConnected"):
+                        container = _container_instance(raw, cluster)
+                        connected[container.arn] = container
+        return connected
 
     def _list_container_instances(
         self, cluster: str, instance_ids: Collection[str] | None
