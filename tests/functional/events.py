@@ -34,6 +34,7 @@ import botocore.session
 import pytest
 
 from rolewarden.handlers import runtime
+from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.observability import logger, metrics
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
@@ -272,7 +273,9 @@ class Invoker:
 
     Per test: AWS_REGION and the Powertools variables are set, every ROLEWARDEN_*
     variable is cleared and only those given are set, `runtime.session` returns a
-    recorded session, and the settings cache is cleared before each invocation.
+    recorded session, and the settings cache is cleared before each invocation. One
+    Invoker is one warm container: its invocations share `cache` (what the container
+    remembers of earlier events), which no other test sees.
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -291,6 +294,8 @@ class Invoker:
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(runtime, "session", lambda: recorded_session(self.calls))
+        self.cache = ContextCache()
+        monkeypatch.setattr(runtime, "context_cache", lambda: self.cache)
 
     def settings(self, **values: str) -> None:
         """ROLEWARDEN_<NAME>=value for each (an empty value unsets it)."""

@@ -73,3 +73,43 @@ def test_the_floor_and_each_handlers_own_share_are_shown() -> None:
     assert shown["import rolewarden.handlers.sweep"] == (
         "340 ms = 1.70x boto3; RoleWarden's own 40 ms"
     )
+
+
+def decided(event: str, calls: dict[str, int], **cold: dict[str, int]) -> dict[str, object]:
+    return {
+        "event": event,
+        "status": "evaluated",
+        "evaluations": 1,
+        "findings": 1,
+        "scan_errors": [],
+        "aws_calls": calls,
+        "wall_seconds": 0.2,
+        "cpu_seconds": 0.1,
+        **{f"{key}_aws_calls": value for key, value in cold.items()},
+    }
+
+
+def test_the_role_event_shows_its_cold_calls_and_is_judged_on_its_warm_ones() -> None:
+    bench = account([sweep({"ecs": 105, "iam": 12}, findings=1)])
+    bench.events = [
+        decided("AttachRolePolicy", {"ecs": 5, "iam": 6}, cold={"ecs": 77, "iam": 6}),
+        decided("RunTask", {"ecs": 3}),
+    ]
+
+    all_rows = list(rows([bench], None))
+    shown = {row.measure: row for row in all_rows if row.section.startswith("event")}
+
+    assert shown["AttachRolePolicy, the first event of a cold container"].value == (
+        "83 calls (ecs 77, iam 6)"
+    )
+    warm = shown["AttachRolePolicy, a warm container"]
+    assert warm.value.startswith("11 calls (ecs 5, iam 6); decided in 200 ms")
+    assert (warm.target, warm.met) == ("<= 25 calls", True)
+    assert shown["RunTask"].met is None  # no target of its own
+
+
+def test_a_role_event_above_25_calls_in_a_warm_container_misses_its_target() -> None:
+    bench = account([sweep({"ecs": 105, "iam": 12}, findings=1)])
+    bench.events = [decided("AttachRolePolicy", {"ecs": 20, "iam": 6}, cold={"ecs": 90})]
+
+    assert judged(list(rows([bench], None)), "AttachRolePolicy, a warm") is False

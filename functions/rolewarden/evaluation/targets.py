@@ -13,6 +13,7 @@ from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory import iam
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import TargetedReader
+from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.snapshot import IamInventory, ScanError, Snapshot
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.engine import RuleRun, run_rules
@@ -70,14 +71,19 @@ def evaluate_targets(
     scope: Scope,
     context: RuleContext,
     rule_ids: Sequence[str],
+    cache: ContextCache | None = None,
 ) -> TargetedResult:
-    """Evaluations of the named resources only (by the given rules)."""
+    """Evaluations of the named resources only (by the given rules).
+
+    `cache`: the context a warm container remembers (default: none kept after this call).
+    """
+    cache = cache or ContextCache()
     shared_iam = IamInventory()
     role_names = set(targets.role_names)
     for policy_arn in sorted(targets.policy_arns):
         role_names |= set(iam.roles_using_policy(clients, shared_iam, policy_arn))
 
-    home = _reader(clients, scope, scope.region, context, shared_iam)
+    home = _reader(clients, scope, scope.region, context, shared_iam, cache)
     definitions = _read_regional(home, targets)
     if targets.instance_roles:
         role_names |= _roles_of_instances(home.snapshot, targets.instance_ids)
@@ -85,7 +91,9 @@ def evaluate_targets(
     if role_names or targets.instance_profile_names:
         for each in scope.all_regions:
             reader = (
-                home if each == scope.region else _reader(clients, scope, each, context, shared_iam)
+                home
+                if each == scope.region
+                else _reader(clients, scope, each, context, shared_iam, cache)
             )
             for name in sorted(role_names):
                 reader.role(name)
@@ -111,10 +119,15 @@ def evaluate_targets(
 
 
 def _reader(
-    clients: AwsClients, scope: Scope, region: str, context: RuleContext, shared_iam: IamInventory
+    clients: AwsClients,
+    scope: Scope,
+    region: str,
+    context: RuleContext,
+    shared_iam: IamInventory,
+    cache: ContextCache,
 ) -> TargetedReader:
     return TargetedReader(
-        clients, region, scope.account, scope.partition, context.skip_document, shared_iam
+        clients, region, scope.account, scope.partition, context.skip_document, shared_iam, cache
     )
 
 
@@ -185,7 +198,12 @@ def _wanted(
 def _found(snapshot: Snapshot) -> set[str]:
     found = {*snapshot.instances, *(i.arn for i in snapshot.instances.values())}
     found |= {name for role in snapshot.iam.roles.values() for name in (role.arn, role.name)}
-    return found | set(snapshot.task_definitions) | set(snapshot.tasks)
+    return (
+        found
+        | set(snapshot.task_definitions)
+        | set(snapshot.context_revisions)
+        | set(snapshot.tasks)
+    )
 
 
 def _keep(result: TargetedResult, run: RuleRun, wanted: set[str]) -> None:

@@ -67,6 +67,7 @@ def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
         runtime.scope(parsed.account, region),
         runtime.rule_context(),
         settings.enabled_rules(),
+        runtime.context_cache(),
     )
     alerts.findings(result.findings, trigger=f"event:{parsed.id}")
     alerts.resolved(result.evaluations)

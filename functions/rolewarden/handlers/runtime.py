@@ -13,6 +13,7 @@ import boto3
 
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients, session_from_environment
+from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.notify.alerts import AlertSink
 from rolewarden.notify.channel import Channel
 from rolewarden.notify.findings_state import FindingsState
@@ -45,6 +46,13 @@ def regions() -> list[str]:
 def session() -> boto3.Session:
     """One per container: a new Session reads botocore's service models again."""
     return session_from_environment()
+
+
+@functools.cache
+def context_cache() -> ContextCache:
+    """One per container: the context earlier events read that cannot go stale unseen
+    (task definition revision facts, where hosts are registered; see `context_cache`)."""
+    return ContextCache()
 
 
 def clients() -> AwsClients:

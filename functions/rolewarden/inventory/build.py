@@ -10,12 +10,11 @@ import dataclasses
 from collections.abc import Iterable
 from enum import Enum
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from rolewarden.inventory import ec2, iam
-from rolewarden.inventory.aws import AwsClients, InventoryError, error_from
+from rolewarden.inventory.aws import AwsClients, InventoryError
+from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.ecs import EcsInventory, EcsReader
-from rolewarden.inventory.snapshot import INSTANCE_READ, IamInventory, ScanError, Snapshot
+from rolewarden.inventory.snapshot import IamInventory, Instance, ScanError, Snapshot
 
 AWSVPC = "awsvpc"
 
@@ -54,7 +53,11 @@ class Workloads(Enum):
 
 
 class TargetedReader:
-    """Loads only what evaluating one resource needs (the event-driven path)."""
+    """Loads only what evaluating one resource needs (the event-driven path).
+
+    The resources named are read afresh; their context (the revisions their tasks and
+    services run, where their hosts are registered) may come from `cache`.
+    """
 
     def __init__(
         self,
@@ -64,8 +67,10 @@ class TargetedReader:
         partition: str,
         skip_document: iam.SkipDocument,
         iam_inventory: IamInventory | None = None,
+        cache: ContextCache | None = None,
     ) -> None:
-        """`iam_inventory`: IAM read so far, shared by the readers of several regions."""
+        """`iam_inventory`: IAM read so far, shared by the readers of several regions;
+        `cache`: what the container remembers (default: nothing, a cache of its own)."""
         self.clients = clients
         self.skip_document = skip_document
         self.snapshot = Snapshot(
@@ -75,7 +80,7 @@ class TargetedReader:
             iam=iam_inventory if iam_inventory is not None else IamInventory(),
             targeted=True,
         )
-        self._ecs = EcsReader(clients, region)
+        self._ecs = EcsReader(clients, region, account, cache or ContextCache())
         self._cluster_arns: list[str] | None = None
 
     def instances(self, instance_ids: Iterable[str]) -> Snapshot:
@@ -96,16 +101,16 @@ class TargetedReader:
             )
             role = self.snapshot.iam.role_by_name(role_name)
         if role is not None:
-            ids = self._instance_ids_with_profiles(list(role.instance_profile_arns))
-            self._read_instances(ids, Workloads.OF_THEIR_CLUSTERS)
+            ids = self._read_instances_with_profiles(list(role.instance_profile_arns))
+            self._read_workloads(ids, Workloads.OF_THEIR_CLUSTERS)
         return self._finish()
 
     def instance_profile(self, profile_name: str) -> Snapshot:
         """An instance profile's role and the instances that use the profile."""
         arn = iam.read_instance_profile_by_name(self.clients, self.snapshot.iam, profile_name)
         if arn is not None:
-            ids = self._instance_ids_with_profiles([arn])
-            self._read_instances(ids, Workloads.OF_THEIR_CLUSTERS)
+            ids = self._read_instances_with_profiles([arn])
+            self._read_workloads(ids, Workloads.OF_THEIR_CLUSTERS)
         return self._finish()
 
     def task_definition(self, arn: str) -> Snapshot:
@@ -141,6 +146,7 @@ class TargetedReader:
             if arn in container_arns and container.ec2_instance_id
         ]
         self._read_instances(ids, Workloads.NONE)
+        # The task's own revision, read afresh: its finding is about this task.
         self._ecs.read_task_definitions(
             task.task_definition_arn for task in inventory.tasks.values()
         )
@@ -150,23 +156,53 @@ class TargetedReader:
         ids = sorted(set(instance_ids))
         if not ids:
             return
+        self._read_hosts(",".join(ids), instance_ids=ids)
+        self._read_workloads(ids, workloads)
+
+    def _read_instances_with_profiles(self, profile_arns: list[str]) -> list[str]:
+        """The live instances using these profiles (read whole: one call, not two)."""
+        if not profile_arns:
+            return []
+        arns = sorted(set(profile_arns))
+        return sorted(self._read_hosts(",".join(arns), profile_arns=arns))
+
+    def _read_hosts(
+        self,
+        resource: str,
+        instance_ids: list[str] | None = None,
+        profile_arns: list[str] | None = None,
+    ) -> dict[str, Instance]:
         snapshot = self.snapshot
-        unread = [i for i in ids if i not in snapshot.instances]  # an instance, then its role
+        known: dict[str, Instance] = {}
+        if instance_ids is not None:  # an instance, then its role: each read once
+            known = {i: snapshot.instances[i] for i in instance_ids if i in snapshot.instances}
+            instance_ids = [i for i in instance_ids if i not in known]
+            if not instance_ids:
+                return known
         try:
-            if unread:
-                snapshot.instances.update(
-                    ec2.read_instances(
-                        self.clients, snapshot.region, snapshot.account, snapshot.partition, unread
-                    )
-                )
+            found = ec2.read_instances(
+                self.clients,
+                snapshot.region,
+                snapshot.account,
+                snapshot.partition,
+                instance_ids,
+                profile_arns=profile_arns,
+            )
         except InventoryError as error:
             snapshot.errors.append(
-                ScanError(snapshot.region, error.operation, ",".join(unread), str(error))
+                ScanError(snapshot.region, error.operation, resource, str(error))
             )
-        if workloads is Workloads.NONE:
+            return known
+        snapshot.instances.update(found)
+        return {**known, **found}
+
+    def _read_workloads(self, ids: list[str], workloads: Workloads) -> None:
+        """Where these instances are registered, and the workloads `workloads` names."""
+        if not ids or workloads is Workloads.NONE:
             return
-        for cluster in self._clusters():
-            self._ecs.read_container_instances(cluster, ids)
+        if not self._ecs.confirm_registrations(ids):
+            for cluster in self._clusters():
+                self._ecs.read_container_instances(cluster, ids)
         inventory = self._ecs.inventory
         hosts: dict[str, list[str]] = {}
         for container in inventory.container_instances.values():
@@ -178,10 +214,11 @@ class TargetedReader:
             else:
                 self._ecs.read_running_tasks(cluster)
                 self._ecs.read_services(cluster)
-        self._ecs.read_task_definitions(
+        # Context only (the outage guard, IMDS reachability): never judged from here.
+        self._ecs.read_context_revisions(
             task.task_definition_arn for task in inventory.tasks.values()
         )
-        self._ecs.read_task_definitions(
+        self._ecs.read_context_revisions(
             service.task_definition_arn
             for service in inventory.services.values()
             if service.task_definition_arn
@@ -192,26 +229,6 @@ class TargetedReader:
         if self._cluster_arns is None:
             self._cluster_arns = self._ecs.list_clusters()
         return self._cluster_arns
-
-    def _instance_ids_with_profiles(self, profile_arns: list[str]) -> list[str]:
-        if not profile_arns:
-            return []
-        snapshot = self.snapshot
-        response_ids: list[str] = []
-        ec2_client = self.clients.client("ec2", snapshot.region)
-        try:
-            pages = ec2_client.get_paginator("describe_instances").paginate(
-                Filters=[{"Name": "iam-instance-profile.arn", "Values": sorted(set(profile_arns))}]
-            )
-            for page in pages:
-                for reservation in page.get("Reservations", []):
-                    response_ids += [raw["InstanceId"] for raw in reservation.get("Instances", [])]
-        except (ClientError, BotoCoreError) as error:
-            failure = error_from(INSTANCE_READ, error)
-            snapshot.errors.append(
-                ScanError(snapshot.region, INSTANCE_READ, ",".join(profile_arns), str(failure))
-            )
-        return response_ids
 
     def _finish(self) -> Snapshot:
         _merge_ecs(self.snapshot, self._ecs.inventory)
@@ -227,6 +244,7 @@ def _merge_ecs(snapshot: Snapshot, inventory: EcsInventory) -> None:
     snapshot.tasks.update(inventory.tasks)
     snapshot.services.update(inventory.services)
     snapshot.task_definitions.update(inventory.task_definitions)
+    snapshot.context_revisions.update(inventory.context_revisions)
     snapshot.errors.extend(error for error in inventory.errors if error not in snapshot.errors)
 
 
@@ -267,7 +285,7 @@ def _read_agent_settings_where_needed(clients: AwsClients, snapshot: Snapshot) -
     """User data decides IMDS reachability only for awsvpc tasks without a task role."""
     hosts: set[str] = set()
     for task in snapshot.tasks.values():
-        definition = snapshot.task_definitions.get(task.task_definition_arn)
+        definition = snapshot.revision(task.task_definition_arn)
         host = snapshot.host_of(task)
         if (
             definition

@@ -30,8 +30,11 @@ def read_instances(
     account: str,
     partition: str,
     instance_ids: Iterable[str] | None = None,
+    *,
+    profile_arns: Iterable[str] | None = None,
 ) -> dict[str, Instance]:
-    """Instances in every state but terminated (all, or the ids given)."""
+    """Instances in every state but terminated (all, the ids given, or those using the
+    instance profiles given)."""
     ec2 = clients.client("ec2", region)
     arguments: dict[str, Any] = {
         "Filters": [{"Name": "instance-state-name", "Values": list(LIVE_INSTANCE_STATES)}]
@@ -42,7 +45,12 @@ def read_instances(
             return {}
         # A filter, not InstanceIds: one id not visible yet (or terminated) would fail them all.
         arguments["Filters"].append({"Name": "instance-id", "Values": ids})
-    else:
+    if profile_arns is not None:
+        arns = sorted(set(profile_arns))
+        if not arns:
+            return {}
+        arguments["Filters"].append({"Name": "iam-instance-profile.arn", "Values": arns})
+    if instance_ids is None and profile_arns is None:
         arguments["MaxResults"] = PAGE_SIZE
     instances: dict[str, Instance] = {}
     try:

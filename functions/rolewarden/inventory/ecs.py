@@ -2,7 +2,8 @@
 
 Describe calls are batched as far as each API allows (100 container instances or
 tasks, 10 services). Task definitions have no batch API: one call per revision,
-with its tags in the same call.
+with its tags in the same call. Given a `ContextCache` (the event path), the reader
+remembers the revisions it reads only as context, and where hosts are registered.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.inventory.aws import AwsClients, error_from
+from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.snapshot import (
     ContainerInstance,
+    RevisionFacts,
     ScanError,
     Service,
     Task,
@@ -28,6 +31,9 @@ DESCRIBE_SERVICES_BATCH = 10
 # The largest page each List call allows (ListServices would give 10 by default).
 LIST_PAGE_SIZE = 100
 FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
+# Container instance states a remembered registration is kept and trusted in; in any
+# other (REGISTERING, DEREGISTERING, INACTIVE...) every cluster is listed afresh.
+REGISTERED = frozenset({"ACTIVE", "DRAINING"})
 T = TypeVar("T")
 
 
@@ -38,12 +44,22 @@ class EcsInventory:
     tasks: dict[str, Task] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     task_definitions: dict[str, TaskDefinition] = field(default_factory=dict)
+    context_revisions: dict[str, RevisionFacts] = field(default_factory=dict)
     errors: list[ScanError] = field(default_factory=list)
 
 
 class EcsReader:
-    def __init__(self, clients: AwsClients, region: str) -> None:
+    def __init__(
+        self,
+        clients: AwsClients,
+        region: str,
+        account: str = "",
+        cache: ContextCache | None = None,
+    ) -> None:
+        """`cache`: what the container remembers (see `context_cache`), for `account`."""
         self.region = region
+        self.account = account
+        self.cache = cache
         self.ecs = clients.client("ecs", region)
         self.inventory = EcsInventory()
 
@@ -87,14 +103,55 @@ class EcsReader:
                 for raw in response.get("containerInstances", []):
                     if instance_ids is not None and raw.get("ec2InstanceId") not in instance_ids:
                         continue
-                    container = ContainerInstance(
-                        arn=raw["containerInstanceArn"],
-                        cluster_arn=cluster,
-                        ec2_instance_id=raw.get("ec2InstanceId"),
-                    )
+                    container = _container_instance(raw, cluster)
                     self.inventory.container_instances[container.arn] = container
+                    if self.cache is not None and raw.get("status") in REGISTERED:
+                        self.cache.remember_registration(self.account, self.region, container)
 
         self._guard("ecs:DescribeContainerInstances", cluster, read, None)
+
+    def confirm_registrations(self, instance_ids: Collection[str]) -> bool:
+        """True when every one of these EC2 instances is, as remembered, registered in its
+        cluster with its agent connected; those container instances are then read.
+
+        An agent is connected to one cluster, so its host is in no other one. Anything
+        else (never seen, deregistered, agent disconnected, a failed call) is False, and
+        the caller lists every cluster; what ECS did not confirm is forgotten.
+        """
+        if self.cache is None or not instance_ids:
+            return False
+        remembered = [self.cache.registration(self.account, self.region, i) for i in instance_ids]
+        hints = [container for container in remembered if container is not None]
+        if not hints or len(hints) < len(remembered):
+            return False
+        try:
+            confirmed = self._connected(hints)
+        except (ClientError, BotoCoreError):
+            return False  # listing the clusters next reports the failure, if it lasts
+        stale = [hint for hint in hints if confirmed.get(hint.arn) != hint]
+        for hint in stale:
+            self.cache.forget_registration(self.account, self.region, str(hint.ec2_instance_id))
+        if stale:
+            return False
+        self.inventory.container_instances.update(confirmed)
+        return True
+
+    def _connected(self, containers: list[ContainerInstance]) -> dict[str, ContainerInstance]:
+        """Those of these container instances still registered with their agent connected."""
+        by_cluster: dict[str, list[str]] = {}
+        for container in containers:
+            by_cluster.setdefault(container.cluster_arn, []).append(container.arn)
+        connected: dict[str, ContainerInstance] = {}
+        for cluster, arns in sorted(by_cluster.items()):
+            for batch in _batches(sorted(arns), DESCRIBE_BATCH):
+                response = self.ecs.describe_container_instances(
+                    cluster=cluster, containerInstances=batch
+                )
+                for raw in response.get("containerInstances", []):
+                    if raw.get("status") in REGISTERED and raw.get("agentConnected"):
+                        container = _container_instance(raw, cluster)
+                        connected[container.arn] = container
+        return connected
 
     def _list_container_instances(
         self, cluster: str, instance_ids: Collection[str] | None
@@ -176,11 +233,29 @@ class EcsReader:
         self.read_task_definitions(arns)
 
     def read_task_definitions(self, arns: Iterable[str]) -> None:
+        """Revisions read afresh, with their status and tags: what the rules judge."""
         for arn in sorted(set(arns) - self.inventory.task_definitions.keys()):
             self._guard(
                 "ecs:DescribeTaskDefinition",
                 arn,
                 functools.partial(self._describe_definition, arn),
+                None,
+            )
+
+    def read_context_revisions(self, arns: Iterable[str]) -> None:
+        """The facts of revisions that tasks and services run (their context, never judged
+        themselves): remembered ones from the cache, the others read and remembered."""
+        inventory = self.inventory
+        known = inventory.task_definitions.keys() | inventory.context_revisions.keys()
+        for arn in sorted(set(arns) - known):
+            remembered = self.cache.revision(self.account, arn) if self.cache else None
+            if remembered is not None:
+                inventory.context_revisions[arn] = remembered
+                continue
+            self._guard(
+                "ecs:DescribeTaskDefinition",
+                arn,
+                functools.partial(self._describe_context_revision, arn),
                 None,
             )
 
@@ -194,22 +269,16 @@ class EcsReader:
     def _describe_definition(self, arn: str) -> str:
         """`arn`, or any name ECS takes; the ARN of the revision read."""
         response = self.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
-        raw = response["taskDefinition"]
-        definition = TaskDefinition(
-            arn=raw["taskDefinitionArn"],
-            family=raw["family"],
-            revision=int(raw.get("revision", 0)),
-            status=raw.get("status", "ACTIVE"),
-            network_mode=raw.get("networkMode") or "bridge",
-            compatibilities=tuple(
-                raw.get("compatibilities") or raw.get("requiresCompatibilities") or ()
-            ),
-            task_role_arn=raw.get("taskRoleArn") or None,
-            execution_role_arn=raw.get("executionRoleArn") or None,
-            tags=_tags(response.get("tags")),
-        )
+        definition = _task_definition(response["taskDefinition"], response.get("tags"))
         self.inventory.task_definitions[definition.arn] = definition
         return definition.arn
+
+    def _describe_context_revision(self, arn: str) -> None:
+        response = self.ecs.describe_task_definition(taskDefinition=arn)
+        facts = _task_definition(response["taskDefinition"], None).facts
+        self.inventory.context_revisions[arn] = facts
+        if self.cache is not None:
+            self.cache.remember_revision(self.account, facts)
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -236,6 +305,30 @@ class EcsReader:
             failure = error_from(operation, error)
             self.inventory.errors.append(ScanError(self.region, operation, resource, str(failure)))
             return default
+
+
+def _container_instance(raw: dict[str, Any], cluster: str) -> ContainerInstance:
+    return ContainerInstance(
+        arn=raw["containerInstanceArn"],
+        cluster_arn=cluster,
+        ec2_instance_id=raw.get("ec2InstanceId"),
+    )
+
+
+def _task_definition(raw: dict[str, Any], tags: list[dict[str, str]] | None) -> TaskDefinition:
+    return TaskDefinition(
+        arn=raw["taskDefinitionArn"],
+        family=raw["family"],
+        revision=int(raw.get("revision", 0)),
+        status=raw.get("status", "ACTIVE"),
+        network_mode=raw.get("networkMode") or "bridge",
+        compatibilities=tuple(
+            raw.get("compatibilities") or raw.get("requiresCompatibilities") or ()
+        ),
+        task_role_arn=raw.get("taskRoleArn") or None,
+        execution_role_arn=raw.get("executionRoleArn") or None,
+        tags=_tags(tags),
+    )
 
 
 def _task(raw: dict[str, Any], cluster: str) -> Task:

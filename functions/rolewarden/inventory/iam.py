@@ -90,7 +90,7 @@ def read_roles(
     iam = clients.client("iam")
     for name in role_names:
         try:
-            role = _read_role(iam, name, skip_policies_if_unused)
+            role, profiles = _read_role(iam, name, skip_policies_if_unused)
         except (ClientError, BotoCoreError) as error:
             if _not_found(error):
                 continue
@@ -98,6 +98,8 @@ def read_roles(
             inventory.errors.append(ScanError(GLOBAL, failure.operation, name, str(failure)))
             continue
         inventory.roles[role.arn] = role
+        for profile in profiles:  # with their roles: no GetInstanceProfile needed for them
+            _add_profile(inventory, profile)
         if not role.permissions_read:
             continue
         for arn in _policy_arns(role):
@@ -251,15 +253,18 @@ def _read_customer_policy(clients: AwsClients, inventory: IamInventory, arn: str
     inventory.managed_policies[arn] = ManagedPolicy(arn, policy["PolicyName"], version, document)
 
 
-def _read_role(iam: Any, name: str, skip_policies_if_unused: bool) -> Role:
+def _read_role(
+    iam: Any, name: str, skip_policies_if_unused: bool
+) -> tuple[Role, list[dict[str, Any]]]:
+    """The role, and its instance profiles as ListInstanceProfilesForRole shows them."""
     detail = iam.get_role(RoleName=name)["Role"]
     profiles = [
-        profile["Arn"]
+        profile
         for page in _pages(iam, "list_instance_profiles_for_role", RoleName=name)
         for profile in page["InstanceProfiles"]
     ]
     if skip_policies_if_unused and not profiles:
-        return _role_from_details(detail, permissions_read=False)
+        return _role_from_details(detail, permissions_read=False), profiles
     inline: list[dict[str, Any]] = []
     for page in _pages(iam, "list_role_policies", RoleName=name):
         for policy_name in page["PolicyNames"]:
@@ -271,14 +276,15 @@ def _read_role(iam: Any, name: str, skip_policies_if_unused: bool) -> Role:
         for policy in page["AttachedPolicies"]
     ]
     # The same shape GetAccountAuthorizationDetails returns, so one function reads both.
-    return _role_from_details(
+    role = _role_from_details(
         {
             **detail,
             "RolePolicyList": inline,
             "AttachedManagedPolicies": [{"PolicyArn": arn} for arn in attached],
-            "InstanceProfileList": [{"Arn": arn} for arn in profiles],
+            "InstanceProfileList": [{"Arn": profile["Arn"]} for profile in profiles],
         }
     )
+    return role, profiles
 
 
 def _role_from_details(detail: dict[str, Any], permissions_read: bool = True) -> Role:

@@ -113,23 +113,48 @@ class Role:
 
 
 @dataclass(frozen=True)
-class TaskDefinition:
+class RevisionFacts:
+    """What never changes in a task definition revision: all a task's context needs.
+
+    A revision's tags and status do change (TagResource, DeregisterTaskDefinition): they
+    are in `TaskDefinition` only, so a fact kept across events cannot stand in for them.
+    """
+
     arn: str
     family: str
     revision: int
-    status: str
     network_mode: str
     # Launch types ECS validated it for (`compatibilities`): where it can run. Often wider
     # than the `requiresCompatibilities` it was registered with.
     compatibilities: tuple[str, ...]
     task_role_arn: str | None = None
     execution_role_arn: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def can_run_on_ec2(self) -> bool:
         """Unknown compatibilities mean EC2, the default launch type."""
         return not self.compatibilities or bool({"EC2", "EXTERNAL"} & set(self.compatibilities))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskDefinition(RevisionFacts):
+    """A revision as read just now: its facts, and its status and tags at that moment."""
+
+    status: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def facts(self) -> RevisionFacts:
+        """The immutable part alone (never this object: it would carry the tags along)."""
+        return RevisionFacts(
+            arn=self.arn,
+            family=self.family,
+            revision=self.revision,
+            network_mode=self.network_mode,
+            compatibilities=self.compatibilities,
+            task_role_arn=self.task_role_arn,
+            execution_role_arn=self.execution_role_arn,
+        )
 
 
 @dataclass(frozen=True)
@@ -203,7 +228,11 @@ class Snapshot:
     clusters: tuple[str, ...] = ()
     container_instances: dict[str, ContainerInstance] = field(default_factory=dict)  # by ARN
     tasks: dict[str, Task] = field(default_factory=dict)  # by ARN
+    # Read just now, with status and tags: what the task definition rules judge.
     task_definitions: dict[str, TaskDefinition] = field(default_factory=dict)  # by ARN
+    # Revisions read only as context of tasks and services (perhaps remembered from an
+    # earlier event): their facts only. Look revisions up with `revision()`.
+    context_revisions: dict[str, RevisionFacts] = field(default_factory=dict)  # by ARN
     services: dict[str, Service] = field(default_factory=dict)  # by ARN
     errors: list[ScanError] = field(default_factory=list)
     # Targeted snapshots hold only what one resource's evaluation needs.
@@ -227,6 +256,7 @@ class Snapshot:
             combined.container_instances.update(snapshot.container_instances)
             combined.tasks.update(snapshot.tasks)
             combined.task_definitions.update(snapshot.task_definitions)
+            combined.context_revisions.update(snapshot.context_revisions)
             combined.services.update(snapshot.services)
             combined.errors += snapshot.errors
         return combined
@@ -322,8 +352,14 @@ class Snapshot:
                 index[container.ec2_instance_id].add(container.cluster_arn)
         return index
 
+    def revision(self, arn: str | None) -> RevisionFacts | None:
+        """A revision's facts, however it was read (None when it was not read)."""
+        if arn is None:
+            return None
+        return self.task_definitions.get(arn) or self.context_revisions.get(arn)
+
     def effective_task_role(self, task: Task) -> str | None:
         if task.override_task_role_arn:
             return task.override_task_role_arn
-        definition = self.task_definitions.get(task.task_definition_arn)
+        definition = self.revision(task.task_definition_arn)
         return definition.task_role_arn if definition else None

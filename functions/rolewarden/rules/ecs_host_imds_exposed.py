@@ -96,7 +96,7 @@ def _exposures(instance: Instance) -> list[str]:
 def _bridge_tasks_without_role(snapshot: Snapshot, instance: Instance) -> list[str]:
     names = []
     for task in snapshot.tasks_on_instance(instance.instance_id):
-        definition = snapshot.task_definitions.get(task.task_definition_arn)
+        definition = snapshot.revision(task.task_definition_arn)
         mode = definition.network_mode if definition else "bridge"
         if mode == "bridge" and not snapshot.effective_task_role(task):
             names.append(f"task {short_name(task.arn)} ({short_name(task.task_definition_arn)})")

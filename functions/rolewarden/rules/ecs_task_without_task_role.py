@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from rolewarden.inventory.snapshot import Snapshot, Task
+from rolewarden.inventory.snapshot import RevisionFacts, Snapshot, Task
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.evidence import application_summary
 from rolewarden.rules.guards import resource_guards
@@ -37,13 +37,16 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
         if snapshot.effective_task_role(task):
             yield Evaluation.compliant(RULE_ID, resource, "has a task role")
             continue
-        if task.task_definition_arn not in snapshot.task_definitions:
+        definition = snapshot.revision(task.task_definition_arn)
+        if definition is None:
             continue  # definition not read (a scan error says why)
-        yield Evaluation.non_compliant(RULE_ID, resource, _violation(snapshot, context, task))
+        violation = _violation(snapshot, context, task, definition)
+        yield Evaluation.non_compliant(RULE_ID, resource, violation)
 
 
-def _violation(snapshot: Snapshot, context: RuleContext, task: Task) -> Violation:
-    definition = snapshot.task_definitions[task.task_definition_arn]
+def _violation(
+    snapshot: Snapshot, context: RuleContext, task: Task, definition: RevisionFacts
+) -> Violation:
     host = snapshot.host_of(task)
     reach = imds_reachability(definition.network_mode, host, on_ec2=task.on_ec2)
     evidence: dict[str, Any] = {

@@ -241,7 +241,7 @@ def _outage_guard(snapshot: Snapshot, role: Role, guards: Guards) -> None:
 
 def _reaches_host_credentials(snapshot: Snapshot, task: Task) -> bool:
     """A task that cannot reach IMDS does not use the host role; when unsure, it does."""
-    definition = snapshot.task_definitions.get(task.task_definition_arn)
+    definition = snapshot.revision(task.task_definition_arn)
     if definition is None:
         return True
     return imds_reachability(
@@ -250,7 +250,7 @@ def _reaches_host_credentials(snapshot: Snapshot, task: Task) -> bool:
 
 
 def _definition_has_role(snapshot: Snapshot, arn: str | None) -> bool:
-    definition = snapshot.task_definitions.get(arn or "")
+    definition = snapshot.revision(arn)
     return definition is not None and definition.task_role_arn is not None
 
 
