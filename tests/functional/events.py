@@ -293,7 +293,9 @@ class Invoker:
             "ROLEWARDEN_CONFIG_TEST_MODE": "true",
         }.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(runtime, "session", lambda: recorded_session(self.calls))
+        # One session per test, as Lambda has one per container (the account is asked once).
+        container_session = recorded_session(self.calls)
+        monkeypatch.setattr(runtime, "session", lambda: container_session)
         self.cache = ContextCache()
         monkeypatch.setattr(runtime, "context_cache", lambda: self.cache)
 

@@ -171,6 +171,7 @@ def test_a_role_event_in_a_warm_container_reads_no_context_twice(
     assert Counter(cold.operations) == Counter(
         {
             **role_reads,
+            "sts:GetCallerIdentity": 1,  # the container's own account, asked once
             "ecs:ListClusters": 1,
             "ecs:ListContainerInstances": 3,
             **workloads,
