@@ -49,7 +49,8 @@ class Workloads(Enum):
     """Which ECS workloads a targeted read of instances reads with them."""
 
     NONE = "none"
-    ON_THE_HOSTS = "the tasks running on these instances"  # an instance's outage guard
+    # An instance's rules: its outage guard, and what may reach its IMDS.
+    ON_THE_HOSTS = "the tasks running on these instances and their clusters' services"
     OF_THEIR_CLUSTERS = "every running task and service of their clusters"  # a role's
 
 
@@ -166,7 +167,7 @@ class TargetedReader:
                 self._ecs.read_running_tasks_on(cluster, hosts[cluster])
             else:
                 self._ecs.read_running_tasks(cluster)
-                self._ecs.read_services(cluster)
+            self._ecs.read_services(cluster)
         self._ecs.read_task_definitions(
             task.task_definition_arn for task in inventory.tasks.values()
         )
@@ -253,21 +254,14 @@ def _complete_profiles(
 
 
 def _read_agent_settings_where_needed(clients: AwsClients, snapshot: Snapshot) -> None:
-    """User data decides IMDS reachability only for awsvpc tasks without a task role."""
-    hosts: set[str] = set()
-    for task in snapshot.tasks.values():
-        definition = snapshot.task_definitions.get(task.task_definition_arn)
-        host = snapshot.host_of(task)
-        if (
-            definition
-            and host
-            and definition.network_mode == AWSVPC
-            and not snapshot.effective_task_role(task)
-        ):
-            hosts.add(host.instance_id)
-    for instance_id in sorted(hosts):
-        if snapshot.instances[instance_id].ecs_agent_settings is not None:
-            continue  # read by an earlier step of the same targeted read
+    """User data decides IMDS reachability for awsvpc tasks only: it is read for the hosts
+    that run awsvpc tasks, or whose clusters have services that may place awsvpc tasks on
+    them (see `Snapshot.workloads_of_instance`), unless their metadata endpoint is off."""
+    snapshot.refresh_indexes()
+    for instance_id in sorted(_hosts_of_awsvpc_workloads(snapshot)):
+        instance = snapshot.instances[instance_id]
+        if instance.ecs_agent_settings is not None or instance.metadata.endpoint == "disabled":
+            continue  # read by an earlier step of the same targeted read, or nothing to reach
         try:
             settings = ec2.read_ecs_agent_settings(clients, snapshot.region, instance_id)
         except InventoryError as error:
@@ -278,3 +272,14 @@ def _read_agent_settings_where_needed(clients: AwsClients, snapshot: Snapshot) -
         snapshot.instances[instance_id] = dataclasses.replace(
             snapshot.instances[instance_id], ecs_agent_settings=settings
         )
+
+
+def _hosts_of_awsvpc_workloads(snapshot: Snapshot) -> set[str]:
+    return {
+        instance_id
+        for instance_id in snapshot.ecs_host_instance_ids() & snapshot.instances.keys()
+        if any(
+            snapshot.network_mode_of(workload) == AWSVPC
+            for workload in snapshot.workloads_of_instance(instance_id)
+        )
+    }
