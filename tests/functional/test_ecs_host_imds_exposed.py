@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from functional.accounts import (
+    ACCOUNT,
+    REGION,
     Host,
     Scan,
     assert_finding,
@@ -32,7 +34,12 @@ from rolewarden.demo.builders import (
     register_task_definition,
     run_task,
 )
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.inventory.build import TargetedReader
 from rolewarden.rules import ids
+from rolewarden.rules.context import RuleContext
+from rolewarden.rules.engine import run_rules
+from rolewarden.settings import Settings
 
 RULE_IMDS = ids.ECS_HOST_IMDS_EXPOSED
 
@@ -208,7 +215,7 @@ class TestAwsvpcAndHostNetworkTasks:
                     cluster=cluster,
                     user_data=ecs_user_data(cluster, block_imds_for_awsvpc=block),
                 )
-            world = SimpleNamespace(hosts=hosts, clusters=clusters)
+            world = SimpleNamespace(session=session, hosts=hosts, clusters=clusters)
             for cluster in ("vpc-open", "vpc-blocked"):
                 setattr(
                     world,
@@ -325,3 +332,45 @@ class TestAwsvpcAndHostNetworkTasks:
         expected = [world.hosts[c].instance_id for c in ("vpc-open", "vpc-blocked", "vpc-service")]
         assert sorted(world.user_data_reads) == sorted(expected)
         assert world.result.errors == []
+
+    def test_an_event_about_a_host_reads_what_may_run_on_it_and_agrees_with_the_sweep(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given the host an awsvpc service may be placed on
+        host = world.hosts["vpc-service"]
+
+        # When an event about it reads that instance alone
+        snapshot = targeted_reader(world).instances([host.instance_id])
+
+        # Then its cluster's service and its user data are read, and the finding is the
+        # sweep's
+        assert [s.name for s in snapshot.services.values()] == ["api"]
+        assert snapshot.instances[host.instance_id].ecs_agent_settings == {}
+        run = run_rules(snapshot, RuleContext.from_settings(Settings()), [RULE_IMDS])
+        expected = finding(world.result, RULE_IMDS, host.instance_arn)
+        assert [f.as_json() for f in run.findings if f.resource_arn == host.instance_arn] == [
+            expected
+        ]
+
+    def test_an_event_about_an_awsvpc_task_with_a_task_role_reads_no_user_data(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given the awsvpc task (it has a task role) on the vpc-open host
+        host = world.hosts["vpc-open"]
+
+        # When an event about the task reads it, with its host
+        snapshot = targeted_reader(world).task(world.clusters["vpc-open"], world.vpc_open_task)
+
+        # Then the host's user data is not read: no rule judged here needs it
+        assert host.instance_id in snapshot.instances
+        assert snapshot.instances[host.instance_id].ecs_agent_settings is None
+
+
+def targeted_reader(world: SimpleNamespace) -> TargetedReader:
+    return TargetedReader(
+        AwsClients(world.session),
+        REGION,
+        ACCOUNT,
+        "aws",
+        RuleContext.from_settings(Settings()).skip_document,
+    )

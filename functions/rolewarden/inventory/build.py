@@ -78,10 +78,16 @@ class TargetedReader:
         )
         self._ecs = EcsReader(clients, region)
         self._cluster_arns: list[str] | None = None
+        # Instances whose own rules run (an instance's or a profile's trigger), not a role's
+        # hosts: ecs-host-imds-exposed judges them.
+        self._judged_hosts: set[str] = set()
 
     def instances(self, instance_ids: Iterable[str]) -> Snapshot:
-        """Instances with their profile, role, ECS membership, and the tasks they host."""
-        self._read_instances(instance_ids, Workloads.ON_THE_HOSTS)
+        """Instances with their profile, role, ECS membership, the tasks they host and
+        their clusters' services."""
+        ids = set(instance_ids)
+        self._judged_hosts |= ids
+        self._read_instances(ids, Workloads.ON_THE_HOSTS)
         return self._finish()
 
     def role(self, role_name: str) -> Snapshot:
@@ -106,6 +112,7 @@ class TargetedReader:
         arn = iam.read_instance_profile_by_name(self.clients, self.snapshot.iam, profile_name)
         if arn is not None:
             ids = self._instance_ids_with_profiles([arn])
+            self._judged_hosts.update(ids)
             self._read_instances(ids, Workloads.OF_THEIR_CLUSTERS)
         return self._finish()
 
@@ -206,7 +213,7 @@ class TargetedReader:
     def _finish(self) -> Snapshot:
         _merge_ecs(self.snapshot, self._ecs.inventory)
         _complete_profiles(self.clients, self.snapshot, self.skip_document)
-        _read_agent_settings_where_needed(self.clients, self.snapshot)
+        _read_agent_settings_where_needed(self.clients, self.snapshot, self._judged_hosts)
         self.snapshot.refresh_indexes()
         return self.snapshot
 
@@ -253,12 +260,20 @@ def _complete_profiles(
     iam.read_roles(clients, snapshot.iam, unread, skip_document)
 
 
-def _read_agent_settings_where_needed(clients: AwsClients, snapshot: Snapshot) -> None:
-    """User data decides IMDS reachability for awsvpc tasks only: it is read for the hosts
-    that run awsvpc tasks, or whose clusters have services that may place awsvpc tasks on
-    them (see `Snapshot.workloads_of_instance`), unless their metadata endpoint is off."""
+def _read_agent_settings_where_needed(
+    clients: AwsClients, snapshot: Snapshot, judged_hosts: set[str] | None = None
+) -> None:
+    """User data decides IMDS reachability for awsvpc tasks only. It is read for the hosts
+    that awsvpc tasks run or may run on (see `Snapshot.workloads_of_instance`), among those
+    judged (`judged_hosts`; None: all), and for the hosts of awsvpc tasks without a task
+    role (their own rule asks); never where the metadata endpoint is off."""
     snapshot.refresh_indexes()
-    for instance_id in sorted(_hosts_of_awsvpc_workloads(snapshot)):
+    judged = snapshot.ecs_host_instance_ids() & snapshot.instances.keys()
+    if judged_hosts is not None:
+        judged &= judged_hosts
+    hosts = _hosts_of_awsvpc_tasks_without_role(snapshot)
+    hosts |= {instance_id for instance_id in judged if _awsvpc_may_run_on(snapshot, instance_id)}
+    for instance_id in sorted(hosts):
         instance = snapshot.instances[instance_id]
         if instance.ecs_agent_settings is not None or instance.metadata.endpoint == "disabled":
             continue  # read by an earlier step of the same targeted read, or nothing to reach
@@ -274,12 +289,21 @@ def _read_agent_settings_where_needed(clients: AwsClients, snapshot: Snapshot) -
         )
 
 
-def _hosts_of_awsvpc_workloads(snapshot: Snapshot) -> set[str]:
-    return {
-        instance_id
-        for instance_id in snapshot.ecs_host_instance_ids() & snapshot.instances.keys()
-        if any(
-            snapshot.network_mode_of(workload) == AWSVPC
-            for workload in snapshot.workloads_of_instance(instance_id)
-        )
-    }
+def _awsvpc_may_run_on(snapshot: Snapshot, instance_id: str) -> bool:
+    return any(
+        snapshot.network_mode_of(workload) == AWSVPC
+        for workload in snapshot.workloads_of_instance(instance_id)
+    )
+
+
+def _hosts_of_awsvpc_tasks_without_role(snapshot: Snapshot) -> set[str]:
+    hosts = set()
+    for task in snapshot.tasks.values():
+        host = snapshot.host_of(task)
+        if (
+            host is not None
+            and snapshot.network_mode_of(task) == AWSVPC
+            and not snapshot.effective_task_role(task)
+        ):
+            hosts.add(host.instance_id)
+    return hosts
