@@ -18,12 +18,13 @@ Scenarios:
      ECS_AWSVPC_BLOCK_IMDS=true (or could not be read: assumed, and the evidence says so)
      -> NON_COMPLIANT whatever the hop limit, naming them; with the setting -> COMPLIANT.
   7. host-network tasks run or may run on the host -> NON_COMPLIANT: no setting of the host
-     closes it; their task definitions move to another network mode, or elsewhere.
+     closes it; their task definitions move to awsvpc or bridge mode.
   8. Only awsvpc or host-network exposures -> no remediation (enforce-imdsv2 does not stop
      them); with the IMDS options too, enforce-imdsv2 says what it leaves open.
   9. On an otherwise compliant host, a task or service whose task definition was not read,
      or workloads of its clusters that could not be read -> no verdict (a scan error says
-     why); on an exposed host the evidence lists them.
+     why) unless its metadata endpoint is disabled; on an exposed host the evidence lists
+     them.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
             snapshot.clusters_of_instance(instance.instance_id)
         )
         if not found.exposures:
-            if not (found.not_read or unreadable):
+            unknown = found.not_read or unreadable
+            if not unknown or instance.metadata.endpoint == "disabled":
                 yield Evaluation.compliant(RULE_ID, resource, "IMDSv2 required with hop limit 1")
             continue  # what may run there is not known: no verdict
         yield Evaluation.non_compliant(

@@ -28,9 +28,8 @@ CLOSED_BY = {
     HOST: (
         "no setting of the host: host-network tasks share its network, where the ECS agent "
         "needs IMDS (ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST only gives them their task "
-        "role); run these task definitions in awsvpc mode (with ECS_AWSVPC_BLOCK_IMDS=true) "
-        "or bridge mode (with IMDSv2 and hop limit 1), or on hosts whose role holds only "
-        "the baseline"
+        "role); move these task definitions to awsvpc mode (with ECS_AWSVPC_BLOCK_IMDS=true) "
+        "or bridge mode (with IMDSv2 and hop limit 1)"
     ),
 }
 
@@ -67,9 +66,6 @@ class HostExposures:
     exposures: list[Exposure] = field(default_factory=list)
     # Tasks and services whose task definition was not read: their network mode is unknown.
     not_read: list[str] = field(default_factory=list)
-
-    def of(self, network_mode: str) -> Exposure | None:
-        return next((e for e in self.exposures if e.network_mode == network_mode), None)
 
 
 def host_exposures(snapshot: Snapshot, host: Instance) -> HostExposures:

@@ -244,9 +244,8 @@ AWSVPC_FIX = (
 HOST_FIX = (
     "no setting of the host: host-network tasks share its network, where the ECS agent "
     "needs IMDS (ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST only gives them their task "
-    "role); run these task definitions in awsvpc mode (with ECS_AWSVPC_BLOCK_IMDS=true) "
-    "or bridge mode (with IMDSv2 and hop limit 1), or on hosts whose role holds only "
-    "the baseline"
+    "role); move these task definitions to awsvpc mode (with ECS_AWSVPC_BLOCK_IMDS=true) "
+    "or bridge mode (with IMDSv2 and hop limit 1)"
 )
 TASK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/api-task"
 STRICT = {"http_tokens": "required", "hop_limit": 1}
@@ -485,3 +484,14 @@ def test_scenario_9_an_exposed_host_lists_what_could_not_be_read() -> None:
         "outage guard: bridge-mode tasks without a task role use this host's credentials: "
         "task task-api (api:1); give their task definitions a task role first",
     )
+
+
+def test_scenario_9_a_disabled_endpoint_is_compliant_whatever_could_not_be_read() -> None:
+    # Given a host with its metadata endpoint disabled, whose cluster's services could not
+    # be read
+    snapshot = empty_snapshot()
+    host, _ = add_ecs_host(snapshot, add_role(snapshot, "ecs-host"), endpoint="disabled")
+    snapshot.errors.append(ScanError(REGION, "ecs:DescribeServices", CLUSTER_ARN, "AccessDenied"))
+
+    # When the rule runs / Then nothing can reach its IMDS: compliant
+    assert only_evaluation(evaluate(RULE, snapshot), host.arn).compliance is (Compliance.COMPLIANT)
