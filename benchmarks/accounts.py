@@ -181,7 +181,7 @@ class AccountCounts:
     services: Counter[str] = field(default_factory=Counter)
     clusters: list[str] = field(default_factory=list)
     active_task_definitions: int = 0
-    user_data_reads: int = 0  # hosts of awsvpc tasks without a task role
+    user_data_reads: int = 0  # hosts that run awsvpc tasks or whose cluster has awsvpc services
 
 
 @dataclass
@@ -226,6 +226,8 @@ class _Seeder:
         }
         self.subnet = default_subnet(self.ec2)
         self.security_group = default_security_group(self.ec2, self.subnet)
+        # ECS hosts by instance id, and the network modes that run (or may) on each.
+        self.host_facts: dict[str, _HostFacts] = {}
 
     def violation(self, rule: str, arn: str) -> None:
         self.seeded.violations.add((rule, arn))
@@ -259,6 +261,7 @@ class _Seeder:
         definitions = self._task_definitions(task_roles, execution_role)
         self._tasks(clusters, definitions, task_roles)
         self._services(clusters, definitions)
+        self._judge_hosts()
         self._count_iam()
         return self.seeded
 
@@ -391,7 +394,8 @@ class _Seeder:
 
     def _hosts(self, host_profiles: list[str]) -> dict[int, list[str]]:
         """ECS hosts per cluster. One in ten allows IMDSv1, one in ten has hop limit 2;
-        one in twenty is exempt (and allows IMDSv1)."""
+        one in twenty is exempt (and allows IMDSv1). Odd clusters' user data blocks IMDS for
+        awsvpc tasks. Which are exposed is known once tasks and services are placed."""
         hosts: dict[int, list[str]] = {}
         for cluster, profile in enumerate(host_profiles):
             name = _cluster_name(cluster)
@@ -411,8 +415,11 @@ class _Seeder:
                     user_data=user_data,
                     tags=self.exempt if exempt else {"Name": f"{name}-host-{index}"},
                 )
-                if (tokens == "optional" or hop_limit > 1) and not exempt:
-                    self.violation(IMDS_EXPOSED, self._instance_arn(instance_id))
+                self.host_facts[instance_id] = _HostFacts(
+                    exempt=exempt,
+                    options_exposed=tokens == "optional" or hop_limit > 1,
+                    blocks_awsvpc=bool(cluster % 2),
+                )
                 hosts.setdefault(cluster, []).append(instance_id)
         self.seeded.counts.live_instances += sum(len(ids) for ids in hosts.values())
         return hosts
@@ -544,7 +551,6 @@ class _Seeder:
         override."""
         on_ec2 = [family for family in families if family.on_ec2]
         hosts = [(cluster, host) for cluster in clusters for host in cluster.hosts]
-        hosts_reading_user_data: set[str] = set()
         for index in range(self.size.running_tasks):
             cluster, host = hosts[index % len(hosts)]
             family = on_ec2[self.rng.randrange(len(on_ec2))]
@@ -562,13 +568,11 @@ class _Seeder:
                 security_group_ids=[self.security_group] if awsvpc else (),
             )
             placed = self._placement(cluster, task_arn) if awsvpc else host
+            self.host_facts[cluster.hosts[placed]].modes.add(family.network)
             self.seeded.counts.running_tasks[cluster.arn] += 1
             self.seeded.samples.setdefault("task", task_arn)  # the first, in the first cluster
             if family.task_role is None and override is None:
                 self.violation(TASK_WITHOUT_ROLE, task_arn)
-                if awsvpc:
-                    hosts_reading_user_data.add(cluster.hosts[placed])
-        self.seeded.counts.user_data_reads = len(hosts_reading_user_data)
 
     def _placement(self, cluster: _Cluster, task_arn: str) -> str:
         """The container instance RunTask chose (the response says it)."""
@@ -586,6 +590,31 @@ class _Seeder:
                 arn = create_service(self.ecs, cluster.arn, f"service-{index}", family.latest)
                 self.seeded.samples.setdefault("service", arn)
                 self.seeded.counts.services[cluster.arn] += 1
+                for instance_id in cluster.hosts.values():  # an EC2 service may land on any
+                    self.host_facts[instance_id].modes.add(family.network)
+
+    def _judge_hosts(self) -> None:
+        """ecs-host-imds-exposed: the metadata options, awsvpc tasks or services where user
+        data does not block IMDS, and host-network ones anywhere. A sweep reads the user
+        data of every host awsvpc tasks run or may run on."""
+        for instance_id, facts in self.host_facts.items():
+            if facts.exposed and not facts.exempt:
+                self.violation(IMDS_EXPOSED, self._instance_arn(instance_id))
+            if "awsvpc" in facts.modes:
+                self.seeded.counts.user_data_reads += 1
+
+
+@dataclass
+class _HostFacts:
+    exempt: bool
+    options_exposed: bool  # IMDSv1 or a hop limit above 1
+    blocks_awsvpc: bool  # ECS_AWSVPC_BLOCK_IMDS=true in its user data
+    modes: set[str] = field(default_factory=set)  # of the tasks that run or may run there
+
+    @property
+    def exposed(self) -> bool:
+        awsvpc = "awsvpc" in self.modes and not self.blocks_awsvpc
+        return self.options_exposed or awsvpc or "host" in self.modes
 
 
 @dataclass(frozen=True)

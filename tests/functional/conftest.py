@@ -21,6 +21,7 @@ from rolewarden.demo.emulator import (
     support_missing_moto_filters,
     unpin_ecs_tasks_in_process,
 )
+from rolewarden.observability import metrics
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.scan import ScanResult, scan_account
 from rolewarden.settings import Settings
@@ -68,6 +69,14 @@ def fresh_moto_account() -> Iterator[boto3.Session]:
 @pytest.fixture(autouse=True, scope="session")
 def moto_knows_the_filters_aws_has() -> None:
     support_missing_moto_filters()
+
+
+@pytest.fixture(autouse=True)
+def no_metrics_left_behind() -> Iterator[None]:
+    """Metrics a test counts outside a handler are never flushed: without this, the next
+    handler invoked in the process would print them as its own."""
+    yield
+    metrics.clear_metrics()
 
 
 @pytest.fixture

@@ -9,22 +9,37 @@ from typing import Any
 import pytest
 
 from functional.accounts import (
+    ACCOUNT,
+    REGION,
+    Host,
     Scan,
     assert_finding,
+    ecs_user_data,
     finding,
     instance_arn,
+    make_host,
     make_role,
     short,
 )
 from rolewarden.demo.builders import (
     ASG_NAME_TAG,
+    ECS_TASKS_SERVICE,
     create_cluster,
+    create_role,
+    create_service,
+    default_security_group,
+    default_subnet,
     launch_instance,
     register_container_instance,
     register_task_definition,
     run_task,
 )
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.inventory.build import TargetedReader
 from rolewarden.rules import ids
+from rolewarden.rules.context import RuleContext
+from rolewarden.rules.engine import run_rules
+from rolewarden.settings import Settings
 
 RULE_IMDS = ids.ECS_HOST_IMDS_EXPOSED
 
@@ -86,6 +101,16 @@ class TestEcsHostImdsExposed:
         assert found["evidence"] == {
             "metadata_options": options,
             "problems": ["allows IMDSv1"],
+            "exposures": [
+                {
+                    "network_mode": "bridge",
+                    "reason": "bridge: host allows IMDSv1 with hop limit 1",
+                    "tasks": [],
+                    "services": [],
+                    "closed_by": "HttpTokens=required with hop limit 1 on the host "
+                    "(enforce-imdsv2)",
+                }
+            ],
             "clusters": [world.cluster],
             "root_cause": {"auto_scaling_group": "hosts-asg"},
         }
@@ -148,3 +173,204 @@ class TestEcsHostImdsExposed:
             f"task {short(world.bridge_task)} (orders-api:1); "
             "give their task definitions a task role first"
         ]
+
+
+AWSVPC_FIX = (
+    "ECS_AWSVPC_BLOCK_IMDS=true in the ECS agent's /etc/ecs/ecs.config (the launch "
+    "template's user data), then restart the agent; IMDSv2 and the hop limit do not "
+    "stop awsvpc tasks"
+)
+
+
+class TestAwsvpcAndHostNetworkTasks:
+    """Hosts requiring IMDSv2 with hop limit 1, each alone in its cluster (scenarios 6, 7)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
+        with moto_account() as session:
+            iam, ec2, ecs = (session.client(s) for s in ("iam", "ec2", "ecs"))
+            subnet = default_subnet(ec2)
+            group = default_security_group(ec2, subnet)
+            task_role = create_role(iam, "api-task", trust_service=ECS_TASKS_SERVICE)
+            api = register_task_definition(
+                ecs, "api", network_mode="awsvpc", task_role_arn=task_role
+            )
+            agent = register_task_definition(
+                ecs, "agent", network_mode="host", task_role_arn=task_role
+            )
+            hosts: dict[str, Host] = {}
+            clusters: dict[str, str] = {}
+            for cluster, block in {
+                "vpc-open": False,
+                "vpc-blocked": True,
+                "vpc-service": False,
+                "host-net": True,
+                "bridge-only": False,
+            }.items():
+                clusters[cluster] = create_cluster(ecs, cluster)
+                hosts[cluster] = make_host(
+                    session,
+                    f"{cluster}-host",
+                    cluster=cluster,
+                    user_data=ecs_user_data(cluster, block_imds_for_awsvpc=block),
+                )
+            world = SimpleNamespace(session=session, hosts=hosts, clusters=clusters)
+            for cluster in ("vpc-open", "vpc-blocked"):
+                setattr(
+                    world,
+                    cluster.replace("-", "_") + "_task",
+                    run_task(
+                        ecs,
+                        cluster,
+                        api,
+                        container_instance_arn=hosts[cluster].container_instance_arn,
+                        subnet_id=subnet,
+                        security_group_ids=[group],
+                    ),
+                )
+            create_service(ecs, "vpc-service", "api", api)
+            world.agent_task = run_task(
+                ecs,
+                "host-net",
+                agent,
+                container_instance_arn=hosts["host-net"].container_instance_arn,
+            )
+            run_task(
+                ecs,
+                "bridge-only",
+                register_task_definition(ecs, "web", task_role_arn=task_role),
+                container_instance_arn=hosts["bridge-only"].container_instance_arn,
+            )
+            world.user_data_reads = []
+            session.events.register(
+                "provide-client-params.ec2.DescribeInstanceAttribute",
+                lambda params, **_: world.user_data_reads.append(params["InstanceId"]),
+            )
+            world.result = scan(session, rule_modes={RULE_IMDS: "remediate"})
+            yield world
+
+    def test_awsvpc_task_with_a_task_role_on_a_host_without_block_imds_is_reported(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given a host requiring IMDSv2 with hop limit 1, whose user data does not set
+        # ECS_AWSVPC_BLOCK_IMDS, running an awsvpc task that has a task role (scenario 6)
+        host = world.hosts["vpc-open"]
+
+        # When scanned (in remediate mode)
+        found = finding(world.result, RULE_IMDS, host.instance_arn)
+
+        # Then exactly that exposure is reported, with the setting that closes it, and no
+        # remediation claims to close it
+        found = assert_finding(
+            found,
+            rule=RULE_IMDS,
+            severity="medium",
+            resource_type="AWS::EC2::Instance",
+            resource_id=host.instance_id,
+            resource_arn=host.instance_arn,
+            title=f"ECS host {host.instance_id} lets awsvpc tasks reach IMDS",
+        )
+        assert found["evidence"] == {
+            "metadata_options": {"http_tokens": "required", "hop_limit": 1, "endpoint": "enabled"},
+            "problems": ["lets awsvpc tasks reach IMDS"],
+            "exposures": [
+                {
+                    "network_mode": "awsvpc",
+                    "reason": "awsvpc without ECS_AWSVPC_BLOCK_IMDS=true on the host",
+                    "tasks": [f"task {short(world.vpc_open_task)} (api:1)"],
+                    "services": [],
+                    "closed_by": AWSVPC_FIX,
+                }
+            ],
+            "clusters": [world.clusters["vpc-open"]],
+        }
+        assert found["remediation"] is None
+
+    def test_the_same_host_with_block_imds_in_its_user_data_is_compliant(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given its twin, whose user data sets ECS_AWSVPC_BLOCK_IMDS=true / Then no finding
+        assert finding(world.result, RULE_IMDS, world.hosts["vpc-blocked"].instance_arn) is None
+        assert world.result.examined["AWS::EC2::Instance"] == len(world.hosts)
+
+    def test_a_host_an_awsvpc_service_may_be_placed_on_is_reported(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given a host running nothing, in a cluster with an awsvpc EC2 service (scenario 6)
+        host = world.hosts["vpc-service"]
+
+        # When scanned / Then the service is what exposes it
+        found = finding(world.result, RULE_IMDS, host.instance_arn)
+        assert found is not None
+        assert [(e["tasks"], e["services"]) for e in found["evidence"]["exposures"]] == [
+            ([], ["service api (api:1)"])
+        ]
+
+    def test_a_host_network_task_is_reported_with_no_host_setting_as_its_fix(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given a host blocking IMDS for awsvpc tasks, running a host-network task (scenario 7)
+        host = world.hosts["host-net"]
+
+        # When scanned
+        found = finding(world.result, RULE_IMDS, host.instance_arn)
+
+        # Then the task is named, and no setting of the host is offered as the fix
+        assert found is not None
+        assert found["title"] == f"ECS host {host.instance_id} lets host-network tasks reach IMDS"
+        [exposure] = found["evidence"]["exposures"]
+        assert exposure["tasks"] == [f"task {short(world.agent_task)} (agent:1)"]
+        assert exposure["closed_by"].startswith("no setting of the host")
+        assert found["remediation"] is None
+
+    def test_user_data_is_read_once_for_each_host_awsvpc_tasks_run_or_may_run_on(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given the scan above / Then only the hosts of awsvpc tasks and services had their
+        # user data read, once each
+        expected = [world.hosts[c].instance_id for c in ("vpc-open", "vpc-blocked", "vpc-service")]
+        assert sorted(world.user_data_reads) == sorted(expected)
+        assert world.result.errors == []
+
+    def test_an_event_about_a_host_reads_what_may_run_on_it_and_agrees_with_the_sweep(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given the host an awsvpc service may be placed on
+        host = world.hosts["vpc-service"]
+
+        # When an event about it reads that instance alone
+        snapshot = targeted_reader(world).instances([host.instance_id])
+
+        # Then its cluster's service and its user data are read, and the finding is the
+        # sweep's
+        assert [s.name for s in snapshot.services.values()] == ["api"]
+        assert snapshot.instances[host.instance_id].ecs_agent_settings == {}
+        run = run_rules(snapshot, RuleContext.from_settings(Settings()), [RULE_IMDS])
+        expected = finding(world.result, RULE_IMDS, host.instance_arn)
+        assert [f.as_json() for f in run.findings if f.resource_arn == host.instance_arn] == [
+            expected
+        ]
+
+    def test_an_event_about_an_awsvpc_task_with_a_task_role_reads_no_user_data(
+        self, world: SimpleNamespace
+    ) -> None:
+        # Given the awsvpc task (it has a task role) on the vpc-open host
+        host = world.hosts["vpc-open"]
+
+        # When an event about the task reads it, with its host
+        snapshot = targeted_reader(world).task(world.clusters["vpc-open"], world.vpc_open_task)
+
+        # Then the host's user data is not read: no rule judged here needs it
+        assert host.instance_id in snapshot.instances
+        assert snapshot.instances[host.instance_id].ecs_agent_settings is None
+
+
+def targeted_reader(world: SimpleNamespace) -> TargetedReader:
+    return TargetedReader(
+        AwsClients(world.session),
+        REGION,
+        ACCOUNT,
+        "aws",
+        RuleContext.from_settings(Settings()).skip_document,
+    )

@@ -281,13 +281,13 @@ def test_targeted_instance_read_loads_its_role_and_ecs_context(world: SimpleName
     # Given an event about the shop host / When only that instance is read
     snapshot = targeted(world).instances([world.host])
 
-    # Then the snapshot holds it, its profile and role, and the tasks it runs; not its
-    # cluster's services (an instance's rules do not need them: a role's do)
+    # Then the snapshot holds it, its profile and role, the tasks it runs, and its
+    # cluster's services (what may be placed on it decides whether its IMDS is exposed)
     assert snapshot.targeted is True
     assert set(snapshot.instances) == {world.host}
     assert world.host_role in snapshot.iam.roles
     assert set(snapshot.tasks) == {world.plain_task, world.override_task}
-    assert snapshot.services == {}
+    assert set(snapshot.services) == {world.service}
     # ... and evaluating it gives the full scan's finding
     arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{world.host}"
     rule = ids.ECS_HOST_IMDS_EXPOSED

@@ -21,6 +21,7 @@ from functional.accounts import (
     ACCOUNT,
     APP_INLINE,
     ORDERS_TABLE_POLICY,
+    ecs_user_data,
     instance_arn,
     make_host,
     short,
@@ -37,6 +38,8 @@ from rolewarden.demo.builders import (
     create_customer_policy,
     create_role,
     create_service,
+    default_security_group,
+    default_subnet,
     launch_instance,
     policy_document,
     register_container_instance,
@@ -887,6 +890,78 @@ class TestAlreadyDone:
 
 
 class TestActions:
+    def awsvpc_host(self, account: Account, name: str, **options: Any) -> tuple[str, str]:
+        """A host alone in its cluster (user data without ECS_AWSVPC_BLOCK_IMDS), running an
+        awsvpc task that has a task role: (instance id, instance ARN)."""
+        ec2, ecs = account.session.client("ec2"), account.session.client("ecs")
+        create_cluster(ecs, name)
+        host = make_host(
+            account.session,
+            f"{name}-host",
+            cluster=name,
+            user_data=ecs_user_data(name, block_imds_for_awsvpc=False),
+            **options,
+        )
+        task_role = create_role(
+            account.session.client("iam"), f"{name}-task", trust_service=ECS_TASKS_SERVICE
+        )
+        definition = register_task_definition(
+            ecs, f"{name}-api", network_mode="awsvpc", task_role_arn=task_role
+        )
+        subnet = default_subnet(ec2)
+        run_task(
+            ecs,
+            name,
+            definition,
+            container_instance_arn=host.container_instance_arn,
+            subnet_id=subnet,
+            security_group_ids=[default_security_group(ec2, subnet)],
+        )
+        return host.instance_id, host.instance_arn
+
+    def test_enforce_imdsv2_is_not_offered_where_only_awsvpc_tasks_reach_imds(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host requiring IMDSv2 with hop limit 1, exposed by an awsvpc task only
+        instance_id, arn = self.awsvpc_host(account, unique("vpc-only", journal))
+
+        # When a person asks for its remediation, even forcing
+        outcome = account.remediate(RULE_IMDS, arn, PERSON_FORCING, journal)
+
+        # Then nothing claims to fix it: refused, the options and the journal untouched
+        assert_refused(outcome, [f"rule {RULE_IMDS} proposes no remediation for this finding"])
+        assert account.metadata(instance_id) == {
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 1,
+        }
+        assert journal.entries() == []
+
+    def test_enforce_imdsv2_fixes_the_options_and_says_the_awsvpc_exposure_remains(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host allowing IMDSv1 with hop limit 2, also exposed by an awsvpc task
+        instance_id, arn = self.awsvpc_host(
+            account, unique("vpc-both", journal), http_tokens="optional", hop_limit=2
+        )
+
+        # When a person applies the remediation
+        outcome = account.remediate(RULE_IMDS, arn, PERSON, journal)
+
+        # Then the options are enforced, and the plan said what it does not close
+        assert_applied(outcome, journal, forced=[])
+        assert account.metadata(instance_id) == {
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 1,
+        }
+        assert [change.summary for change in outcome.plan] == [
+            f"require IMDSv2 with hop limit 1 on {instance_id} (was HttpTokens=optional, hop "
+            "limit 2); awsvpc tasks still reach IMDS: see the finding"
+        ]
+        # ... and the finding stays open for the awsvpc task alone, with nothing to apply
+        left = account.finding(RULE_IMDS, arn)
+        assert left.title == f"ECS host {instance_id} lets awsvpc tasks reach IMDS"
+        assert left.remediation is None
+
     def test_associate_instance_profile_without_a_baseline_profile_is_never_applied(
         self, account: Account, journal: Journal
     ) -> None:

@@ -41,6 +41,7 @@ from rolewarden.settings import Settings
 
 RULE_APP = ids.INSTANCE_ROLE_APP_PERMISSIONS
 RULE_TASK = ids.ECS_TASK_WITHOUT_TASK_ROLE
+RULE_IMDS = ids.ECS_HOST_IMDS_EXPOSED
 
 
 # --- scan errors -------------------------------------------------------------------------
@@ -114,16 +115,25 @@ class TestScanErrors:
         assert found["severity"] == "critical"
         assert found["evidence"]["imds_reachable"] is True
         assert "could not be read" in found["evidence"]["imds_reason"]
+        # ... and its host (IMDSv2, hop limit 1) is not called compliant either: the host
+        # rule makes the same assumption, and says so
+        host = finding(result, RULE_IMDS, world.host.instance_arn)
+        assert host is not None
+        assert host["title"] == f"ECS host {world.host.instance_id} may let awsvpc tasks reach IMDS"
+        assert [e["reason"] for e in host["evidence"]["exposures"]] == [
+            "awsvpc: the host's ECS agent settings could not be read; assuming reachable"
+        ]
 
     def test_twin_with_readable_user_data_is_high(self, world: SimpleNamespace, scan: Scan) -> None:
         # Given the same account without the refusal / When scanned
         result = scan(world.session)
 
-        # Then no scan error, and the task is high (IMDS blocked)
+        # Then no scan error, the task is high (IMDS blocked), and its host is compliant
         assert result.as_json()["summary"]["scan_errors"] == []
         found = finding(result, RULE_TASK, world.task)
         assert found is not None
         assert found["severity"] == "high"
+        assert finding(result, RULE_IMDS, world.host.instance_arn) is None
 
     @pytest.mark.parametrize(
         ("refused", "error"),

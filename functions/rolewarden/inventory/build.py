@@ -48,7 +48,8 @@ class Workloads(Enum):
     """Which ECS workloads a targeted read of instances reads with them."""
 
     NONE = "none"
-    ON_THE_HOSTS = "the tasks running on these instances"  # an instance's outage guard
+    # An instance's rules: its outage guard, and what may reach its IMDS.
+    ON_THE_HOSTS = "the tasks running on these instances and their clusters' services"
     OF_THEIR_CLUSTERS = "every running task and service of their clusters"  # a role's
 
 
@@ -82,10 +83,16 @@ class TargetedReader:
         )
         self._ecs = EcsReader(clients, region, account, cache or ContextCache())
         self._cluster_arns: list[str] | None = None
+        # Instances whose own rules run (an instance's or a profile's trigger), not a role's
+        # hosts: ecs-host-imds-exposed judges them.
+        self._judged_hosts: set[str] = set()
 
     def instances(self, instance_ids: Iterable[str]) -> Snapshot:
-        """Instances with their profile, role, ECS membership, and the tasks they host."""
-        self._read_instances(instance_ids, Workloads.ON_THE_HOSTS)
+        """Instances with their profile, role, ECS membership, the tasks they host and
+        their clusters' services."""
+        ids = set(instance_ids)
+        self._judged_hosts |= ids
+        self._read_instances(ids, Workloads.ON_THE_HOSTS)
         return self._finish()
 
     def role(self, role_name: str) -> Snapshot:
@@ -110,6 +117,7 @@ class TargetedReader:
         arn = iam.read_instance_profile_by_name(self.clients, self.snapshot.iam, profile_name)
         if arn is not None:
             ids = self._read_instances_with_profiles([arn])
+            self._judged_hosts.update(ids)
             self._read_workloads(ids, Workloads.OF_THEIR_CLUSTERS)
         return self._finish()
 
@@ -213,7 +221,7 @@ class TargetedReader:
                 self._ecs.read_running_tasks_on(cluster, hosts[cluster])
             else:
                 self._ecs.read_running_tasks(cluster)
-                self._ecs.read_services(cluster)
+            self._ecs.read_services(cluster)
         # Context only (the outage guard, IMDS reachability): never judged from here.
         self._ecs.read_context_revisions(
             task.task_definition_arn for task in inventory.tasks.values()
@@ -233,7 +241,7 @@ class TargetedReader:
     def _finish(self) -> Snapshot:
         _merge_ecs(self.snapshot, self._ecs.inventory)
         _complete_profiles(self.clients, self.snapshot, self.skip_document)
-        _read_agent_settings_where_needed(self.clients, self.snapshot)
+        _read_agent_settings_where_needed(self.clients, self.snapshot, self._judged_hosts)
         self.snapshot.refresh_indexes()
         return self.snapshot
 
@@ -281,22 +289,23 @@ def _complete_profiles(
     iam.read_roles(clients, snapshot.iam, unread, skip_document)
 
 
-def _read_agent_settings_where_needed(clients: AwsClients, snapshot: Snapshot) -> None:
-    """User data decides IMDS reachability only for awsvpc tasks without a task role."""
-    hosts: set[str] = set()
-    for task in snapshot.tasks.values():
-        definition = snapshot.revision(task.task_definition_arn)
-        host = snapshot.host_of(task)
-        if (
-            definition
-            and host
-            and definition.network_mode == AWSVPC
-            and not snapshot.effective_task_role(task)
-        ):
-            hosts.add(host.instance_id)
+def _read_agent_settings_where_needed(
+    clients: AwsClients, snapshot: Snapshot, judged_hosts: set[str] | None = None
+) -> None:
+    """User data decides IMDS reachability for awsvpc tasks only. It is read for the hosts
+    that awsvpc tasks run or may run on (see `Snapshot.workloads_of_instance`), among those
+    judged (`judged_hosts`; None: all), and for the hosts of awsvpc tasks without a task
+    role (their own rule asks); never where the metadata endpoint is off."""
+    snapshot.refresh_indexes()
+    judged = snapshot.ecs_host_instance_ids() & snapshot.instances.keys()
+    if judged_hosts is not None:
+        judged &= judged_hosts
+    hosts = _hosts_of_awsvpc_tasks_without_role(snapshot)
+    hosts |= {instance_id for instance_id in judged if _awsvpc_may_run_on(snapshot, instance_id)}
     for instance_id in sorted(hosts):
-        if snapshot.instances[instance_id].ecs_agent_settings is not None:
-            continue  # read by an earlier step of the same targeted read
+        instance = snapshot.instances[instance_id]
+        if instance.ecs_agent_settings is not None or instance.metadata.endpoint == "disabled":
+            continue  # read by an earlier step of the same targeted read, or nothing to reach
         try:
             settings = ec2.read_ecs_agent_settings(clients, snapshot.region, instance_id)
         except InventoryError as error:
@@ -307,3 +316,23 @@ def _read_agent_settings_where_needed(clients: AwsClients, snapshot: Snapshot) -
         snapshot.instances[instance_id] = dataclasses.replace(
             snapshot.instances[instance_id], ecs_agent_settings=settings
         )
+
+
+def _awsvpc_may_run_on(snapshot: Snapshot, instance_id: str) -> bool:
+    return any(
+        snapshot.network_mode_of(workload) == AWSVPC
+        for workload in snapshot.workloads_of_instance(instance_id)
+    )
+
+
+def _hosts_of_awsvpc_tasks_without_role(snapshot: Snapshot) -> set[str]:
+    hosts = set()
+    for task in snapshot.tasks.values():
+        host = snapshot.host_of(task)
+        if (
+            host is not None
+            and snapshot.network_mode_of(task) == AWSVPC
+            and not snapshot.effective_task_role(task)
+        ):
+            hosts.add(host.instance_id)
+    return hosts

@@ -190,6 +190,12 @@ class Service:
     task_definition_arn: str | None
     launch_type: str | None
 
+    @property
+    def may_run_on_ec2(self) -> bool:
+        """EC2, or no launch type: a capacity provider strategy that is not Fargate-only (or
+        the cluster's default) may place its tasks on any container instance of its cluster."""
+        return self.launch_type in (None, "EC2")
+
 
 @dataclass(frozen=True)
 class ScanError:
@@ -319,6 +325,31 @@ class Snapshot:
 
     def clusters_of_instance(self, instance_id: str) -> set[str]:
         return self._clusters_by_instance.get(instance_id, set())
+
+    def services_that_may_run_on(self, instance_id: str) -> list[Service]:
+        """The services of the instance's clusters that ECS may place on it.
+
+        Not a Fargate or external service, nor one whose task definition only Fargate can
+        run; placement constraints are not read, so any other service may land on any host.
+        """
+        clusters = self.clusters_of_instance(instance_id)
+        services = []
+        for service in self.services.values():
+            if service.cluster_arn not in clusters or not service.may_run_on_ec2:
+                continue
+            definition = self.revision(service.task_definition_arn)
+            if definition is None or definition.can_run_on_ec2:
+                services.append(service)
+        return sorted(services, key=lambda service: service.arn)
+
+    def workloads_of_instance(self, instance_id: str) -> list[Task | Service]:
+        """What runs on a container instance, or may: its tasks, and the services above."""
+        return [*self.tasks_on_instance(instance_id), *self.services_that_may_run_on(instance_id)]
+
+    def network_mode_of(self, workload: Task | Service) -> str | None:
+        """Its task definition's network mode; None when that definition was not read."""
+        definition = self.revision(workload.task_definition_arn)
+        return definition.network_mode if definition else None
 
     # Indexes, built on first use. Whoever changes a snapshot after that calls
     # refresh_indexes() (the builders do, when they finish).

@@ -194,6 +194,7 @@ def evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
     lines += _fallback_lines(evidence)
     if evidence.get("problems"):
         lines.append(f"• IMDS: {escape('; '.join(_strings(evidence['problems'])))}")
+    lines += _exposure_lines(evidence.get("exposures") or [])
     causes = _root_causes(evidence.get("root_cause"))
     if causes:
         lines.append(
@@ -413,6 +414,21 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(item) for item in value or []]
+
+
+def _exposure_lines(exposures: list[Mapping[str, Any]]) -> list[str]:
+    """What reaches IMDS in awsvpc and host network mode, and what closes it (the proposed
+    remediation closes bridge mode's, or none is proposed)."""
+    lines = []
+    for exposure in exposures:
+        if exposure.get("network_mode") == "bridge":
+            continue
+        reaching = [*_strings(exposure.get("tasks")), *_strings(exposure.get("services"))]
+        lines.append(
+            f"• {escape(exposure.get('network_mode'))} ({_names(reaching, escape)}): "
+            f"{escape(exposure.get('closed_by'))}"
+        )
+    return lines
 
 
 def _names(names: list[str], show: Callable[[str], str], shown: int = NAMES_SHOWN) -> str:

@@ -1,4 +1,6 @@
-"""Require IMDSv2 with hop limit 1 on an ECS host, so its containers cannot reach IMDS.
+"""Require IMDSv2 with hop limit 1 on an ECS host, so its bridge-mode containers cannot
+reach IMDS. awsvpc and host-network tasks still can: the finding proposes this only for the
+metadata options, and `leaves_open` (in the plan's summary) names what it does not close.
 
 Every option is sent, the changed ones and the rest as read at planning: AWS keeps the
 options a call leaves out, but some implementations (moto) reset them, and sending all
@@ -41,7 +43,8 @@ class EnforceImdsV2(Action):
             before=before,
             after=after,
             summary=f"require IMDSv2 with hop limit 1 on {instance_id} (was HttpTokens="
-            f"{before.get('HttpTokens')}, hop limit {before.get('HttpPutResponseHopLimit')})",
+            f"{before.get('HttpTokens')}, hop limit {before.get('HttpPutResponseHopLimit')})"
+            + (f"; {params['leaves_open']}: see the finding" if params.get("leaves_open") else ""),
         )
 
     def apply(self, clients: AwsClients, change: Change) -> Change:

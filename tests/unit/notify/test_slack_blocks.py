@@ -631,3 +631,42 @@ def test_more_than_50_blocks_keep_49_and_say_how_many_were_left_out() -> None:
     assert len(blocks) == 50
     assert blocks[48] == mrkdwn_section("line 48")
     assert blocks[49] == context_block("… and 11 more blocks")
+
+
+def test_a_host_exposed_by_awsvpc_tasks_says_which_and_what_closes_it() -> None:
+    # Given a host finding whose only exposure is an awsvpc task and service (no remediation)
+    finding = Finding(
+        rule="ecs-host-imds-exposed",
+        severity=Severity.MEDIUM,
+        account=ACCOUNT,
+        region=REGION,
+        resource_type="AWS::EC2::Instance",
+        resource_id="i-0abc",
+        resource_arn=INSTANCE_ARN,
+        title="ECS host i-0abc lets awsvpc tasks reach IMDS",
+        evidence={
+            "problems": ["lets awsvpc tasks reach IMDS"],
+            "exposures": [
+                {
+                    "network_mode": "awsvpc",
+                    "reason": "awsvpc without ECS_AWSVPC_BLOCK_IMDS=true on the host",
+                    "tasks": ["task 0123abcd (api:2)"],
+                    "services": ["service api (api:2)"],
+                    "closed_by": "ECS_AWSVPC_BLOCK_IMDS=true in the ECS agent's config",
+                }
+            ],
+        },
+        remediation=None,
+    )
+
+    # When it becomes a Slack message
+    blocks = slack_message(finding_notice(finding, "sweep"))["blocks"]
+
+    # Then the evidence names what reaches IMDS and the setting that closes it
+    assert blocks[2] == mrkdwn_section(
+        "*Evidence*\n"
+        "• IMDS: lets awsvpc tasks reach IMDS\n"
+        "• awsvpc (task 0123abcd (api:2), service api (api:2)): ECS_AWSVPC_BLOCK_IMDS=true in "
+        "the ECS agent's config"
+    )
+    assert blocks[3] == mrkdwn_section("*Remediation:* none proposed; a person fixes this by hand")

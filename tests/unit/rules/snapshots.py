@@ -227,8 +227,9 @@ def add_task(
 
 
 def add_service(
-    snapshot: Snapshot, name: str, definition: TaskDefinition, launch_type: str = "EC2"
+    snapshot: Snapshot, name: str, definition: TaskDefinition, launch_type: str | None = "EC2"
 ) -> Service:
+    """A service of cluster `prod`; `launch_type` None: a capacity provider strategy."""
     service = Service(
         arn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/prod/{name}",
         name=name,
