@@ -21,6 +21,7 @@ from rolewarden.demo.emulator import (
     support_missing_moto_filters,
     unpin_ecs_tasks_in_process,
 )
+from rolewarden.observability import metrics
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.scan import ScanResult, scan_account
 from rolewarden.settings import Settings
@@ -68,6 +69,15 @@ def fresh_moto_account() -> Iterator[boto3.Session]:
 @pytest.fixture(autouse=True, scope="session")
 def moto_knows_the_filters_aws_has() -> None:
     support_missing_moto_filters()
+
+
+@pytest.fixture(autouse=True)
+def no_metrics_counted_before() -> None:
+    """Powertools' Metrics store is process-wide, and code outside a handler (the
+    remediation modules, a scan) counts into it without flushing: without this, a
+    handler test would read what the tests before it in the process counted, which
+    depends on the order (and, in parallel, on which worker ran what)."""
+    metrics.clear_metrics()
 
 
 @pytest.fixture
