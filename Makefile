@@ -8,8 +8,12 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 # SAM CLI phones home unless told not to; it has nothing to report here.
 export SAM_CLI_TELEMETRY := 0
+# pytest-xdist workers: one per core (CI has 2); PYTEST_WORKERS=0 runs in this process.
+# Each test file runs whole on one worker (--dist loadfile in pyproject.toml).
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
-.PHONY: demo test lint unit functional e2e bench clean
+.PHONY: demo test lint pytest unit functional e2e bench clean
 
 $(STAMP): pyproject.toml layers/dependencies/requirements.txt tests/requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "RoleWarden needs Python 3.11+")'
@@ -27,8 +31,15 @@ $(TOOLS_STAMP): tests/tools-requirements.txt
 demo: $(STAMP)  ## the product end to end on the embedded AWS emulator
 	$(BIN)/rolewarden demo
 
-test: lint  ## lint, type-check, then every test
-	$(BIN)/pytest -q
+# Lint runs beside the tests, not before them: it is one process (mypy the longest), so
+# alone it leaves a core idle. --output-sync prints each target's output whole when it
+# ends: lint's block first (it ends long before the tests), pytest's summary last.
+test:  ## lint and type-check while every test runs; fails if either fails
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint pytest
+
+# The template tools too: tests/e2e/test_sam_build.py runs the venv's SAM CLI.
+pytest: $(STAMP) $(TOOLS_STAMP)
+	$(PYTEST)
 
 lint: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check functions tests benchmarks
@@ -38,13 +49,13 @@ lint: $(STAMP) $(TOOLS_STAMP)
 	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template template.yaml
 
 unit: $(STAMP)
-	$(BIN)/pytest -q tests/unit
+	$(PYTEST) tests/unit
 
 functional: $(STAMP)
-	$(BIN)/pytest -q tests/functional
+	$(PYTEST) tests/functional
 
 e2e: $(STAMP)
-	$(BIN)/pytest -q tests/e2e
+	$(PYTEST) tests/e2e
 
 bench: $(STAMP) $(TOOLS_STAMP)  ## sweep cost at scale, events, cold start -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

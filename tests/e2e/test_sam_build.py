@@ -6,11 +6,13 @@ or it compiles it from source on every cold start."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,7 +57,7 @@ print("COMPILED " + json.dumps([path for path in compiled if path.startswith(fun
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     python, sam = runtime_python(), sam_cli()
     if python is None:
@@ -63,11 +65,36 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]
     if sam is None:
         pytest.skip("the SAM CLI is not installed (make lint installs it in .venv-tools)")
     # Given the template, built for x86_64 (this machine) instead of the default arm64
-    work = tmp_path_factory.mktemp("sam")
-    # When sam build runs
-    completed = sam_build(work / "build", python, sam)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    # When sam build runs: once per test run, whichever pytest-xdist worker asks first
+    work = run_directory(tmp_path_factory) / "sam"
+    with exclusive(work.with_suffix(".lock")):
+        outcome = work / "outcome.json"
+        if not outcome.exists():
+            completed = sam_build(work / "build", python, sam)
+            output = completed.stdout + completed.stderr
+            outcome.write_text(json.dumps({"returncode": completed.returncode, "output": output}))
+        build = json.loads(outcome.read_text())
+    assert build["returncode"] == 0, build["output"]
     yield work / "build", python
+
+
+def run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test run's temporary directory: pytest-xdist gives each worker a directory of
+    its own inside the run's, named after the worker (popen-gw0, ...)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file: other processes wait for it here."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="module")

@@ -72,10 +72,11 @@ def moto_knows_the_filters_aws_has() -> None:
 
 
 @pytest.fixture(autouse=True)
-def no_metrics_left_behind() -> Iterator[None]:
-    """Metrics a test counts outside a handler are never flushed: without this, the next
-    handler invoked in the process would print them as its own."""
-    yield
+def no_metrics_counted_before() -> None:
+    """Powertools' Metrics store is process-wide, and code outside a handler (the
+    remediation modules, a scan) counts into it without flushing: without this, a
+    handler test would read what the tests before it in the process counted, which
+    depends on the order (and, in parallel, on which worker ran what)."""
     metrics.clear_metrics()
 
 

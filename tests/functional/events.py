@@ -35,7 +35,7 @@ import pytest
 
 from rolewarden.handlers import runtime
 from rolewarden.inventory.context_cache import ContextCache
-from rolewarden.observability import logger, metrics
+from rolewarden.observability import logger
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
@@ -312,9 +312,6 @@ class Invoker:
         self.settings(**settings)
         runtime.settings.cache_clear()
         self.calls.clear()
-        # Powertools' Metrics buffer is process-wide: what another test added unflushed
-        # would be published by this invocation.
-        metrics.clear_metrics()
         self._capsys.readouterr()
         with logs_to_current_stdout():
             result = handler(event, FakeLambdaContext())

@@ -343,15 +343,17 @@ def test_a_secret_the_function_may_not_read_is_an_error_naming_it() -> None:
 
 
 def test_slack_unreachable_is_an_error_without_the_url(mock_aws: boto3.Session) -> None:
-    # Given a webhook URL on a local port where nothing listens
+    # Given a webhook URL on a local port where nothing listens: the port stays bound
+    # (never listening) until the notice is sent, so that no server of a test running
+    # alongside can take it meanwhile
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    store_secret(mock_aws, f"http://127.0.0.1:{port}/services/{TOKEN}")
+        store_secret(mock_aws, f"http://127.0.0.1:{port}/services/{TOKEN}")
 
-    # When a notice is sent
-    with pytest.raises(NotifyError) as raised:
-        SlackChannel(SECRET_NAME, boto3_session=mock_aws).send(notice())
+        # When a notice is sent
+        with pytest.raises(NotifyError) as raised:
+            SlackChannel(SECRET_NAME, boto3_session=mock_aws).send(notice())
 
     # Then the error says why, not where
     assert str(raised.value).startswith("Slack webhook unreachable: ConnectionRefusedError")
