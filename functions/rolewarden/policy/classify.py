@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from rolewarden.policy.catalogue import ActionCatalogue, default_catalogue, matches
+from rolewarden.policy.catalogue import ActionCatalogue, default_catalogue, matches_any
 from rolewarden.policy.document import ALLOW, PolicyDocument
 from rolewarden.policy.evaluate import ActionGrant, PolicyRef, RoleEvaluation, expand_statement
 
@@ -59,7 +59,7 @@ class Baseline:
 
 @functools.lru_cache(maxsize=65536)
 def _matches_any(patterns: tuple[str, ...], action: str) -> bool:
-    return any(matches(pattern, action) for pattern in patterns)
+    return matches_any(patterns, action)
 
 
 def load_baseline(
