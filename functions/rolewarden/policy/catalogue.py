@@ -238,16 +238,21 @@ def matches(pattern: str, action: str) -> bool:
     return _compile(pattern.strip().lower()).fullmatch(action.lower()) is not None
 
 
-def matches_any(patterns: tuple[str, ...], action: str) -> bool:
-    """Does one of these IAM action patterns match an action name (case-insensitive)?"""
-    return _compile_any(patterns).fullmatch(action.lower()) is not None
+class ActionPatterns:
+    """IAM action patterns asked about one action after another (the baseline's fifty, for
+    each action a scan meets): one regex for all of them, and each answer kept."""
 
+    def __init__(self, patterns: Iterable[str]) -> None:
+        each = [f"(?:{_compile(pattern.strip().lower()).pattern})" for pattern in patterns]
+        self._regex = re.compile("|".join(each) or "(?!)")  # no pattern matches nothing
+        self._answers: dict[str, bool] = {}
 
-@functools.lru_cache(maxsize=256)
-def _compile_any(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    # One regex for them all: the baseline's fifty patterns are one match per action, not fifty.
-    each = [f"(?:{_compile(pattern.strip().lower()).pattern})" for pattern in patterns]
-    return re.compile("|".join(each) or "(?!)")  # no pattern matches nothing
+    def match(self, action: str) -> bool:
+        """Does one of the patterns match the action (case-insensitive)?"""
+        answer = self._answers.get(action)
+        if answer is None:
+            answer = self._answers[action] = self._regex.fullmatch(action.lower()) is not None
+        return answer
 
 
 @functools.cache

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from rolewarden.policy.catalogue import ActionCatalogue, default_catalogue, matches_any
+from rolewarden.policy.catalogue import (
+    ActionCatalogue,
+    ActionPatterns,
+    default_catalogue,
+    matches,
+)
 from rolewarden.policy.document import ALLOW, PolicyDocument
 from rolewarden.policy.evaluate import ActionGrant, PolicyRef, RoleEvaluation, expand_statement
 
@@ -54,12 +59,16 @@ class Baseline:
         return policy.arn is not None and policy_identity(policy.arn) in self.policy_identities
 
     def is_baseline_action(self, action: str) -> bool:
-        return _matches_any(self.action_patterns, action.lower())
+        return self._baseline_actions.match(action)
+
+    @functools.cached_property
+    def _baseline_actions(self) -> ActionPatterns:
+        return ActionPatterns(self.action_patterns)
 
 
 @functools.lru_cache(maxsize=65536)
 def _matches_any(patterns: tuple[str, ...], action: str) -> bool:
-    return matches_any(patterns, action)
+    return any(matches(pattern, action) for pattern in patterns)
 
 
 def load_baseline(
