@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 CONSTRAINTS := -c layers/dependencies/requirements.txt -c tests/requirements.txt
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 # SAM CLI phones home unless told not to; it has nothing to report here.
 export SAM_CLI_TELEMETRY := 0
 # pytest-xdist workers: one per core (CI has 2); PYTEST_WORKERS=0 runs in this process.
@@ -27,6 +28,10 @@ $(TOOLS_STAMP): tests/tools-requirements.txt
 	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
 	$(TOOLS)/bin/python -m pip install --quiet -c tests/tools-requirements.txt aws-sam-cli cfn-lint
 	touch $(TOOLS_STAMP)
+
+$(BENCH_STAMP): $(STAMP) benchmarks/requirements.txt
+	$(BIN)/python -m pip install --quiet -c tests/requirements.txt -r benchmarks/requirements.txt
+	touch $(BENCH_STAMP)
 
 demo: $(STAMP)  ## the product end to end on the embedded AWS emulator
 	$(BIN)/rolewarden demo
@@ -57,7 +62,7 @@ functional: $(STAMP)
 e2e: $(STAMP)
 	$(PYTEST) tests/e2e
 
-bench: $(STAMP) $(TOOLS_STAMP)  ## sweep cost at scale, events, cold start -> docs/benchmarks.md
+bench: $(STAMP) $(TOOLS_STAMP) $(BENCH_STAMP)  ## sweep cost at scale, events, cold start, policy engine -> docs/benchmarks.md
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:

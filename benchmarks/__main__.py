@@ -2,6 +2,7 @@
 
     python -m benchmarks [--sizes small,medium,large] [--sweeps 3] [--seed 6]
                          [--import-runs 11] [--events-on medium|none] [--no-artifact]
+                         [--no-policies]
 
 Exits 1 when a sweep's findings differ from the violations seeded (a correctness
 failure); a missed performance target is reported in the table, not as a failure.
@@ -17,6 +18,7 @@ from pathlib import Path
 from benchmarks.account_bench import AccountBench, bench_account
 from benchmarks.accounts import SIZES
 from benchmarks.artifact import measure_artifact
+from benchmarks.policy_bench import bench_policies, policy_rows
 from benchmarks.report import machine, rows, table
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -54,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         "--events-on", choices=[*SIZES, "none"], default="medium", help="account of the events"
     )
     parser.add_argument("--no-artifact", action="store_true", help="skip sam build and imports")
+    parser.add_argument(
+        "--policies",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the policy engine on every AWS managed policy, against policy_sentry",
+    )
     parser.add_argument("--output", type=Path, default=DOCUMENT)
     args = parser.parse_args(argv)
     if args.events_on not in (*args.sizes, "none"):
@@ -71,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         print("sam build and cold start ...", flush=True)
         artifact = measure_artifact(args.import_runs)
 
-    result = table(list(rows(accounts, artifact)))
+    policies = None
+    if args.policies:
+        print("policy engine ...", flush=True)
+        policies = bench_policies()
+
+    result = table([*rows(accounts, artifact), *(policy_rows(policies) if policies else ())])
     header = [*machine(), f"- seed {args.seed}; {args.sweeps} later sweeps per size"]
     print("\n" + "\n".join(header) + "\n\n" + result)
     args.output.write_text(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from rolewarden.policy.catalogue import ActionCatalogue, matches
+from rolewarden.policy.catalogue import ActionCatalogue, ActionPatterns, matches
 from rolewarden.policy.critical import RoleGrant, critical_reasons, role_grants
 from rolewarden.policy.document import ALLOW, PolicyDocument, Statement
 from rolewarden.policy.evaluate import (
@@ -56,7 +56,11 @@ class Baseline:
 
     def is_baseline_action(self, action: str) -> bool:
         """Baseline on some resource (for a host-scoped read, on what a host needs)."""
-        return _matches_any(self.action_patterns, action.lower())
+        return self._baseline_actions.match(action)
+
+    @functools.cached_property
+    def _baseline_actions(self) -> ActionPatterns:
+        return ActionPatterns(self.action_patterns)
 
     def is_host_scoped(self, action: str) -> bool:
         return _matches_any(self.host_scoped_actions, action.lower())

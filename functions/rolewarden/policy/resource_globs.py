@@ -74,7 +74,27 @@ def overlaps(a: str, b: str) -> bool:
     a, b = _loose(a), _loose(b)
     if ANY in (a, b) or a == b:
         return True
-    states = {(0, 0)}
+    return _open_ended(a, b) or _open_ended(b, a) or _search(a, b)
+
+
+def _open_ended(a: str, b: str) -> bool:
+    """A quick yes for most pairs: `b` ends with `*` and some string can start both `b` and
+    `a` up to its first `*` (`arn:aws:s3:*` against `arn:...:s3:...:job/*`). Then `a`'s `*`
+    and `b`'s take what the other needs. The beginnings repeat from pair to pair: cached.
+    """
+    first = a.find(ANY)
+    return b.endswith(ANY) and 0 <= first < len(a) - 1 and _beginnings_meet(a[: first + 1], b)
+
+
+@functools.lru_cache(maxsize=4096)
+def _beginnings_meet(head: str, b: str) -> bool:
+    return _search(head, b)
+
+
+def _search(a: str, b: str) -> bool:
+    # Depth first, reading a symbol of both first: the first path that reads both to the
+    # end ends the search.
+    states = [(0, 0)]
     seen: set[tuple[int, int]] = set()
     while states:
         i, j = states.pop()
@@ -83,12 +103,14 @@ def overlaps(a: str, b: str) -> bool:
         seen.add((i, j))
         if i == len(a) and j == len(b):
             return True
-        if i < len(a) and a[i] in _RUNS:
-            states.add((i + 1, j))
-        if j < len(b) and b[j] in _RUNS:
-            states.add((i, j + 1))
+        run_a = i < len(a) and a[i] in _RUNS
+        run_b = j < len(b) and b[j] in _RUNS
+        if run_a:
+            states.append((i + 1, j))
+        if run_b:
+            states.append((i, j + 1))
         if i < len(a) and j < len(b) and _symbols_meet(a[i], b[j]):
-            states.add((i if a[i] in _RUNS else i + 1, j if b[j] in _RUNS else j + 1))
+            states.append((i if run_a else i + 1, j if run_b else j + 1))
     return False
 
 
