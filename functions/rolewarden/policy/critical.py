@@ -20,6 +20,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -37,7 +38,7 @@ from rolewarden.policy.resource_globs import ResourceScope, overlaps
 
 ASSUME_ROLE = "sts:assumerole"
 PASSROLE = "iam:passrole"
-ROLE_ACTIONS = (ASSUME_ROLE, PASSROLE)
+ROLE_ACTIONS = frozenset({ASSUME_ROLE, PASSROLE})
 # Every role ARN, in any partition and account: what "any role" is judged against.
 ANY_ROLE = "arn:*:iam::*:role/*"
 PASSED_TO_SERVICE = "iam:passedtoservice"
@@ -175,36 +176,41 @@ def role_grants(
 
 def critical_reasons(
     policy: PolicyRef,
-    application: list[ActionGrant],
-    granted: list[ActionGrant],
+    application: AbstractSet[str],
+    granted: Mapping[str, ActionGrant],
     evaluation: RoleEvaluation,
     catalogue: ActionCatalogue,
 ) -> list[str]:
-    """Why one policy's application grants are critical (empty when they are not)."""
+    """Why one policy's application grants are critical (empty when they are not).
+
+    `granted` is what the policy grants by action key, `application` the keys of its
+    application grants."""
     if not application:
         return []
     reasons: set[str] = set()
     document = evaluation.documents.get(policy.key)
     if document is not None:
-        everything = _everything(document, granted, evaluation, catalogue)
+        everything = _everything(document, granted.keys(), evaluation, catalogue)
         if everything:
             reasons.add(everything)
-    permissions_management: list[str] = []
-    escalation: list[str] = []
-    for grant in application:
-        key = grant.info.name.lower()
-        own = _own(grant, policy)
-        if is_write_permissions_management(grant.info):
-            permissions_management.append(grant.info.name)
-        if key in ROLE_ACTIONS:
-            broad = [s for s in own if reaches_any(s.scope, ANY_ROLE)]
-            if broad:
-                written = sorted({r for s in broad for r in s.resources})
-                reasons.add(
-                    f"privilege escalation: {grant.info.name} on any role ({_some(written)})"
-                )
-        elif key in escalation_actions() and _escalates(escalation_actions()[key], own):
-            escalation.append(grant.info.name)
+    # Set operations, then a look at each hit: a role granting `*` has 22,000 grants.
+    labelled = application & catalogue.keys_at_level(PERMISSIONS_MANAGEMENT)
+    permissions_management = [
+        granted[key].info.name
+        for key in sorted(labelled)
+        if is_write_permissions_management(granted[key].info)
+    ]
+    for key in sorted(application & ROLE_ACTIONS):
+        grant = granted[key]
+        broad = [s for s in _own(grant, policy) if reaches_any(s.scope, ANY_ROLE)]
+        if broad:
+            written = sorted({r for s in broad for r in s.resources})
+            reasons.add(f"privilege escalation: {grant.info.name} on any role ({_some(written)})")
+    escalation = [
+        granted[key].info.name
+        for key in sorted(application & escalation_actions().keys())
+        if _escalates(escalation_actions()[key], _own(granted[key], policy))
+    ]
     if permissions_management:
         reasons.add("permissions management: " + _some(permissions_management))
     if escalation:
@@ -220,7 +226,7 @@ def _escalates(entry: EscalationAction, own: list[GrantSource]) -> bool:
 
 def _everything(
     document: PolicyDocument,
-    granted: list[ActionGrant],
+    granted: AbstractSet[str],
     evaluation: RoleEvaluation,
     catalogue: ActionCatalogue,
 ) -> str | None:
@@ -228,7 +234,7 @@ def _everything(
     every = catalogue.expand("*")
     if len(granted) < ALMOST_EVERYTHING * len(every):
         return None
-    left = every & {grant.info.name.lower() for grant in granted}
+    left = every & granted
     if len(left) < ALMOST_EVERYTHING * len(every):
         return None
     stars = [s for s in document.statements if s.effect == ALLOW and _allows_star(s)]

@@ -27,6 +27,7 @@ from rolewarden.policy.document import (
 from rolewarden.policy.resource_globs import ResourceScope
 
 PolicyKind = Literal["inline", "managed"]
+_NO_DENIES: list[DenyNote] = []  # shared by every grant no Deny touches: never appended to
 NOT_RESOURCE = "NotResource:"
 
 
@@ -93,11 +94,24 @@ class DenyNote:
     in_boundary: bool = False
 
 
-@dataclass(slots=True)  # a role granting `*` has 22,000 of them
 class ActionGrant:
-    info: ActionInfo
-    sources: list[GrantSource] = field(default_factory=list)
-    partial_denies: list[DenyNote] = field(default_factory=list)
+    """One action a role is granted, and the Allow statements that grant it.
+
+    A role granting `*` has 22,000 of them, made one after another: a plain class with
+    slots is the cheapest Python makes. The grants of one statement share its list of
+    sources, and no grant has its own empty list of partial denies: both lists are
+    replaced, never changed in place.
+    """
+
+    __slots__ = ("info", "partial_denies", "sources")
+
+    def __init__(self, info: ActionInfo, sources: list[GrantSource]) -> None:
+        self.info = info
+        self.sources = sources
+        self.partial_denies: list[DenyNote] = _NO_DENIES
+
+    def __repr__(self) -> str:
+        return f"ActionGrant({self.info.name}, {len(self.sources)} sources)"
 
     @property
     def boundary_conditional(self) -> bool:
@@ -127,13 +141,20 @@ class RoleEvaluation:
     outside_boundary: frozenset[str]
     boundary: PolicyRef | None
     documents: dict[str, PolicyDocument]
+    # Per policy key, the action keys of each of its Allows (before boundary and denies).
+    allowed_by: dict[str, list[frozenset[str]]] = field(default_factory=dict)
+    # Action keys still granted from which a boundary or Deny took a source away.
+    cut: frozenset[str] = frozenset()
 
-    def granted_by(self, policy: PolicyRef) -> list[ActionGrant]:
-        return [
-            grant
-            for grant in self.grants.values()
-            if policy in (source.policy for source in grant.sources)  # `in`: identity first
-        ]
+    def granted_by(self, policy: PolicyRef) -> Mapping[str, ActionGrant]:
+        """The grants one policy still gives after boundary and denies, by action key."""
+        if self.allowed_by.keys() == {policy.key}:
+            return self.grants  # the only policy that allows anything: no copy of 22,000
+        keys = set().union(*self.allowed_by.get(policy.key, ())).intersection(self.grants)
+        for key in keys.intersection(self.cut):
+            if policy not in (source.policy for source in self.grants[key].sources):
+                keys.discard(key)
+        return {key: self.grants[key] for key in keys}
 
 
 def evaluate_role(
@@ -146,27 +167,28 @@ def evaluate_role(
     boundary_document = _parse_all([boundary], errors) if boundary else {}
 
     grants: dict[str, ActionGrant] = {}
+    allowed_by: dict[str, list[frozenset[str]]] = {}
     for policy in policies:
         document = documents.get(policy.ref.key)
         if document is None:
             continue
+        allowed = allowed_by.setdefault(policy.ref.key, [])
         for statement in _with_effect(document, ALLOW):
             for keys, source in _grant_sources(catalogue, policy.ref, statement):
-                for key in keys:
-                    grant = grants.get(key)
-                    if grant is None:
-                        grants[key] = ActionGrant(catalogue.info(key), [source])
-                    else:
-                        grant.sources.append(source)
+                _add_grants(grants, keys, source, catalogue)
+                allowed.append(keys)
 
     outside_boundary: frozenset[str] = frozenset()
+    cut: set[str] = set()
     if boundary is not None and boundary.ref.key in boundary_document:
-        outside_boundary = _apply_boundary(grants, boundary_document[boundary.ref.key], catalogue)
+        outside_boundary = _apply_boundary(
+            grants, boundary_document[boundary.ref.key], catalogue, cut
+        )
 
     deny_sources = [(policy.ref, documents.get(policy.ref.key), False) for policy in policies]
     if boundary is not None:
         deny_sources.append((boundary.ref, boundary_document.get(boundary.ref.key), True))
-    denied = _apply_denies(grants, deny_sources, catalogue)
+    denied = _apply_denies(grants, deny_sources, catalogue, cut)
 
     return RoleEvaluation(
         grants=grants,
@@ -175,28 +197,48 @@ def evaluate_role(
         outside_boundary=outside_boundary,
         boundary=boundary.ref if boundary else None,
         documents={**documents, **boundary_document},
+        allowed_by={key: keys for key, keys in allowed_by.items() if keys},
+        cut=frozenset(cut.intersection(grants)),
     )
+
+
+def _add_grants(
+    grants: dict[str, ActionGrant],
+    keys: frozenset[str],
+    source: GrantSource,
+    catalogue: ActionCatalogue,
+) -> None:
+    # Set operations, not a loop with a lookup per key: a role granting `*` has 22,000.
+    # (`difference` with a dict looks each key up; `keys - grants.keys()` would walk grants.)
+    info, sources = catalogue.info, [source]
+    if not grants:
+        grants.update({key: ActionGrant(info(key), sources) for key in keys})
+        return
+    for key in keys.intersection(grants):
+        grants[key].sources = [*grants[key].sources, source]
+    grants.update({key: ActionGrant(info(key), sources) for key in keys.difference(grants)})
 
 
 def expand_statement(catalogue: ActionCatalogue, statement: Statement) -> frozenset[str]:
     """The lower-case action keys a statement names (whatever its resources)."""
     if statement.actions is not None:
-        return _expand_all(catalogue, statement.actions)
+        return _expand_all(catalogue, statement.actions, negated=False)
     assert statement.not_actions is not None
-    everything = _expand_all(catalogue, ("*",))
-    return everything - _expand_all(catalogue, statement.not_actions)
+    return _expand_all(catalogue, statement.not_actions, negated=True)
+
+
+def _expand_all(
+    catalogue: ActionCatalogue, patterns: Iterable[str], negated: bool
+) -> frozenset[str]:
+    return _expand_cached(catalogue, tuple(sorted(p.strip() for p in patterns)), negated)
 
 
 @functools.lru_cache(maxsize=8192)
-def _expand_cached(catalogue: ActionCatalogue, patterns: tuple[str, ...]) -> frozenset[str]:
-    keys: set[str] = set()
-    for pattern in patterns:
-        keys |= catalogue.expand(pattern)
-    return frozenset(keys)
-
-
-def _expand_all(catalogue: ActionCatalogue, patterns: Iterable[str]) -> frozenset[str]:
-    return _expand_cached(catalogue, tuple(sorted(p.strip() for p in patterns)))
+def _expand_cached(
+    catalogue: ActionCatalogue, patterns: tuple[str, ...], negated: bool
+) -> frozenset[str]:
+    keys = frozenset().union(*map(catalogue.expand, patterns))
+    return catalogue.expand("*") - keys if negated else keys
 
 
 def _parse_all(
@@ -219,7 +261,7 @@ def _with_effect(document: PolicyDocument, effect: str) -> Iterable[Statement]:
 
 def _grant_sources(
     catalogue: ActionCatalogue, policy: PolicyRef, statement: Statement
-) -> Iterator[tuple[Iterable[str], GrantSource]]:
+) -> Iterator[tuple[frozenset[str], GrantSource]]:
     """The actions an Allow grants, by the resources of the statement they can act on.
 
     `Action: "*"` on one bucket grants the S3 actions that act on buckets or objects, and
@@ -231,15 +273,28 @@ def _grant_sources(
         yield keys, source
         return
     by_resources: dict[tuple[str, ...], list[str]] = {}
-    for key in keys:
-        resources = acting_on(catalogue.info(key), statement.scope.patterns)
+    for info, same_types in _by_resource_types(catalogue, keys):
+        resources = acting_on(info, statement.scope.patterns)
         if resources:
-            by_resources.setdefault(resources, []).append(key)
+            by_resources.setdefault(resources, []).extend(same_types)
     for resources, acting in by_resources.items():
         if resources == statement.scope.patterns:
-            yield acting, source
+            yield frozenset(acting), source
         else:
-            yield acting, replace(source, resources=resources)
+            yield frozenset(acting), replace(source, resources=resources)
+
+
+@functools.lru_cache(maxsize=4096)
+def _by_resource_types(
+    catalogue: ActionCatalogue, keys: frozenset[str]
+) -> tuple[tuple[ActionInfo, tuple[str, ...]], ...]:
+    """Actions grouped by the resource types they act on, each group with one of its
+    actions: the same types act on the same patterns. Statements repeat their actions."""
+    groups: dict[tuple[str, ...] | None, tuple[ActionInfo, list[str]]] = {}
+    for key in keys:
+        info = catalogue.info(key)
+        groups.setdefault(info.resource_arns, (info, []))[1].append(key)
+    return tuple((info, tuple(same)) for info, same in groups.values())
 
 
 def acting_on(info: ActionInfo, patterns: tuple[str, ...]) -> tuple[str, ...]:
@@ -261,13 +316,15 @@ def _grant_source(policy: PolicyRef, statement: Statement) -> GrantSource:
     )
 
 
-def _unknown_covered(statement: Statement, grants: Mapping[str, ActionGrant]) -> set[str]:
+def _unknown_covered(
+    catalogue: ActionCatalogue, statement: Statement, grants: Mapping[str, ActionGrant]
+) -> set[str]:
     """Granted actions the catalogue does not know that a statement's patterns still cover.
 
     A literal action newer than the catalogue is granted as written; a wildcard in a
     boundary or a Deny matches it by name, as IAM does, though no expansion lists it.
     """
-    unknown = [key for key, grant in grants.items() if not grant.info.known]
+    unknown = catalogue.unknown(grants.keys())
     if statement.actions is not None:
         return {key for key in unknown if any(matches(p, key) for p in statement.actions)}
     excluded = statement.not_actions or ()
@@ -277,18 +334,23 @@ def _unknown_covered(statement: Statement, grants: Mapping[str, ActionGrant]) ->
 def _covered_keys(
     catalogue: ActionCatalogue, statement: Statement, grants: Mapping[str, ActionGrant]
 ) -> frozenset[str]:
-    return (expand_statement(catalogue, statement) | _unknown_covered(statement, grants)) & (
-        grants.keys()
+    covered = expand_statement(catalogue, statement) | _unknown_covered(
+        catalogue, statement, grants
     )
+    return covered.intersection(grants)
 
 
 # --- permissions boundary ------------------------------------------------------------------
 
 
 def _apply_boundary(
-    grants: dict[str, ActionGrant], boundary: PolicyDocument, catalogue: ActionCatalogue
+    grants: dict[str, ActionGrant],
+    boundary: PolicyDocument,
+    catalogue: ActionCatalogue,
+    cut: set[str],
 ) -> frozenset[str]:
-    """Keep each grant only where the boundary allows the action on its resources too."""
+    """Keep each grant only where the boundary allows the action on its resources too
+    (adding to `cut` the keys that lost a source)."""
     limits: dict[str, list[Statement]] = {}
     for statement in _with_effect(boundary, ALLOW):
         for key in _covered_keys(catalogue, statement, grants):
@@ -304,6 +366,8 @@ def _apply_boundary(
                 within[memo] = _within_boundary(source, statements, grant.info)
             if (limited := within[memo]) is not None:
                 kept.append(limited)
+        if len(kept) < len(grant.sources):
+            cut.add(key)
         grant.sources = kept
         if not kept:
             outside.add(key)
@@ -339,7 +403,9 @@ def _apply_denies(
     grants: dict[str, ActionGrant],
     sources: Iterable[tuple[PolicyRef, PolicyDocument | None, bool]],
     catalogue: ActionCatalogue,
+    cut: set[str],
 ) -> frozenset[str]:
+    """Remove what unconditional Denies cover (adding to `cut` the keys that lost a source)."""
     denied: set[str] = set()
     for ref, document, in_boundary in sources:
         if document is None:
@@ -352,22 +418,24 @@ def _apply_denies(
                 conditional=statement.is_conditional,
                 in_boundary=in_boundary,
             )
-            cut: dict[GrantSource, tuple[GrantSource | None, bool]] = {}
+            after: dict[GrantSource, tuple[GrantSource | None, bool]] = {}
             for key in _covered_keys(catalogue, statement, grants):
                 grant = grants[key]
                 kept, partial = [], False
                 for source in grant.sources:
-                    if source not in cut:
-                        cut[source] = _after_deny(source, statement)
-                    left, overlapped = cut[source]
+                    if source not in after:
+                        after[source] = _after_deny(source, statement)
+                    left, overlapped = after[source]
                     partial |= overlapped
                     if left is not None:
                         kept.append(left)
+                if len(kept) < len(grant.sources):
+                    cut.add(key)
                 grant.sources = kept
                 if not kept:
                     denied.add(key)
                 elif partial:
-                    grant.partial_denies.append(note)
+                    grant.partial_denies = [*grant.partial_denies, note]
     for key in denied:
         del grants[key]
     return frozenset(denied)

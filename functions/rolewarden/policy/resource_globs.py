@@ -35,6 +35,11 @@ def covers(outer: str, inner: str) -> bool:
     """Every ARN `inner` can match, `outer` matches too (certain when True)."""
     if outer in (ANY, inner):
         return True
+    if _is_plain(inner):  # one ARN: a regex answers at C speed
+        return _regex(outer).fullmatch(inner) is not None
+    if inner.endswith(ANY) and _is_plain(inner[:-1]) and outer.endswith(ANY):
+        # every `P...` matches `X*` exactly when `P` does: the last `*` takes the rest
+        return _regex(outer).fullmatch(inner[:-1]) is not None
     return _covers(outer, inner)
 
 
@@ -74,7 +79,64 @@ def overlaps(a: str, b: str) -> bool:
     a, b = _loose(a), _loose(b)
     if ANY in (a, b) or a == b:
         return True
+    # Most patterns are one ARN or one ARN's prefix (`arn:aws:s3:::exports/*`): regexes.
+    for one, other in ((a, b), (b, a)):
+        if _is_plain(one):
+            return _regex(other).fullmatch(one) is not None
+        if one.endswith(ANY) and _is_plain(one[:-1]):
+            return _begins(other, one[:-1])
     return _open_ended(a, b) or _open_ended(b, a) or _search(a, b)
+
+
+def _is_plain(pattern: str) -> bool:
+    return _SYMBOL.search(pattern) is None
+
+
+_REGEX_OF = {ANY: ".*", ONE: ".", SEGMENT: "[^:]*", NAME: "[^:/]*"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _regex(pattern: str) -> re.Pattern[str]:
+    """What a glob matches (each symbol as `_search` reads it)."""
+    return re.compile("".join(_REGEX_OF.get(c) or re.escape(c) for c in pattern), re.DOTALL)
+
+
+def _begins(pattern: str, text: str) -> bool:
+    """Does some string the glob matches begin with `text` (plain)? Read symbol by symbol:
+    every position of a glob can still reach its end, so a text read to its end begins one."""
+    positions = _skip_runs(pattern, {0})
+    for char in text:
+        after = set()
+        for i in positions:
+            if i == len(pattern):
+                continue
+            symbol = pattern[i]
+            if symbol in _RUNS:
+                if _run_takes(symbol, char):
+                    after.add(i)
+            elif symbol in (ONE, char):
+                after.add(i + 1)
+        positions = _skip_runs(pattern, after)
+        if not positions:
+            return False
+    return True
+
+
+def _skip_runs(pattern: str, positions: set[int]) -> set[int]:
+    """A run may take nothing: each position also stands for those after its runs."""
+    reached = set(positions)
+    for start in positions:
+        i = start
+        while i < len(pattern) and pattern[i] in _RUNS:
+            i += 1
+            reached.add(i)
+    return reached
+
+
+def _run_takes(run: str, char: str) -> bool:
+    if run == NAME:
+        return char not in ":/"
+    return run == ANY or char != ":"
 
 
 def _open_ended(a: str, b: str) -> bool:
@@ -115,6 +177,7 @@ def _search(a: str, b: str) -> bool:
 
 
 _RUNS = (ANY, SEGMENT, NAME)
+_SYMBOL = re.compile("[" + re.escape("".join((*_RUNS, ONE))) + "]")
 
 
 def arn_format_glob(arn_format: str) -> str:

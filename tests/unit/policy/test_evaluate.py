@@ -129,11 +129,31 @@ def test_policies_are_unioned_and_each_source_recorded(catalogue: ActionCatalogu
         (APP_MANAGED, "ReadWrite"),
     ]
     assert get_object.resources == ("*", "arn:aws:s3:::orders/*")
-    assert [g.info.name for g in evaluation.granted_by(APP_INLINE)] == ["s3:GetObject"]
-    assert sorted(g.info.name for g in evaluation.granted_by(APP_MANAGED)) == [
+    assert [g.info.name for g in evaluation.granted_by(APP_INLINE).values()] == ["s3:GetObject"]
+    assert sorted(g.info.name for g in evaluation.granted_by(APP_MANAGED).values()) == [
         "s3:GetObject",
         "s3:PutObject",
     ]
+
+
+def test_a_policy_whose_source_a_deny_removed_no_longer_grants_the_action(
+    catalogue: ActionCatalogue,
+) -> None:
+    # Given s3:GetObject allowed by the inline policy on exports/* and by the managed one on
+    # reports/*, and a Deny of s3:GetObject on exports/*
+    role = [
+        policy(APP_INLINE, allow("s3:GetObject", Resource="arn:aws:s3:::exports/*", Sid="Read")),
+        policy(APP_MANAGED, allow("s3:GetObject", Resource="arn:aws:s3:::reports/*", Sid="Rep")),
+        policy(GUARDRAIL, deny("s3:GetObject", Resource="arn:aws:s3:::exports/*")),
+    ]
+    # When the role is evaluated
+    evaluation = evaluate_role(role, catalogue)
+    # Then the action is still granted, by the managed policy alone, on reports/* only
+    assert [(s.policy, s.resources) for s in evaluation.grants["s3:getobject"].sources] == [
+        (APP_MANAGED, ("arn:aws:s3:::reports/*",))
+    ]
+    assert dict(evaluation.granted_by(APP_INLINE)) == {}
+    assert list(evaluation.granted_by(APP_MANAGED)) == ["s3:getobject"]
 
 
 def test_resource_scope_of_a_grant_is_recorded(catalogue: ActionCatalogue) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from rolewarden.policy.resource_globs import ResourceScope, covers, overlaps
@@ -118,3 +120,26 @@ def test_evidence_form() -> None:
     ]
     assert ResourceScope.everything().is_everything
     assert not scope("*", negated=True).is_everything
+
+
+def test_quick_answers_agree_with_the_full_search() -> None:
+    # Given thousands of pattern pairs built from every symbol the globs know (ARN formats'
+    # SEGMENT and NAME too), many of them one ARN or one ARN's prefix
+    from rolewarden.policy import resource_globs as globs  # noqa: PLC0415 - its internals
+
+    symbols = ["a", "b", "/", ":", "*", "?", globs.SEGMENT, globs.NAME]
+    chooser = random.Random(12)
+
+    def pattern() -> str:
+        text = "".join(chooser.choice(symbols) for _ in range(chooser.randint(1, 7)))
+        if chooser.random() < 0.5:  # a plain ARN, or a plain prefix and `*`
+            text = "".join(c for c in text if c in "ab/:") or "a"
+            text += "*" if chooser.random() < 0.5 else ""
+        return text
+
+    pairs = [(pattern(), pattern()) for _ in range(4000)]
+    # Then overlaps and covers say what the state-by-state search says, for every pair
+    for a, b in pairs:
+        assert overlaps(a, b) == (a == b or "*" in (a, b) or globs._search(a, b)), (a, b)
+        if globs.SEGMENT not in a + b and globs.NAME not in a + b:
+            assert covers(a, b) == (a in ("*", b) or globs._covers(a, b)), (a, b)
