@@ -8,6 +8,7 @@ with the reason: it is never silently treated as granting nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class Statement:
     def is_conditional(self) -> bool:
         return bool(self.condition)
 
-    @property
+    @functools.cached_property  # asked for again and again: once per grant source
     def scope(self) -> ResourceScope:
         if self.resources is not None:
             return ResourceScope(self.resources)

@@ -145,12 +145,7 @@ def _open_ended(a: str, b: str) -> bool:
     and `b`'s take what the other needs. The beginnings repeat from pair to pair: cached.
     """
     first = a.find(ANY)
-    return b.endswith(ANY) and 0 <= first < len(a) - 1 and _beginnings_meet(a[: first + 1], b)
-
-
-@functools.lru_cache(maxsize=4096)
-def _beginnings_meet(head: str, b: str) -> bool:
-    return _search(head, b)
+    return b.endswith(ANY) and 0 <= first < len(a) - 1 and overlaps(a[: first + 1], b)
 
 
 def _search(a: str, b: str) -> bool:
