@@ -1,10 +1,13 @@
 """The `rolewarden` command.
 
 Exit codes of `scan`: 0 no finding at or above --fail-on, 1 a finding at or above it,
-2 an error (bad arguments, bad settings, no credentials, AWS unreachable), or an
-incomplete scan without such a finding (some resources could not be read: an
-account RoleWarden could not see is not a clean account). `remediate`, `restore` and
-`journal`: see cli_remediation.
+2 an error (bad arguments, bad settings, no credentials, AWS unreachable or answering
+with an error), or an incomplete scan without such a finding (some resources could not
+be read: an account RoleWarden could not see is not a clean account). `remediate`,
+`restore` and `journal`: see cli_remediation. The README has them all in one table.
+
+An error is one line on stderr, never a traceback; what the command prints is escaped
+(output.printable) and a closed pipe ends it quietly (output.emit).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Sequence
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from rolewarden.cli_remediation import (
     CommandError,
@@ -28,7 +32,7 @@ from rolewarden.cli_remediation import (
 from rolewarden.evaluation.resource import ResourceArnError
 from rolewarden.inventory.aws import InventoryError, session_from_environment
 from rolewarden.observability import for_the_command_line
-from rolewarden.output import render_table
+from rolewarden.output import emit, printable, render_table
 from rolewarden.remediation.journal import JournalError
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.rules.model import Severity
@@ -72,16 +76,28 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         JournalError,
         ResourceArnError,
     ) as error:
-        print(f"rolewarden: {error}", file=sys.stderr)
+        _error(str(error))
         return EXIT_ERROR
-    except (BotoCoreError, ClientError) as error:
-        print(f"rolewarden: AWS error: {error}", file=sys.stderr)
+    except (BotoCoreError, ClientError, ResponseParserError) as error:
+        _error(f"AWS error: {aws_error(error)}")
         return EXIT_ERROR
     except Exception:  # a bug: say so, and never exit with the "findings" code
         traceback.print_exc()
         return EXIT_ERROR
     parser.print_help(sys.stderr)
     return EXIT_ERROR
+
+
+def aws_error(error: BotoCoreError | ClientError | ResponseParserError) -> str:
+    """What went wrong, without the response body botocore appends to a parse error."""
+    if isinstance(error, ResponseParserError):
+        first = str(error).strip().splitlines()[0].rstrip(":")
+        return f"an answer that is not an AWS response (a proxy, or AWS_ENDPOINT_URL?): {first}"
+    return str(error)
+
+
+def _error(message: str) -> None:
+    print(f"rolewarden: {printable(message.strip())}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,17 +131,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _scan(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    rule_ids = _rule_ids(args.rules, settings)
     session = _session()
     regions = _regions(args.region, settings, session)
-    rule_ids = _rule_ids(args.rules, settings)
     result = scan_account(session, regions, settings, rule_ids)
     print_result(result, args.output)
     code = exit_code(result, Severity(args.fail_on))
     if code == EXIT_ERROR:
-        print(
-            f"rolewarden: scan incomplete: {len(result.errors)} read error(s), see the summary",
-            file=sys.stderr,
-        )
+        _error(f"scan incomplete: {len(result.errors)} read error(s), see the summary")
     return code
 
 
@@ -152,6 +165,11 @@ def _rule_ids(text: str | None, settings: Settings) -> list[str]:
     if text is None:
         return settings.enabled_rules()
     wanted = [item.strip() for item in text.split(",") if item.strip()]
+    if not wanted:  # `--rules "$RULES"` with RULES unset must not scan nothing and pass
+        raise UsageError(
+            f"--rules {text!r} names no rule: give comma-separated rule ids "
+            f"(known: {', '.join(RULE_IDS)}), or leave --rules out for every rule not off"
+        )
     unknown = [rule for rule in wanted if rule not in RULE_IDS]
     if unknown:
         raise UsageError(f"unknown rule id(s): {', '.join(unknown)} (known: {', '.join(RULE_IDS)})")
@@ -160,9 +178,9 @@ def _rule_ids(text: str | None, settings: Settings) -> list[str]:
 
 def print_result(result: ScanResult, output: str) -> None:
     if output == "json":
-        print(json.dumps(result.as_json(), indent=2, default=str))
+        emit(json.dumps(result.as_json(), indent=2, default=str))
     else:
-        print(render_table(result))
+        emit(render_table(result))
 
 
 def exit_code(result: ScanResult, fail_on: Severity) -> int:

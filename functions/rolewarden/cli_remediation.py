@@ -2,19 +2,24 @@
 
 Plans by default; changes only with --apply (and never under ROLEWARDEN_DRY_RUN). The
 journal is required for any change: ROLEWARDEN_JOURNAL_TABLE or --journal-table.
-Exit codes: 0 planned, applied, restored or nothing to do; 1 refused (a guard, a mode,
-no journal: the message says which); 2 an error, or a change that failed.
+Exit codes: 0 planned, applied, restored or nothing to do; 1 refused on --apply (a guard,
+a mode, no journal: the message says which); 2 an error (a finding id that is not one, a
+journal id the journal does not hold...), or a change that failed; 3 a plan that --apply
+would refuse (nothing changed either way: a CI job reading a plan tells it from success
+and from a refused change).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Sequence
 
 import boto3
 
 from rolewarden.inventory.aws import AwsClients
+from rolewarden.output import emit, printable_lines
 from rolewarden.remediate import RemediationService, journal_of
 from rolewarden.remediation.journal import Journal, JournalEntry, create_table
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
@@ -23,7 +28,8 @@ from rolewarden.remediation.request import Request
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.settings import Settings
 
-EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR, EXIT_PLAN_REFUSED = 0, 1, 2, 3
+FINDING_ID = re.compile(r"[0-9a-f]{16}")
 
 
 class CommandError(Exception):
@@ -74,7 +80,8 @@ def run_remediate(args: argparse.Namespace, session: boto3.Session, regions: Seq
         raise CommandError("name a finding id, or --rule and --resource")
     if by_resource and (args.rule is None or args.resource is None):
         raise CommandError("--rule and --resource go together")
-    service, clients = _service(args, session, regions)
+    finding_id = None if args.finding_id is None else finding_id_of(args.finding_id)
+    service, clients, _journal = _service(args, session, regions)
     request = Request(
         actor=caller(clients),
         apply=args.apply,
@@ -83,18 +90,41 @@ def run_remediate(args: argparse.Namespace, session: boto3.Session, regions: Seq
         task_role_arn=args.task_role,
         update_service=args.update_service,
     )
-    if args.finding_id is not None:
-        outcome = service.by_finding_id(args.finding_id, request)
+    if finding_id is not None:
+        outcome = service.by_finding_id(finding_id, request)
     else:
         outcome = service.by_resource(args.rule, args.resource, request)
-    return _report([outcome], args.output)
+    return _report([outcome], args.output, applying=args.apply)
+
+
+def finding_id_of(text: str) -> str:
+    """A finding id as `scan` prints it, checked before the account is read for it."""
+    finding_id = text.strip().lower()
+    if not FINDING_ID.fullmatch(finding_id):
+        raise CommandError(
+            f"not a finding id: {text!r} (16 hex digits, as `rolewarden scan` prints them)"
+        )
+    return finding_id
 
 
 def run_restore(args: argparse.Namespace, session: boto3.Session, regions: Sequence[str]) -> int:
-    service, clients = _service(args, session, regions)
+    service, clients, journal = _service(args, session, regions)
+    if journal is not None:  # without one, the restore itself refuses and says how to set it
+        _all_journaled(journal, args.journal_ids)
     request = Request(actor=caller(clients), apply=args.apply, force=args.force)
     outcomes = [service.restore(journal_id, request) for journal_id in args.journal_ids]
-    return _report(outcomes, args.output)
+    return _report(outcomes, args.output, applying=args.apply)
+
+
+def _all_journaled(journal: Journal, journal_ids: Sequence[str]) -> None:
+    """Every id named is in the journal, before any of them is restored (a typo in the
+    third id must not leave the first two undone and the third not)."""
+    missing = [journal_id for journal_id in journal_ids if journal.get(journal_id) is None]
+    if missing:
+        raise CommandError(
+            f"no journal entry {', '.join(missing)} in table {journal.table} "
+            "(`rolewarden journal` lists them); nothing was restored"
+        )
 
 
 def run_journal(args: argparse.Namespace, session: boto3.Session) -> int:
@@ -103,18 +133,16 @@ def run_journal(args: argparse.Namespace, session: boto3.Session) -> int:
         if Settings.from_env().dry_run:
             raise CommandError("ROLEWARDEN_DRY_RUN=true: read-only, no table created")
         create_table(clients.client("dynamodb"), args.name)
-        print(
-            f"created journal table {args.name}; use it with ROLEWARDEN_JOURNAL_TABLE={args.name}"
-        )
+        emit(f"created journal table {args.name}; use it with ROLEWARDEN_JOURNAL_TABLE={args.name}")
         return EXIT_OK
     table = args.journal_table or Settings.from_env().journal_table
     if not table:
         raise CommandError("no journal table: set ROLEWARDEN_JOURNAL_TABLE or pass --journal-table")
     entries = Journal(clients.client("dynamodb"), table).entries()
     if args.output == "json":
-        print(json.dumps([entry.as_json() for entry in entries], indent=2, default=str))
+        emit(json.dumps([entry.as_json() for entry in entries], indent=2, default=str))
     else:
-        print(render_journal(entries))
+        emit(render_journal(entries))
     return EXIT_OK
 
 
@@ -125,25 +153,27 @@ def caller(clients: AwsClients) -> str:
 
 def _service(
     args: argparse.Namespace, session: boto3.Session, regions: Sequence[str]
-) -> tuple[RemediationService, AwsClients]:
+) -> tuple[RemediationService, AwsClients, Journal | None]:
     settings = Settings.from_env()
     if args.journal_table:
         settings = settings.model_copy(update={"journal_table": args.journal_table})
     clients = AwsClients(session, home_region=regions[0])
     journal = journal_of(clients, settings.journal_table)
-    return RemediationService(clients, settings, regions, journal, cli=True), clients
+    return RemediationService(clients, settings, regions, journal, cli=True), clients, journal
 
 
-def _report(outcomes: list[Outcome], output: str) -> int:
+def _report(outcomes: list[Outcome], output: str, *, applying: bool) -> int:
     if output == "json":
         data = [outcome.as_json() for outcome in outcomes]
-        print(json.dumps(data[0] if len(data) == 1 else data, indent=2, default=str))
+        emit(json.dumps(data[0] if len(data) == 1 else data, indent=2, default=str))
     else:
-        print("\n\n".join(render_outcome(outcome) for outcome in outcomes))
+        emit("\n\n".join(render_outcome(outcome) for outcome in outcomes))
     statuses = {outcome.status for outcome in outcomes}
     if OutcomeStatus.FAILED in statuses:
         return EXIT_ERROR
-    return EXIT_REFUSED if OutcomeStatus.REFUSED in statuses else EXIT_OK
+    if OutcomeStatus.REFUSED in statuses:
+        return EXIT_REFUSED if applying else EXIT_PLAN_REFUSED
+    return EXIT_OK
 
 
 def render_outcome(outcome: Outcome) -> str:
@@ -169,7 +199,7 @@ def render_outcome(outcome: Outcome) -> str:
         lines.append(f"  to undo: rolewarden restore {' '.join(undo)} --apply")
     if outcome.status is OutcomeStatus.PLANNED and "plan only" in " ".join(outcome.reasons):
         lines.append("  to apply: run the same command with --apply")
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 def render_journal(entries: list[JournalEntry]) -> str:
@@ -184,4 +214,4 @@ def render_journal(entries: list[JournalEntry]) -> str:
             f"{entry.journal_id}  {entry.status.value:<9} {entry.action:<{width}}  "
             f"{entry.resource_arn}  by {entry.actor}{restore}{forced}"
         )
-    return "\n".join(lines)
+    return printable_lines(lines)

@@ -263,3 +263,27 @@ def test_demo_runs_to_completion(demo_process: subprocess.Popen[str]) -> None:
     assert "is gone" in act
     assert "\nRESTORED  " in act
     assert "is back: the account is as before" in act
+
+
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_a_reader_that_stops_early_ends_the_scan_quietly(env: dict[str, str], output: str) -> None:
+    # Given a reader that is gone before the scan prints (`rolewarden scan | head -1`
+    # once head has read its line)
+    process = subprocess.Popen(
+        [*CLI, "scan", "--output", output],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+
+    # When the scan ends
+    stderr = process.stderr.read()
+    process.wait(timeout=TIMEOUT)
+
+    # Then the exit code is the scan's own (the demo's findings: 1), and nothing is said
+    # about the pipe: no traceback, no "Exception ignored ... BrokenPipeError"
+    assert process.returncode == 1, stderr
+    assert stderr == ""

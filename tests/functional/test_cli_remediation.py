@@ -15,14 +15,16 @@ Scenarios:
      `restore` plans, `restore --apply` puts the instance back, a second restore has
      nothing to do.
   3. The outage guard refuses the host role's fix (exit 1, naming the task and the
-     service); --force applies it, and the journal records what was forced.
+     service); its plan, without --apply, says so and exits 3 (a plan that --apply would
+     refuse); --force applies it, and the journal records what was forced.
   4. No journal: --apply is refused (exit 1); --journal-table stands in for the variable;
      `journal` without a table is an error (exit 2); a journal table that does not
-     exist fails before any change (exit 2); `restore` without a journal, or of an
-     unknown id, is refused (exit 1).
+     exist fails before any change (exit 2); `restore` without a journal is refused
+     (exit 1); a journal id the journal does not hold is an error (exit 2), and restores
+     none of the ids named with it.
   5. The kill switch ROLEWARDEN_DRY_RUN=true turns --apply into a plan.
-  6. Usage errors are one line on stderr (exit 2) and change nothing; an unknown finding
-     id no longer holds (exit 0).
+  6. Usage errors are one line on stderr (exit 2) and change nothing (a finding id that is
+     not 16 hex digits among them); an unknown finding id no longer holds (exit 0).
   7. A task definition gets a new revision with the task role a person names; the
      services move only with --update-service; restore deregisters the revision.
      After a restore the fix can be made again; --update-service after the revision
@@ -443,6 +445,8 @@ class TestOutageGuard:
             "--apply",
         )
         before = role_policies(session, "shop-ecs-host")
+        planned = rolewarden(*args[:-1], **settings)
+        after_plan = role_policies(session, "shop-ecs-host")
         refused = rolewarden(*args, **settings)
         after_refusal = role_policies(session, "shop-ecs-host")
         entries_after_refusal = journal_entries(session, "forced-journal")
@@ -451,6 +455,8 @@ class TestOutageGuard:
             role_arn=role_arn,
             finding_id=expected_finding_id(ids.INSTANCE_ROLE_APP_PERMISSIONS, role_arn),
             before=before,
+            planned=planned,
+            after_plan=after_plan,
             refused=refused,
             after_refusal=after_refusal,
             entries_after_refusal=entries_after_refusal,
@@ -485,6 +491,18 @@ class TestOutageGuard:
         ]
         assert guarded.after_refusal == guarded.before
         assert guarded.entries_after_refusal == []
+
+    def test_its_plan_exits_3_with_the_same_refusal_and_changes_nothing(
+        self, guarded: SimpleNamespace
+    ) -> None:
+        # Given the same fix, planned (no --apply)
+        run = guarded.planned
+
+        # Then exit 3, not 0 (a CI job must not read it as a plan it can apply) nor 1 (no
+        # apply was refused), with the lines of the refusal; nothing changed
+        assert run.code == 3, run.err
+        assert run.lines == guarded.refused.lines
+        assert guarded.after_plan == guarded.before
 
     def test_force_removes_the_application_policies(self, guarded: SimpleNamespace) -> None:
         run = guarded.forced
@@ -645,16 +663,37 @@ class TestWithoutAJournal:
         assert run.code == 1, run.err
         assert run.lines == ["REFUSED  20300101T000000Z-00000000", NO_JOURNAL]
 
-    def test_restore_of_an_unknown_journal_id_is_refused(self, demo: SimpleNamespace) -> None:
+    def test_restore_of_an_unknown_journal_id_is_an_error(self, demo: SimpleNamespace) -> None:
         table = new_table(demo.session, "unknown-id-journal")
 
         run = rolewarden("restore", "20300101T000000Z-00000000", "--apply", journal_table=table)
 
-        assert run.code == 1, run.err
-        assert run.lines == [
-            "REFUSED  20300101T000000Z-00000000",
-            "  - no journal entry 20300101T000000Z-00000000",
-        ]
+        assert run.code == 2, run.err
+        assert run.error_line == (
+            "rolewarden: no journal entry 20300101T000000Z-00000000 in table unknown-id-journal "
+            "(`rolewarden journal` lists them); nothing was restored"
+        )
+        assert run.out == ""
+
+    def test_an_unknown_id_among_others_restores_none_of_them(self, demo: SimpleNamespace) -> None:
+        # Given a change journaled: an instance given the baseline profile
+        session = demo.session
+        instance = launch_instance(session.client("ec2"), tags={"Name": "restore-typo"})
+        settings = {
+            "journal_table": new_table(session, "typo-journal"),
+            "baseline_instance_profile": BASELINE,
+        }
+        fix = ("--rule", ids.EC2_INSTANCE_WITHOUT_PROFILE, "--resource", instance_arn(instance))
+        journal_id = rolewarden("remediate", *fix, "--apply", **settings).undo_id()
+
+        # When a person restores it and a mistyped second id
+        run = rolewarden("restore", journal_id, journal_id[:-1] + "x", "--apply", **settings)
+
+        # Then exit 2 naming the typo; the first change is not undone either
+        assert run.code == 2, run.err
+        assert f"no journal entry {journal_id[:-1]}x in table typo-journal" in run.error_line
+        assert profile_of(session, instance) == BASELINE
+        assert [e["status"] for e in journal_entries(session, "typo-journal")] == ["verified"]
 
 
 # --- 5. the kill switch -------------------------------------------------------------------
@@ -728,6 +767,11 @@ class TestUsageErrors:
                 "arn:aws:iam::123456789012:role/shop-ecs-host is AWS::IAM::Role",
             ),
             ("a bad region", "rolewarden: not a region name: mars"),
+            (
+                "an instance id for a finding id",
+                "rolewarden: not a finding id: 'i-0123456789abcdef0' (16 hex digits, as "
+                "`rolewarden scan` prints them)",
+            ),
         ],
     )
     def test_is_one_line_on_stderr_and_changes_nothing(
@@ -746,6 +790,7 @@ class TestUsageErrors:
                 "arn:aws:iam::123456789012:role/shop-ecs-host",
             ),
             "a bad region": (target.finding_id, "--region", "mars"),
+            "an instance id for a finding id": ("i-0123456789abcdef0",),
         }[case]
 
         run = rolewarden("remediate", *args, "--apply", **target.settings)

@@ -42,6 +42,9 @@ def error_from(operation: str, error: ClientError | BotoCoreError) -> InventoryE
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         code = str(details.get("Code", ""))
+        if not code and not details.get("Message"):  # a 5xx page from a proxy, say
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+            return InventoryError(operation, f"HTTP {status} without an AWS error in the answer")
         return InventoryError(operation, f"{code}: {details.get('Message', '')}".strip(), code)
     return InventoryError(operation, str(error))
 
