@@ -17,9 +17,7 @@ from rolewarden.remediation.change import ActionError, aws_call
 
 def role_policy_text(clients: AwsClients, role_name: str, policy_name: str) -> str:
     """An inline policy's text (GetRolePolicy; its ClientError is the caller's to judge)."""
-    response = clients.iam_policy_text().get_role_policy(
-        RoleName=role_name, PolicyName=policy_name
-    )
+    response = clients.iam_policy_text().get_role_policy(RoleName=role_name, PolicyName=policy_name)
     return decoded(response["PolicyDocument"])
 
 

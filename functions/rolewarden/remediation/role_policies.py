@@ -123,9 +123,7 @@ class DeleteInlinePolicy(Action):
         if text is None:  # journaled before RoleWarden kept the text
             text = json.dumps(document)
         elif parsed(text) != document:
-            raise ActionError(
-                "the journal entry's document text is not its document: not restored"
-            )
+            raise ActionError("the journal entry's document text is not its document: not restored")
         iam = clients.client("iam")
         aws_call(
             "iam:PutRolePolicy",
