@@ -13,11 +13,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.handlers import json_decode_policies
 
 RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 10},
     user_agent_extra="rolewarden",
 )
+# For a call that is not idempotent: botocore would repeat it after a lost reply.
+SINGLE_ATTEMPT = RETRY_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
 def session_from_environment() -> boto3.Session:
@@ -85,13 +88,31 @@ class AwsClients:
         self.session = session
         self.home_region: str | None = home_region or session.region_name
         self.counter = counter or ApiCallCounter()
-        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._clients: dict[tuple[str, str | None, str], Any] = {}
         self._caller_arn: str | None = None
 
     def client(self, service: str, region: str | None = None) -> Any:
-        key = (service, region or self.home_region)
+        return self._client(service, region, "retried", RETRY_CONFIG)
+
+    def single_attempt(self, service: str, region: str | None = None) -> Any:
+        """A client that never retries: its caller looks for what a lost reply created first."""
+        return self._client(service, region, "single-attempt", SINGLE_ATTEMPT)
+
+    def iam_policy_text(self) -> Any:
+        """IAM with policy documents left as the URL-encoded text IAM sent.
+
+        botocore decodes them into dicts (`json_decode_policies`), which loses whitespace,
+        key order and escapes: undo must put back exactly what was there."""
+        key = ("iam", self.home_region, "policy-text")
         if key not in self._clients:
-            client = self.session.client(service, region_name=key[1], config=RETRY_CONFIG)
+            client = self._client("iam", None, "policy-text", RETRY_CONFIG)
+            client.meta.events.unregister("after-call.iam", json_decode_policies)
+        return self._clients[key]
+
+    def _client(self, service: str, region: str | None, kind: str, config: Config) -> Any:
+        key = (service, region or self.home_region, kind)
+        if key not in self._clients:
+            client = self.session.client(service, region_name=key[1], config=config)
             client.meta.events.register("before-call", self.counter)
             self._clients[key] = client
         return self._clients[key]

@@ -41,6 +41,17 @@ class PartialChangeError(ActionError):
         self.change = change
 
 
+class ChangedSincePlanError(ActionError):
+    """The resource moved on between the journal write and the change: nothing was changed.
+
+    `change` states the resource as it is now (before = after), for the journal: restore
+    then finds nothing of RoleWarden's to undo."""
+
+    def __init__(self, message: str, change: Change) -> None:
+        super().__init__(message)
+        self.change = change
+
+
 @dataclass(frozen=True)
 class Change:
     action: str
@@ -49,11 +60,20 @@ class Change:
     before: State
     after: State
     summary: str = ""  # one line a person reads in a plan
+    # Values of `before` as AWS returned them, byte for byte (an inline policy's text), for
+    # undo to put back exactly; `before` holds them parsed, and the two must agree.
+    verbatim: Mapping[str, str] = field(default_factory=dict)
 
     def with_after(self, after: State, **target: Any) -> Change:
         return replace(self, after=after, target={**self.target, **target})
 
     def as_json(self) -> dict[str, Any]:
+        """The whole change, as the journal keeps it."""
+        shown = self.as_plan()
+        return shown | {"verbatim": dict(self.verbatim)} if self.verbatim else shown
+
+    def as_plan(self) -> dict[str, Any]:
+        """What a person reads in a plan: `before` already shows the verbatim texts, parsed."""
         return {
             "action": self.action,
             "region": self.region,
@@ -72,6 +92,7 @@ class Change:
             before=dict(data["before"]),
             after=dict(data["after"]),
             summary=data.get("summary", ""),
+            verbatim=dict(data.get("verbatim", {})),
         )
 
 
@@ -83,6 +104,11 @@ class Action(ABC):
     @abstractmethod
     def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
         """The change to make, or None when the resource is already as it should be."""
+
+    def journaled(self, change: Change, journal_id: str) -> Change:
+        """The change as first journaled, once it has its id (an action that tags what it
+        creates with the id, to find it after a lost reply, says so in the target)."""
+        return change
 
     @abstractmethod
     def apply(self, clients: AwsClients, change: Change) -> Change:

@@ -37,6 +37,6 @@ class Outcome:
             "status": self.status.value,
             **self.subject,
             "reasons": self.reasons,
-            "plan": [change.as_json() for change in self.plan],
+            "plan": [change.as_plan() for change in self.plan],
             "journal": [entry.as_json() for entry in self.journal],
         }

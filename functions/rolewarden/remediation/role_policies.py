@@ -1,19 +1,30 @@
 """Remove an application policy from a host role: detach a managed one, delete an inline one.
 
-An inline policy exists nowhere else: its document is part of `before`, so the journal
-holds it before it is deleted, and undo puts it back exactly.
+An inline policy exists nowhere else: its document is part of `before` (and its text, as
+IAM returned it, of `verbatim`), so the journal holds it before it is deleted, and undo
+puts back the same bytes. One edited after the journal write is not deleted.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.remediation.change import Action, ActionError, Change, State, aws_call, error_code
+from rolewarden.remediation.change import (
+    Action,
+    ActionError,
+    Change,
+    ChangedSincePlanError,
+    State,
+    aws_call,
+    error_code,
+)
+from rolewarden.remediation.policy_text import parsed, role_policy_text
 
 
 class DetachManagedPolicy(Action):
@@ -73,21 +84,26 @@ class DeleteInlinePolicy(Action):
 
     def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
         target = {"role_name": params["role_name"], "policy_name": params["policy_name"]}
-        probe = Change(self.name, region, target, before={}, after={})
-        document = self.read(clients, probe)["document"]
-        if document is None:
+        text = _text(clients, target)
+        if text is None:
             return None
         return Change(
             self.name,
             region,
             target,
-            before={"document": document},
+            before={"document": parsed(text)},
             after={"document": None},
             summary=f"delete inline policy {params['policy_name']} of role {params['role_name']} "
             "(its document is kept in the journal)",
+            verbatim={"document": text},
         )
 
     def apply(self, clients: AwsClients, change: Change) -> Change:
+        # IAM has no conditional delete: read it again after the journal write, right before
+        # deleting, so what is deleted is what the journal holds.
+        text = _text(clients, change.target)
+        if not _as_journaled(text, change):
+            raise ChangedSincePlanError(_moved_on(change, text), _as_it_is(change, text))
         iam = clients.client("iam")
         aws_call(
             "iam:DeleteRolePolicy",
@@ -98,35 +114,65 @@ class DeleteInlinePolicy(Action):
         return change
 
     def read(self, clients: AwsClients, change: Change) -> State:
-        iam = clients.client("iam")
-        try:
-            response = iam.get_role_policy(
-                RoleName=change.target["role_name"], PolicyName=change.target["policy_name"]
-            )
-        except ClientError as error:
-            if error_code(error) == "NoSuchEntity" and _role_exists(iam, change):
-                return {"document": None}
-            raise ActionError(f"iam:GetRolePolicy: {error}", error_code(error)) from error
-        except BotoCoreError as error:
-            raise ActionError(f"iam:GetRolePolicy: {error}") from error
-        document = response["PolicyDocument"]
-        return {"document": json.loads(document) if isinstance(document, str) else document}
+        text = _text(clients, change.target)
+        return {"document": None if text is None else parsed(text)}
 
     def undo(self, clients: AwsClients, change: Change) -> None:
+        document = change.before["document"]
+        text = change.verbatim.get("document")
+        if text is None:  # journaled before RoleWarden kept the text
+            text = json.dumps(document)
+        elif parsed(text) != document:
+            raise ActionError("the journal entry's document text is not its document: not restored")
         iam = clients.client("iam")
         aws_call(
             "iam:PutRolePolicy",
             iam.put_role_policy,
             RoleName=change.target["role_name"],
             PolicyName=change.target["policy_name"],
-            PolicyDocument=json.dumps(change.before["document"]),
+            PolicyDocument=text,
         )
 
 
-def _role_exists(iam: Any, change: Change) -> bool:
+def _text(clients: AwsClients, target: Mapping[str, Any]) -> str | None:
+    """The inline policy's text, or None when the role has no such policy."""
+    try:
+        return role_policy_text(clients, target["role_name"], target["policy_name"])
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity" and _role_exists(clients.client("iam"), target):
+            return None
+        raise ActionError(f"iam:GetRolePolicy: {error}", error_code(error)) from error
+    except BotoCoreError as error:
+        raise ActionError(f"iam:GetRolePolicy: {error}") from error
+
+
+def _as_journaled(text: str | None, change: Change) -> bool:
+    if "document" in change.verbatim:
+        return text == change.verbatim["document"]
+    return text is not None and parsed(text) == change.before["document"]
+
+
+def _as_it_is(change: Change, text: str | None) -> Change:
+    """Nothing deleted: the journal states the policy as it is, so restore leaves it be."""
+    state = {"document": None if text is None else parsed(text)}
+    verbatim = {} if text is None else {"document": text}
+    return replace(change, before=state, after=state, verbatim=verbatim)
+
+
+def _moved_on(change: Change, text: str | None) -> str:
+    policy = f"inline policy {change.target['policy_name']} of role {change.target['role_name']}"
+    if text is None:
+        return f"{policy} was deleted by someone else after it was journaled: nothing to delete"
+    return (
+        f"{policy} was edited after it was journaled: not deleted, so the edit is not lost "
+        "(the journal holds it as it is now); plan again to see what it grants"
+    )
+
+
+def _role_exists(iam: Any, target: Mapping[str, Any]) -> bool:
     """GetRolePolicy says NoSuchEntity for a missing role too: that is not 'policy deleted'."""
     try:
-        iam.list_role_policies(RoleName=change.target["role_name"], MaxItems=1)
+        iam.list_role_policies(RoleName=target["role_name"], MaxItems=1)
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
             return False

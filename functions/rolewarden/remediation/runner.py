@@ -15,7 +15,14 @@ from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.observability import count, logger
-from rolewarden.remediation.change import Action, ActionError, Change, PartialChangeError, Poll
+from rolewarden.remediation.change import (
+    Action,
+    ActionError,
+    Change,
+    ChangedSincePlanError,
+    PartialChangeError,
+    Poll,
+)
 from rolewarden.remediation.journal import Journal, JournalEntry, Status, new_journal_id
 from rolewarden.remediation.registry import ACTIONS
 
@@ -55,6 +62,7 @@ class ChangeRunner:
     def apply(self, entry: JournalEntry) -> JournalEntry:
         """Journal, change, read back until it shows; the entry says how it went."""
         action = ACTIONS[entry.action]
+        entry.change = action.journaled(entry.change, entry.journal_id)
         self.journal.save(entry)  # before the change: what it takes to undo is safe first
         try:
             applied = action.apply(self.clients, entry.change)
@@ -63,8 +71,8 @@ class ChangeRunner:
                 self.journal.save(entry)
             self._verify(entry, action, entry.change.after)
         except ActionError as error:
-            if isinstance(error, PartialChangeError):
-                entry.change = error.change  # what restore needs to undo the part made
+            if isinstance(error, PartialChangeError | ChangedSincePlanError):
+                entry.change = error.change  # what restore needs to undo (the part made)
             self._fail(entry, str(error))
         return self._done(entry, "remediation applied")
 

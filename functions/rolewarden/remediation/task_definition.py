@@ -1,14 +1,25 @@
 """Register a new revision of a task definition, identical but for the task role a person chose.
 
-Manual only. Services keep running the old revision unless `update_service` asks to move
-those that run exactly the old revision. Undo moves them back and deregisters the new
-revision (its ARN is part of the journal).
+Manual only. The task role is checked first (task_role_check.py). Services keep running
+the old revision unless `update_service` asks to move those that run exactly the old
+revision. Undo moves them back and deregisters the new revision (its ARN is part of the
+journal).
+
+RegisterTaskDefinition is not idempotent: a reply lost after ECS registered the revision,
+retried, registers a second one. So the journal holds the intent (its id) before the call,
+the revision carries that id as a tag, botocore does not retry the call, and before trying
+again (or when a journal entry never learned its revision) the family's revisions are
+searched for the tag, and the one found is adopted.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.change import (
@@ -19,7 +30,9 @@ from rolewarden.remediation.change import (
     PartialChangeError,
     State,
     aws_call,
+    error_code,
 )
+from rolewarden.remediation.task_role_check import task_role_problem
 
 # What DescribeTaskDefinition returns that RegisterTaskDefinition takes back.
 COPIED = (
@@ -40,12 +53,16 @@ COPIED = (
     "runtimePlatform",
     "enableFaultInjection",
 )
+JOURNAL_TAG = "rolewarden:journal-id"  # on a revision RoleWarden registered: whose it is
+REGISTER_ATTEMPTS = 3
+THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 
 
 class RegisterTaskDefinitionWithTaskRole(Action):
     name = "register-task-definition-with-task-role"
     permissions = (
         "ecs:DescribeTaskDefinition",
+        "ecs:ListTaskDefinitions",  # the revision a lost reply registered, by its tag
         "ecs:RegisterTaskDefinition",
         "ecs:DeregisterTaskDefinition",
         "ecs:TagResource",  # registering with the old revision's tags
@@ -54,6 +71,8 @@ class RegisterTaskDefinitionWithTaskRole(Action):
         "ecs:DescribeServices",
         "ecs:UpdateService",
         "iam:PassRole",  # the task role is passed to ECS
+        "iam:GetRole",  # the task role is checked first
+        "iam:ListInstanceProfilesForRole",
     )
 
     def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
@@ -61,6 +80,9 @@ class RegisterTaskDefinitionWithTaskRole(Action):
         if not role_arn:
             raise ActionRefusedError("choose the task role: pass --task-role ARN (task_role_arn)")
         definition, _tags = _describe(clients, region, old_arn)
+        problem = task_role_problem(clients, role_arn, definition)
+        if problem:
+            raise ActionRefusedError(problem)
         if definition.get("taskRoleArn") == role_arn:
             return None
         services = (
@@ -91,6 +113,11 @@ class RegisterTaskDefinitionWithTaskRole(Action):
             summary=f"register a revision of {old_arn} with task role {role_arn}{moved}",
         )
 
+    def journaled(self, change: Change, journal_id: str) -> Change:
+        if change.target.get("new_revision"):  # registers nothing
+            return change
+        return replace(change, target={**change.target, "journal_id": journal_id})
+
     def apply(self, clients: AwsClients, change: Change) -> Change:
         ecs = clients.client("ecs", change.region)
         if change.target.get("new_revision"):  # the revision exists: move the services
@@ -100,10 +127,12 @@ class RegisterTaskDefinitionWithTaskRole(Action):
         definition, tags = _describe(clients, change.region, change.target["task_definition_arn"])
         kwargs = {key: definition[key] for key in COPIED if key in definition}
         kwargs["taskRoleArn"] = change.target["task_role_arn"]
+        tags = [tag for tag in tags if tag.get("key") != JOURNAL_TAG]  # the old one's, if any
+        if change.target.get("journal_id"):
+            tags.append({"key": JOURNAL_TAG, "value": change.target["journal_id"]})
         if tags:
             kwargs["tags"] = tags
-        registered = aws_call("ecs:RegisterTaskDefinition", ecs.register_task_definition, **kwargs)
-        new_arn = registered["taskDefinition"]["taskDefinitionArn"]
+        new_arn = _register(clients, change, kwargs)
         moved = dict.fromkeys(change.target["services"], new_arn)
         applied = change.with_after(
             {"new_revision_active": True, "services": moved},
@@ -118,7 +147,7 @@ class RegisterTaskDefinitionWithTaskRole(Action):
         return applied
 
     def read(self, clients: AwsClients, change: Change) -> State:
-        new_arn = change.target.get("new_revision")
+        new_arn = change.target.get("new_revision") or next(iter(_tagged(clients, change)), None)
         active = False
         if new_arn:
             definition, _tags = _describe(clients, change.region, new_arn)
@@ -138,12 +167,75 @@ class RegisterTaskDefinitionWithTaskRole(Action):
         for service, old in change.before["services"].items():
             _move(ecs, service, old)
         new_arn = change.target.get("new_revision")
-        if new_arn and change.target.get("registered_here"):  # never one it did not create
+        if new_arn and not change.target.get("registered_here"):  # never one it did not create
+            return
+        # A revision whose reply was lost is RoleWarden's by its tag.
+        for arn in [new_arn] if new_arn else _tagged(clients, change):
             aws_call(
-                "ecs:DeregisterTaskDefinition",
-                ecs.deregister_task_definition,
-                taskDefinition=new_arn,
+                "ecs:DeregisterTaskDefinition", ecs.deregister_task_definition, taskDefinition=arn
             )
+
+
+def _register(clients: AwsClients, change: Change, kwargs: dict[str, Any]) -> str:
+    """Register once; after a failure that may hide a registration, look before retrying."""
+    ecs = clients.single_attempt("ecs", change.region)  # botocore would retry blind
+    journal_id = change.target.get("journal_id")
+    for attempt in range(1, REGISTER_ATTEMPTS + 1):
+        try:
+            registered = ecs.register_task_definition(**kwargs)
+            return str(registered["taskDefinition"]["taskDefinitionArn"])
+        except ClientError as error:
+            failure: Exception = error
+            code = error_code(error)
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+            if status < 500 and code not in THROTTLED:  # ECS refused it: nothing registered
+                raise ActionError(f"ecs:RegisterTaskDefinition: {code}: {error}", code) from error
+            throttled = code in THROTTLED
+        except BotoCoreError as error:  # no reply: ECS may have registered it
+            failure, throttled = error, False
+        if not throttled:
+            found = _tagged(clients, change) if journal_id else []
+            if found:
+                return found[0]
+            if not journal_id:  # nothing to look for: never retry blind
+                break
+        if attempt < REGISTER_ATTEMPTS:
+            time.sleep(0.5 * 2**attempt)
+    looked = f"; no revision tagged {JOURNAL_TAG}={journal_id}" if journal_id else ""
+    raise ActionError(f"ecs:RegisterTaskDefinition: {failure}{looked}")
+
+
+def _tagged(clients: AwsClients, change: Change) -> list[str]:
+    """The family's ACTIVE revisions after the old one tagged with this entry's id, newest first.
+
+    (moto answers ListTaskDefinitions with status ALL with nothing, and ignores `sort`: the
+    revisions are ordered here.)"""
+    journal_id = change.target.get("journal_id")
+    if not journal_id:
+        return []
+    family, old = _family_and_revision(change.target["task_definition_arn"])
+    ecs = clients.client("ecs", change.region)
+    pages = _pages(
+        ecs, "list_task_definitions", "taskDefinitionArns", familyPrefix=family, status="ACTIVE"
+    )
+    newer = sorted(
+        (revision, arn)
+        for arn in pages
+        for name, revision in [_family_and_revision(arn)]
+        if name == family and revision > old
+    )
+    tag = {"key": JOURNAL_TAG, "value": journal_id}
+    return [
+        arn
+        for _revision, arn in reversed(newer)
+        if tag in _describe(clients, change.region, arn)[1]
+    ]
+
+
+def _family_and_revision(arn: str) -> tuple[str, int]:
+    """arn:aws:ecs:region:account:task-definition/FAMILY:REVISION."""
+    family, _, revision = arn.rsplit("/", 1)[-1].partition(":")
+    return family, int(revision) if revision.isdigit() else 0
 
 
 def _describe(clients: AwsClients, region: str, arn: str) -> tuple[dict[str, Any], list[Any]]:
