@@ -18,6 +18,7 @@ from moto import mock_aws as moto_mock_aws
 
 from rolewarden.demo.emulator import (
     pin_ecs_tasks_running_in_process,
+    serialise_moto_dynamodb,
     support_missing_moto_filters,
     unpin_ecs_tasks_in_process,
 )
@@ -69,6 +70,7 @@ def fresh_moto_account() -> Iterator[boto3.Session]:
 @pytest.fixture(autouse=True, scope="session")
 def moto_knows_the_filters_aws_has() -> None:
     support_missing_moto_filters()
+    serialise_moto_dynamodb()  # conditional writes are atomic, as in DynamoDB
 
 
 @pytest.fixture(autouse=True)

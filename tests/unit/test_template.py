@@ -266,11 +266,17 @@ def test_the_only_role_ever_passed_is_the_baseline_profiles_role_and_only_to_ec2
         if "iam:PassRole" in actions(statement)
     ]
     assert len(passing) == 2  # the boundary and the remediate role
+    instances = {
+        "iam:AssociatedResourceARN": {
+            "Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*"
+        }
+    }
     for statement in passing:
         assert statement["Resource"] == {"Ref": "BaselineInstanceProfileRoleArn"}
-        assert statement["Condition"] == {
-            "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}
-        }
+        condition = dict(statement["Condition"])
+        # The remediate role narrows it further, to the account's instances.
+        assert condition.pop("ArnLike", instances) == instances
+        assert condition == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
 
 
 def test_automatic_remediations_go_to_the_stacks_remediate_function() -> None:

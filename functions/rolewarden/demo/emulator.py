@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from typing import Any, Self
 import boto3
 import botocore.session
 from moto.core.responses import ActionResult
+from moto.dynamodb.responses import DynamoHandler
 from moto.ec2 import utils as moto_ec2_utils
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.moto_api import state_manager
@@ -68,6 +70,27 @@ def support_missing_moto_filters() -> None:
         "iam-instance-profile.arn", "iam_instance_profile.Arn"
     )
     EC2ContainerServiceResponse.list_container_instances = _list_container_instances  # type: ignore[method-assign]
+
+
+def serialise_moto_dynamodb() -> None:
+    """Make each DynamoDB request atomic, as DynamoDB is and moto 5.2 is not.
+
+    DynamoDB applies a conditional write as one step; moto checks the condition, then
+    writes, without a lock, so two threads (the emulator's server, or a test's racers) can
+    both pass the check. RoleWarden's hourly cap and resource locks rely on the real
+    behaviour: one lock around moto's DynamoDB requests gives it back. Idempotent.
+    """
+    if getattr(DynamoHandler.call_action, "serialised", False):
+        return
+    unlocked = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return unlocked(self)
+
+    call_action.serialised = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 _EC2_INSTANCE_QUERY = re.compile(r"^\s*ec2InstanceId\s+in\s+\[(?P<ids>[^\]]*)\]\s*$")
@@ -120,6 +143,7 @@ class Emulator:
             raise EmulatorError("an emulator is already running in this process")
         Emulator._running = self
         support_missing_moto_filters()
+        serialise_moto_dynamodb()
         # moto reads this when it creates an account's IAM backend (lazily, on first use),
         # so it must stay set while the server serves; stop() restores the previous value.
         self._saved_load_policies = os.environ.get(_LOAD_MANAGED_POLICIES)

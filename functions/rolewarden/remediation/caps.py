@@ -1,14 +1,17 @@
-"""Blast-radius caps on automatic remediation: per invocation, and per hour per account.
+"""Blast-radius caps on automatic remediation: per invocation, and per rolling hour per account.
 
-The hourly cap is a conditional counter in the journal table, one item per clock hour,
-shared by every invocation. The previous hour's count is charged too, so no sliding
-60 minutes ever sees more than the cap (the window is one to two hours: it errs on the
-side of changing less).
+The hourly cap is one item per account in the journal table: the times of the automatic
+remediations charged in the last 60 minutes, and a version. A charge reads the item, drops
+the times more than 60 minutes old, and writes it back with the new time only if the version
+is still the one it read (a conditional write). So any 60 minutes, across clock hours and
+however many invocations race, holds at most the cap: a racer that lost the write reads
+again and sees the winner's charge.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -16,6 +19,8 @@ from rolewarden.remediation.change import error_code
 from rolewarden.remediation.journal import Journal, JournalError
 
 CAP_PREFIX = "cap#"
+CAP_SK = "rolling-hour"
+WINDOW = timedelta(hours=1)
 
 
 class RunBudget:
@@ -33,47 +38,71 @@ class RunBudget:
 
 
 class HourlyCap:
+    """At most `limit` automatic remediations per account in any 60 minutes."""
+
     def __init__(self, journal: Journal, account: str, limit: int) -> None:
         self.journal = journal
         self.account = account
         self.limit = limit
 
     def reserve(self, now: datetime) -> bool:
-        """Count one remediation now, unless the cap is reached."""
-        allowed = self.limit - self._count(now - timedelta(hours=1))
-        if allowed <= 0:
-            return False
+        """Charge one remediation at `now`, unless `limit` were charged in the 60 minutes up to it
+        (a charge exactly 60 minutes old still counts)."""
+        # A lost write means another invocation was charged meanwhile; after `limit` of them
+        # the window is full, so this loop ends by itself. Its bound only guards a bad clock.
+        for _ in range(self.limit + 1):
+            charged, version = self._read()
+            recent = [when for when in charged if when >= now - WINDOW]
+            if len(recent) >= self.limit:
+                return False
+            if self._write([*recent, now], version):
+                return True
+        return False
+
+    def _read(self) -> tuple[list[datetime], int]:
         try:
-            self.journal.dynamodb.update_item(
+            item = self.journal.dynamodb.get_item(
+                TableName=self.journal.table, Key=self._key(), ConsistentRead=True
+            ).get("Item")
+        except (ClientError, BotoCoreError) as error:
+            raise self._error("GetItem", error) from error
+        if not item:
+            return [], 0
+        charged = [datetime.fromisoformat(value["S"]) for value in item["charged"]["L"]]
+        return charged, int(item["version"]["N"])
+
+    def _write(self, charged: list[datetime], version: int) -> bool:
+        """False when another invocation wrote since `version` was read."""
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(#version)"}
+            if version == 0
+            else {
+                "ConditionExpression": "#version = :read",
+                "ExpressionAttributeValues": {":read": {"N": str(version)}},
+            }
+        )
+        item = {
+            **self._key(),
+            "charged": {"L": [{"S": when.isoformat()} for when in charged]},
+            "version": {"N": str(version + 1)},
+        }
+        try:
+            self.journal.dynamodb.put_item(
                 TableName=self.journal.table,
-                Key=self._key(now),
-                UpdateExpression="ADD #count :one",
-                ConditionExpression="attribute_not_exists(#count) OR #count < :allowed",
-                ExpressionAttributeNames={"#count": "count"},
-                ExpressionAttributeValues={":one": {"N": "1"}, ":allowed": {"N": str(allowed)}},
+                Item=item,
+                ExpressionAttributeNames={"#version": "version"},
+                **condition,
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise self._error("UpdateItem", error) from error
+            raise self._error("PutItem", error) from error
         except BotoCoreError as error:
-            raise self._error("UpdateItem", error) from error
+            raise self._error("PutItem", error) from error
         return True
-
-    def _count(self, when: datetime) -> int:
-        try:
-            item = self.journal.dynamodb.get_item(
-                TableName=self.journal.table, Key=self._key(when), ConsistentRead=True
-            ).get("Item")
-        except (ClientError, BotoCoreError) as error:
-            raise self._error("GetItem", error) from error
-        return int(item["count"]["N"]) if item else 0
 
     def _error(self, operation: str, error: Exception) -> JournalError:
         return JournalError(f"journal table {self.journal.table}: {operation}: {error}")
 
-    def _key(self, when: datetime) -> dict[str, dict[str, str]]:
-        return {
-            "pk": {"S": f"{CAP_PREFIX}{self.account}"},
-            "sk": {"S": when.strftime("%Y-%m-%dT%H")},
-        }
+    def _key(self) -> dict[str, dict[str, str]]:
+        return {"pk": {"S": f"{CAP_PREFIX}{self.account}"}, "sk": {"S": CAP_SK}}
