@@ -51,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
+        if args.command in ("scan", "remediate", "restore", "journal"):
+            _check_settings(args)
         if args.command == "scan":
             return _scan(args)
         if args.command in ("remediate", "restore"):
@@ -127,6 +129,17 @@ def _scan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return code
+
+
+def _check_settings(args: argparse.Namespace) -> None:
+    """Warn of what the settings ignore; where a change could follow, an unknown
+    ROLEWARDEN_* variable is an error (a misspelled kill switch must never apply)."""
+    changes = getattr(args, "apply", False) or getattr(args, "journal_command", None) == (
+        "create-table"
+    )
+    settings = Settings.from_env(refuse_unknown=changes)
+    for warning in settings.warnings:
+        print(f"rolewarden: warning: {warning}", file=sys.stderr)
 
 
 def _session() -> boto3.Session:
