@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rolewarden.baseline_policies import check_extra_baseline_policies
 from rolewarden.cli_remediation import (
     CommandError,
     add_parsers,
@@ -26,7 +27,7 @@ from rolewarden.cli_remediation import (
     run_restore,
 )
 from rolewarden.evaluation.resource import ResourceArnError
-from rolewarden.inventory.aws import InventoryError, session_from_environment
+from rolewarden.inventory.aws import AwsClients, InventoryError, session_from_environment
 from rolewarden.observability import for_the_command_line
 from rolewarden.output import render_table
 from rolewarden.remediation.journal import JournalError
@@ -140,6 +141,8 @@ def _check_settings(args: argparse.Namespace) -> None:
     settings = Settings.from_env(refuse_unknown=changes)
     for warning in settings.warnings:
         print(f"rolewarden: warning: {warning}", file=sys.stderr)
+    if args.command != "journal":  # every command that judges with the baseline
+        check_extra_baseline_policies(settings, AwsClients(_session()))
 
 
 def _session() -> boto3.Session:

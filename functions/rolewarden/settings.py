@@ -24,7 +24,8 @@ from pydantic import (
     field_validator,
 )
 
-from rolewarden.policy.critical import grants_critical_action
+from rolewarden.policy.classify import policy_identity
+from rolewarden.policy.critical import CRITICAL_AWS_MANAGED_POLICIES, grants_critical_action
 from rolewarden.rules.ids import RULE_IDS
 
 PREFIX = "ROLEWARDEN_"
@@ -35,6 +36,10 @@ DRY_RUN = PREFIX + "DRY_RUN"
 # fields, the one list of known settings.
 OTHER_VARIABLES: tuple[str, ...] = ()
 _KILL_SWITCH_VALUES = {"true": True, "false": False}
+CRITICAL_BASELINE_POLICY = (
+    "a policy that grants critical actions (permissions management, privilege escalation, "
+    "everything) cannot be baseline"
+)
 
 
 class SettingsError(ValueError):
@@ -142,6 +147,10 @@ class Settings(BaseModel):
         bad = [arn for arn in value if not arn.startswith("arn:") or ":policy/" not in arn]
         if bad:
             raise ValueError(f"not an IAM policy ARN: {', '.join(bad)}")
+        # Known by name; any other policy's document is judged at start-up (baseline_policies).
+        critical = [arn for arn in value if policy_identity(arn) in CRITICAL_AWS_MANAGED_POLICIES]
+        if critical:
+            raise ValueError(f"{CRITICAL_BASELINE_POLICY}: {', '.join(critical)}")
         return value
 
     def mode(self, rule_id: str) -> Mode:

@@ -3,12 +3,14 @@
 An unknown ROLEWARDEN_* variable is a warning on every path, and an error where a change
 could follow (the remediate function, --apply). A numeric setting out of its range is one
 clear error. A malformed ROLEWARDEN_DRY_RUN fails safe: detection runs, nothing changes,
-and the refusal says why.
+and the refusal says why. An extra baseline policy that grants critical actions, or that
+cannot be read, stops start-up.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -27,6 +29,8 @@ from rolewarden.demo.builders import (
 )
 from rolewarden.handlers import config_rule, events, remediate, sweep
 from rolewarden.observability import logger, metrics
+from rolewarden.policy.critical import CRITICAL_AWS_MANAGED_POLICIES, critical_grants_of
+from rolewarden.policy.document import parse_policy_document
 from rolewarden.remediation.journal import Journal, create_table
 from rolewarden.rules import ids
 from rolewarden.settings import SettingsError
@@ -40,6 +44,27 @@ REFUSED_UNKNOWN = (
     "a change could follow (a misspelled ROLEWARDEN_DRY_RUN must never apply)"
 )
 WARNING = "setting not used as written"
+POLICY = "arn:aws:iam::123456789012:policy/{}"
+EXTRA_POLICIES = {
+    "host-extras": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*"}],
+    },
+    "passes-any-role": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "iam:PassRole"], "Resource": "*"}
+        ],
+    },
+    "everything-but-iam": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}],
+    },
+}
+CRITICAL_POLICY = (
+    "invalid setting: ROLEWARDEN_EXTRA_BASELINE_POLICY_ARNS: a policy that grants critical "
+    "actions (permissions management, privilege escalation, everything) cannot be baseline: "
+)
 
 
 @pytest.fixture
@@ -57,6 +82,8 @@ def demo(moto_account: Any) -> Iterator[SimpleNamespace]:
         iam = session.client("iam")
         create_role(iam, BASELINE, managed_policy_arns=(SSM_CORE_POLICY_ARN,))
         create_instance_profile(iam, BASELINE, BASELINE)
+        for name, statement in EXTRA_POLICIES.items():
+            iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(statement))
         yield SimpleNamespace(session=session, account=account, ec2=session.client("ec2"))
 
 
@@ -278,3 +305,79 @@ def test_a_dry_run_that_is_not_a_json_boolean_is_rejected_and_changes_nothing(
     }
     assert done.calls == []
     assert profile_of(demo, bare) is None
+
+
+# --- extra baseline policies ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("policy", "grants"),
+    [("passes-any-role", "iam:PassRole"), ("everything-but-iam", "NotAction iam:*")],
+)
+def test_an_extra_baseline_policy_that_grants_critical_actions_stops_start_up(
+    demo: SimpleNamespace, invoke: Invoker, policy: str, grants: str
+) -> None:
+    # Given a customer policy granting a critical action, named an extra baseline policy
+    arn = POLICY.format(policy)
+    # When a detection function starts
+    with pytest.raises(SettingsError) as refused:
+        invoke(sweep.handler, {}, extra_baseline_policy_arns=arn)
+    # Then start-up fails naming the policy and the grant, after reading only the policy
+    assert str(refused.value) == f"{CRITICAL_POLICY}{arn} grants {grants}"
+    assert invoke.calls.operations == ["iam:GetPolicy", "iam:GetPolicyVersion"]
+
+
+def test_an_aws_managed_policy_known_to_be_critical_is_refused_without_a_call(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with pytest.raises(SettingsError) as refused:
+        invoke(remediate.handler, fix_request("i-0abc"), extra_baseline_policy_arns=arn)
+    assert str(refused.value) == f"{CRITICAL_POLICY}{arn}"
+    assert invoke.calls.operations == []
+
+
+def test_an_extra_baseline_policy_that_cannot_be_read_stops_start_up(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    arn = POLICY.format("never-created")
+    with pytest.raises(SettingsError) as refused:
+        invoke(
+            events.handler, load_event("cloudtrail-run-instances"), extra_baseline_policy_arns=arn
+        )
+    assert str(refused.value).startswith(
+        f"invalid setting: ROLEWARDEN_EXTRA_BASELINE_POLICY_ARNS: {arn} cannot be read "
+        "(iam:GetPolicy: NoSuchEntity"
+    )
+    assert str(refused.value).endswith("so nothing shows it grants no critical action: refused")
+
+
+def test_a_harmless_extra_baseline_policy_is_read_once_and_trusted(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    bare = demo.account.legacy_batch_instance_id
+    event = load_event("cloudtrail-run-instances", **{INSTANCE_ID: bare})
+    done = invoke(events.handler, event, extra_baseline_policy_arns=POLICY.format("host-extras"))
+    assert done.result["status"] == "evaluated"
+    assert done.operations[:2] == ["iam:GetPolicy", "iam:GetPolicyVersion"]
+    assert done.operations.count("iam:GetPolicyVersion") == 1
+
+
+def test_the_cli_refuses_a_critical_extra_baseline_policy(demo: SimpleNamespace) -> None:
+    arn = POLICY.format("passes-any-role")
+    code, out, err = rolewarden("scan", extra_baseline_policy_arns=arn)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"rolewarden: {CRITICAL_POLICY}{arn} grants iam:PassRole"]
+
+
+def test_each_aws_managed_policy_refused_by_name_grants_critical_actions(
+    demo: SimpleNamespace,
+) -> None:
+    # Given the documents moto holds of the AWS managed policies refused by name
+    iam = demo.session.client("iam")
+    for identity in sorted(CRITICAL_AWS_MANAGED_POLICIES):
+        arn = f"arn:aws:iam::aws:{identity}"
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+        # Then reading them would refuse them too: the list only saves the calls
+        assert critical_grants_of(parse_policy_document(document["Document"])), identity

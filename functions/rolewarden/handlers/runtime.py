@@ -11,6 +11,7 @@ import os
 
 import boto3
 
+from rolewarden.baseline_policies import check_extra_baseline_policies
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients, session_from_environment
 from rolewarden.inventory.context_cache import ContextCache
@@ -30,6 +31,7 @@ def settings() -> Settings:
     settings_ = Settings.from_env()
     for warning in settings_.warnings:  # an unknown variable, a malformed kill switch
         logger.warning("setting not used as written", reason=warning)
+    check_extra_baseline_policies(settings_, clients())  # once per container
     return settings_
 
 
