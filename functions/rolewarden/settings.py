@@ -183,7 +183,7 @@ class Settings(BaseModel):
         environ = os.environ if environ is None else environ
         if refuse_unknown:
             refuse_unknown_variables(environ)
-        values = {
+        values: dict[str, str | bool] = {
             name: environ[PREFIX + name.upper()]
             for name in cls.model_fields
             if environ.get(PREFIX + name.upper(), "").strip() != ""
