@@ -141,7 +141,8 @@ def _check_settings(args: argparse.Namespace) -> None:
     settings = Settings.from_env(refuse_unknown=changes)
     for warning in settings.warnings:
         print(f"rolewarden: warning: {warning}", file=sys.stderr)
-    if args.command != "journal":  # every command that judges with the baseline
+    # Every command but `journal` judges with the baseline.
+    if settings.extra_baseline_policy_arns and args.command != "journal":
         check_extra_baseline_policies(settings, AwsClients(_session()))
 
 

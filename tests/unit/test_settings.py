@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cfn_template import load_template
 from rolewarden.settings import (
     InstanceRoleScope,
     Mode,
@@ -97,6 +98,16 @@ def test_every_numeric_setting_has_bounds() -> None:
     numeric = [name for name, info in Settings.model_fields.items() if info.annotation is int]
     assert numeric
     assert [name for name in numeric if bounds_of(name) is None] == []
+
+
+def test_the_template_bounds_each_numeric_setting_as_the_settings_do() -> None:
+    # Given the template's parameter for each whole-number setting a user chooses
+    parameters = load_template()["Parameters"]
+    numeric = [name for name, info in Settings.model_fields.items() if info.annotation is int]
+    for name in numeric:
+        parameter = parameters["".join(part.title() for part in name.split("_"))]
+        # Then CloudFormation refuses what start-up would refuse
+        assert (parameter["MinValue"], parameter["MaxValue"]) == bounds_of(name), name
 
 
 def test_the_known_settings_are_every_variable_the_code_names() -> None:
