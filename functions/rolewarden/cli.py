@@ -22,6 +22,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from rolewarden.baseline_policies import check_extra_baseline_policies
 from rolewarden.cli_remediation import (
     CommandError,
     add_parsers,
@@ -30,7 +31,7 @@ from rolewarden.cli_remediation import (
     run_restore,
 )
 from rolewarden.evaluation.resource import ResourceArnError
-from rolewarden.inventory.aws import InventoryError, session_from_environment
+from rolewarden.inventory.aws import AwsClients, InventoryError, session_from_environment
 from rolewarden.observability import for_the_command_line
 from rolewarden.output import emit, printable, render_table
 from rolewarden.remediation.journal import JournalError
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
+        if args.command in ("scan", "remediate", "restore", "journal"):
+            _check_settings(args)
         if args.command == "scan":
             return _scan(args)
         if args.command in ("remediate", "restore"):
@@ -140,6 +143,20 @@ def _scan(args: argparse.Namespace) -> int:
     if code == EXIT_ERROR:
         _error(f"scan incomplete: {len(result.errors)} read error(s), see the summary")
     return code
+
+
+def _check_settings(args: argparse.Namespace) -> None:
+    """Warn of what the settings ignore; where a change could follow, an unknown
+    ROLEWARDEN_* variable is an error (a misspelled kill switch must never apply)."""
+    changes = getattr(args, "apply", False) or getattr(args, "journal_command", None) == (
+        "create-table"
+    )
+    settings = Settings.from_env(refuse_unknown=changes)
+    for warning in settings.warnings:
+        print(f"rolewarden: warning: {warning}", file=sys.stderr)
+    # Every command but `journal` judges with the baseline.
+    if settings.extra_baseline_policy_arns and args.command != "journal":
+        check_extra_baseline_policies(settings, AwsClients(_session()))
 
 
 def _session() -> boto3.Session:

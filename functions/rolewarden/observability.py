@@ -6,6 +6,7 @@ environment (the template sets them); the defaults here serve the CLI and tests.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -49,6 +50,19 @@ def _tracer() -> Tracer | Untraced:
     return Tracer(service=SERVICE, patch_modules=["botocore"])
 
 
+AWS_SDK_LOGGERS = ("botocore", "boto3")
+
+
+def keep_aws_wire_out_of_logs() -> None:
+    """At DEBUG botocore logs each request's parameters and each response's body: a
+    secret's value (GetSecretValue), a decrypted parameter. Whatever the log level (the
+    template's LogLevel sets the root logger's in Lambda), its loggers stay at INFO."""
+    for name in AWS_SDK_LOGGERS:
+        sdk_logger = logging.getLogger(name)
+        sdk_logger.setLevel(max(sdk_logger.level, logging.INFO))
+
+
+keep_aws_wire_out_of_logs()
 logger = Logger(service=SERVICE)
 tracer = _tracer()
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)

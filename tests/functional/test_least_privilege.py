@@ -13,6 +13,7 @@ its actions support, and the remediate role's writes on the account's own resour
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from fnmatch import fnmatchcase
 from typing import Any
@@ -62,6 +63,10 @@ IAM_ACTION_OF = {
     "dynamodb:TransactWriteItems": "dynamodb:UpdateItem",
 }
 BASELINE = "rolewarden-baseline"
+HOST_EXTRAS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}],
+}
 # Every function runs as deployed: journal, idempotency, hand-over to the remediate
 # function, and a rule whose findings RoleWarden may fix on its own.
 DEPLOYED = {
@@ -74,6 +79,8 @@ DEPLOYED = {
     "findings_table": "findings",
     "topic_arn": "arn:aws:sns:us-east-1:123456789012:rolewarden-alerts",
     "slack_secret_name": "rolewarden/slack",
+    # Read at start-up (GetPolicy, GetPolicyVersion) to be shown to grant nothing critical.
+    "extra_baseline_policy_arns": "arn:aws:iam::123456789012:policy/host-extras",
 }
 
 FUNCTIONS: dict[str, tuple[Callable[..., Any], str]] = {
@@ -106,6 +113,9 @@ def account(mock_aws: boto3.Session) -> Iterator[tuple[DemoAccount, str]]:
             Name=DEPLOYED["slack_secret_name"], SecretString=slack.url
         )
         demo = seed_demo_account(mock_aws)
+        mock_aws.client("iam").create_policy(
+            PolicyName="host-extras", PolicyDocument=json.dumps(HOST_EXTRAS)
+        )
         create_role(mock_aws.client("iam"), BASELINE, managed_policy_arns=(SSM_CORE_POLICY_ARN,))
         create_instance_profile(mock_aws.client("iam"), BASELINE, BASELINE)
         dynamodb = mock_aws.client("dynamodb")

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from rolewarden.settings import InstanceRoleScope, Mode, Settings, SettingsError
+from cfn_template import load_template
+from rolewarden.settings import (
+    InstanceRoleScope,
+    Mode,
+    Settings,
+    SettingsError,
+    bounds_of,
+    known_variables,
+)
+
+PACKAGE = Path(__file__).resolve().parents[2] / "functions" / "rolewarden"
 
 
 def test_defaults_are_safe_every_rule_notifies() -> None:
@@ -53,7 +66,7 @@ def test_empty_values_mean_defaults() -> None:
         ("ROLEWARDEN_RULE_MODES", "no-such-rule=notify", "unknown rule id(s): no-such-rule"),
         ("ROLEWARDEN_RULE_MODES", "ecs-host-imds-exposed", "expected rule=mode"),
         ("ROLEWARDEN_RULE_MODES", "ecs-host-imds-exposed=fix", "Input should be"),
-        ("ROLEWARDEN_DRY_RUN", "maybe", "valid boolean"),
+        ("ROLEWARDEN_CONFIG_TEST_MODE", "maybe", "valid boolean"),
         ("ROLEWARDEN_REGIONS", "us-east-1,Ireland", "not a region name: Ireland"),
         ("ROLEWARDEN_INSTANCE_ROLE_SCOPE", "everything", "Input should be"),
         ("ROLEWARDEN_EXTRA_BASELINE_ACTIONS", "*", "a wildcard service cannot be baseline: *"),
@@ -65,6 +78,9 @@ def test_empty_values_mean_defaults() -> None:
         ("ROLEWARDEN_EXTRA_BASELINE_POLICY_ARNS", "AmazonS3FullAccess", "not an IAM policy ARN"),
         ("ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN", "-1", "greater than or equal to 0"),
         ("ROLEWARDEN_MAX_EXEMPTION_DAYS", "a year", "valid integer"),
+        ("ROLEWARDEN_MAX_EXEMPTION_DAYS", "99999999", "(allowed: a whole number from 0 to 3650)"),
+        ("ROLEWARDEN_MAX_REMEDIATIONS_PER_HOUR", "1e9", "(allowed: a whole number from 0 to"),
+        ("ROLEWARDEN_DEDUP_HOURS", "-1", "(allowed: a whole number from 0 to 8760)"),
     ],
 )
 def test_malformed_setting_names_the_variable(variable: str, value: str, message: str) -> None:
@@ -75,3 +91,67 @@ def test_malformed_setting_names_the_variable(variable: str, value: str, message
     # Then the error names that variable and says what is wrong
     assert f"{variable}: " in str(raised.value)
     assert message in str(raised.value)
+
+
+def test_every_numeric_setting_has_bounds() -> None:
+    # Given the settings model / Then every whole-number setting has a lower and upper bound
+    numeric = [name for name, info in Settings.model_fields.items() if info.annotation is int]
+    assert numeric
+    assert [name for name in numeric if bounds_of(name) is None] == []
+
+
+def test_the_template_bounds_each_numeric_setting_as_the_settings_do() -> None:
+    # Given the template's parameter for each whole-number setting a user chooses
+    parameters = load_template()["Parameters"]
+    numeric = [name for name, info in Settings.model_fields.items() if info.annotation is int]
+    for name in numeric:
+        parameter = parameters["".join(part.title() for part in name.split("_"))]
+        # Then CloudFormation refuses what start-up would refuse
+        assert (parameter["MinValue"], parameter["MaxValue"]) == bounds_of(name), name
+
+
+def test_the_known_settings_are_every_variable_the_code_names() -> None:
+    # Given every ROLEWARDEN_* name written anywhere in the package (code, messages)
+    written = {
+        name
+        for path in PACKAGE.rglob("*.py")
+        for name in re.findall(r"ROLEWARDEN_[A-Z0-9_]*[A-Z0-9]", path.read_text())
+    }
+    # Then each is a known setting: the check of unknown variables cannot drift
+    assert written
+    assert sorted(written - known_variables()) == []
+
+
+def test_an_unknown_variable_is_a_warning_naming_what_it_probably_meant() -> None:
+    settings = Settings.from_env({"ROLEWARDEN_DRYRUN": "true", "ROLEWARDEN_COLOUR": "blue"})
+    assert settings.dry_run is False  # ignored: it is not the kill switch
+    assert settings.warnings == [
+        "unknown setting ROLEWARDEN_COLOUR is ignored",
+        "unknown setting ROLEWARDEN_DRYRUN (did you mean ROLEWARDEN_DRY_RUN?) is ignored",
+    ]
+
+
+def test_an_unknown_variable_is_refused_where_a_change_could_follow() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"rolewarden_dry_run": "true"}, refuse_unknown=True)
+    assert str(raised.value) == (
+        "unknown setting(s) rolewarden_dry_run (did you mean ROLEWARDEN_DRY_RUN?): refused "
+        "where a change could follow (a misspelled ROLEWARDEN_DRY_RUN must never apply)"
+    )
+
+
+@pytest.mark.parametrize(("value", "dry_run"), [("true", True), ("FALSE", False), ("", False)])
+def test_the_kill_switch_is_true_or_false(value: str, dry_run: bool) -> None:
+    settings = Settings.from_env({"ROLEWARDEN_DRY_RUN": value})
+    assert (settings.dry_run, settings.warnings) == (dry_run, [])
+
+
+@pytest.mark.parametrize("value", ["true ", " false", "yes please", "1", "no", " "])
+def test_a_malformed_kill_switch_is_read_as_true_and_says_why(value: str) -> None:
+    # Given ROLEWARDEN_DRY_RUN that is neither true nor false
+    settings = Settings.from_env({"ROLEWARDEN_DRY_RUN": value})
+    # Then the deployment is read-only (fail safe), and the warning and refusal say why
+    problem = f"ROLEWARDEN_DRY_RUN={value!r} is neither true nor false: read as true (fail safe)"
+    assert settings.dry_run is True
+    assert settings.warnings == [problem]
+    assert settings.kill_switch == f"{problem}; this deployment is read-only; nothing was changed"

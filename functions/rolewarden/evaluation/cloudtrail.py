@@ -12,14 +12,14 @@ service or task runs, the instance ids. Only a call whose request names none is 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from rolewarden.evaluation.event_limits import check_depth, load_json_text
 from rolewarden.evaluation.targets import Targets
 from rolewarden.rules.exemptions import (
     EXEMPT_REASON_TAG,
@@ -29,6 +29,22 @@ from rolewarden.rules.exemptions import (
 )
 
 CLOUDTRAIL_CALL = "AWS API Call via CloudTrail"
+# Parameter names (lower case) whose values name a resource: an empty one is malformed.
+RESOURCE_ID_KEYS = frozenset(
+    {
+        "rolename",
+        "instanceid",
+        "ec2instanceid",
+        "instanceprofilename",
+        "policyarn",
+        "resourcearn",
+        "resourceid",
+        "taskdefinition",
+        "taskdefinitionarn",
+        "taskarn",
+    }
+)
+NonEmpty = Annotated[str, Field(min_length=1)]
 ECS_TASK_STATE_CHANGE = "ECS Task State Change"
 
 
@@ -60,6 +76,27 @@ class CloudTrailDetail(BaseModel):
     request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
     response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_deep(cls, value: Any) -> Any:
+        check_depth(value, "the call's detail")  # before anything walks it
+        return value
+
+    @model_validator(mode="after")
+    def _no_empty_resource_id(self) -> Self:
+        empty = sorted(
+            {
+                name
+                for root in (self.request_parameters, self.response_elements)
+                for item in _objects(root)
+                for name, value in item.items()
+                if name.lower() in RESOURCE_ID_KEYS and _blank(value)
+            }
+        )
+        if empty:
+            raise ValueError(f"empty resource id: {', '.join(empty)}")
+        return self
+
     @property
     def response_state(self) -> Literal["present", "missing", "truncated"]:
         """Whether CloudTrail kept the call's response: it writes null (or nothing) for some
@@ -89,8 +126,8 @@ class CloudTrailEvent(EventBridgeEvent):
 class EcsTaskDetail(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    task_arn: str = Field(alias="taskArn")
-    cluster_arn: str = Field(alias="clusterArn")
+    task_arn: NonEmpty = Field(alias="taskArn")
+    cluster_arn: NonEmpty = Field(alias="clusterArn")
     last_status: str = Field(alias="lastStatus")
 
 
@@ -152,7 +189,7 @@ def _registered_instance(detail: CloudTrailDetail) -> Targets:
     document = (detail.request_parameters or {}).get("instanceIdentityDocument")
     if isinstance(document, str):
         try:
-            named = json.loads(document).get("instanceId")
+            named = load_json_text(document, "instanceIdentityDocument").get("instanceId")
         except (ValueError, AttributeError):
             named = None
         if isinstance(named, str) and named.startswith("i-"):
@@ -431,6 +468,12 @@ def _objects(value: Any) -> Iterator[dict[str, Any]]:
     elif isinstance(value, list):
         for child in value:
             yield from _objects(child)
+
+
+def _blank(value: Any) -> bool:
+    """An empty name, or a list holding one."""
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(item, str) and not item.strip() for item in values)
 
 
 def _cluster_arn(task_arn: str, named: str | None) -> str:

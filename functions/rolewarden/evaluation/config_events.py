@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rolewarden.evaluation.event_limits import load_json_text
 from rolewarden.rules.ids import RULE_IDS
 
 DELETED_STATUSES = frozenset({"ResourceDeleted", "ResourceDeletedNotRecorded"})
@@ -32,6 +33,13 @@ class ConfigurationItem(_Model):
     aws_region: str = Field(alias="awsRegion")
     status: str = Field(alias="configurationItemStatus")
     capture_time: datetime = Field(alias="configurationItemCaptureTime")
+
+    @field_validator("resource_type", "resource_id")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():  # PutEvaluations would refuse it, failing the whole batch
+            raise ValueError("empty: the item names no resource")
+        return value
 
     @property
     def deleted(self) -> bool:
@@ -87,10 +95,10 @@ class ConfigRuleInvocation(_Model):
     @field_validator("invoking_event", "rule_parameters", mode="before")
     @classmethod
     def _json_string(cls, value: Any) -> Any:
-        """Config sends both as JSON text."""
+        """Config sends both as JSON text (bounded in size and depth: see event_limits)."""
         if isinstance(value, str):
             try:
-                return json.loads(value)
+                return load_json_text(value, "JSON text")
             except json.JSONDecodeError as error:
                 raise ValueError(f"not JSON: {error.msg}") from None
         return value

@@ -24,7 +24,7 @@ from rolewarden.remediation.payload import RemediatePayload
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    runtime.settings()
+    runtime.settings_for_changes()
     try:
         payload = RemediatePayload.model_validate(event)
     except ValidationError as error:

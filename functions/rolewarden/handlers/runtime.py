@@ -11,6 +11,7 @@ import os
 
 import boto3
 
+from rolewarden.baseline_policies import check_extra_baseline_policies
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients, session_from_environment
 from rolewarden.inventory.context_cache import ContextCache
@@ -19,14 +20,26 @@ from rolewarden.notify.channel import Channel
 from rolewarden.notify.findings_state import FindingsState
 from rolewarden.notify.notifier import Notifier
 from rolewarden.notify.sns import SnsChannel
+from rolewarden.observability import logger
 from rolewarden.remediation.automatic import Dispatcher, InProcess, ViaFunction
 from rolewarden.rules.context import RuleContext
-from rolewarden.settings import Settings
+from rolewarden.settings import Settings, refuse_unknown_variables
 
 
 @functools.cache
 def settings() -> Settings:
-    return Settings.from_env()
+    settings_ = Settings.from_env()
+    for warning in settings_.warnings:  # an unknown variable, a malformed kill switch
+        logger.warning("setting not used as written", reason=warning)
+    check_extra_baseline_policies(settings_, clients())  # once per container
+    return settings_
+
+
+def settings_for_changes() -> Settings:
+    """The remediate function's: there an unknown ROLEWARDEN_* variable stops start-up
+    (a misspelled kill switch must never let a change through)."""
+    refuse_unknown_variables()
+    return settings()
 
 
 def home_region() -> str:

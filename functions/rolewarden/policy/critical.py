@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from rolewarden.policy.catalogue import ActionCatalogue, ActionInfo, default_catalogue
+from rolewarden.policy.catalogue import ActionCatalogue, ActionInfo, default_catalogue, matches
 from rolewarden.policy.document import ALLOW, DENY, PolicyDocument, Statement
 from rolewarden.policy.evaluate import (
     ActionGrant,
@@ -52,6 +52,19 @@ ALMOST_EVERYTHING = 0.9
 # are not `Get`.
 READ_ONLY_VERBS = re.compile(r"(?:Get|Describe|List|View|Search|BatchGet)(?![a-z])")
 WILDCARD = re.compile(r"[*?]|\$\{")
+# AWS managed policies known to grant critical actions (as critical_grants_of reads their
+# documents today): judged by name, without reading them.
+CRITICAL_AWS_MANAGED_POLICIES = frozenset(
+    {
+        "policy/AdministratorAccess",
+        "policy/PowerUserAccess",
+        "policy/IAMFullAccess",
+        "policy/AdministratorAccess-Amplify",
+        "policy/AdministratorAccess-AWSElasticBeanstalk",
+        "policy/AWSOrganizationsFullAccess",
+        "policy/AWSLambda_FullAccess",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,50 @@ def grants_critical_action(pattern: str, catalogue: ActionCatalogue | None = Non
         or is_write_permissions_management(catalogue.info(key))
         for key in catalogue.expand(pattern)
     )
+
+
+def critical_grants_of(
+    document: PolicyDocument, catalogue: ActionCatalogue | None = None
+) -> list[str]:
+    """What the document's Allows write that can cover a critical action, on any resource
+    and under any condition (for settings: a baseline policy's grants are never judged)."""
+    catalogue = catalogue or default_catalogue()
+    found: set[str] = set()
+    for statement in document.statements:
+        if statement.effect != ALLOW:
+            continue
+        if statement.actions is not None:
+            found |= {a for a in statement.actions if _covers_critical(a, catalogue)}
+        elif _leaves_critical(statement.not_actions or (), catalogue):
+            found.add(f"NotAction {', '.join(statement.not_actions or ())}")
+    return sorted(found)
+
+
+def _covers_critical(pattern: str, catalogue: ActionCatalogue) -> bool:
+    # The named critical actions first: `*` would otherwise read the whole catalogue.
+    named = ROLE_ACTIONS | escalation_actions().keys()
+    return any(matches(pattern, key) for key in named) or grants_critical_action(pattern, catalogue)
+
+
+def _leaves_critical(not_actions: tuple[str, ...], catalogue: ActionCatalogue) -> bool:
+    """Does a NotAction Allow leave some critical action? (The named ones answer at once.)"""
+    named = ROLE_ACTIONS | escalation_actions().keys()
+    if any(not any(matches(p, key) for p in not_actions) for key in named):
+        return True
+    excluded = {key for pattern in not_actions for key in catalogue.expand(pattern)}
+    return bool(critical_keys(catalogue) - excluded)
+
+
+@functools.lru_cache(maxsize=4)  # the catalogue of the process, and a test's
+def critical_keys(catalogue: ActionCatalogue) -> frozenset[str]:
+    """Every action key that is critical on some resource: write-capable permissions
+    management, PassRole and AssumeRole, the published privilege-escalation actions."""
+    management = {
+        key
+        for key in catalogue.keys_at_level(PERMISSIONS_MANAGEMENT)
+        if is_write_permissions_management(catalogue.info(key))
+    }
+    return frozenset(management | ROLE_ACTIONS | escalation_actions().keys())
 
 
 def reaches_any(scope: ResourceScope, target: str) -> bool:

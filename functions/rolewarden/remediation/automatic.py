@@ -19,7 +19,7 @@ from rolewarden.observability import count, logger
 from rolewarden.remediation.caps import RunBudget
 from rolewarden.remediation.change import ActionError, aws_call
 from rolewarden.remediation.outcome import Outcome
-from rolewarden.remediation.request import KILL_SWITCH, Request
+from rolewarden.remediation.request import Request
 from rolewarden.rules.model import Finding
 from rolewarden.settings import Mode, Settings
 
@@ -87,7 +87,7 @@ def remediate_automatically(
             continue  # notify mode: the finding itself is the whole answer
         held_back = [f"not automatic: {reason}" for reason in finding.remediation.blocked_by]
         if settings.dry_run:
-            held_back = [KILL_SWITCH]
+            held_back = [settings.kill_switch]
         if not held_back and not budget.take():
             count("RemediationsCapped")
             held_back = [

@@ -5,13 +5,16 @@
     {"restore": "<journal id>", "requested_by": "alice"}
 
 `dry_run` is true unless the payload says false; `force` is false unless it says true.
+Both (and the other switches) are JSON booleans only: "false", 0 or null are refused,
+so a payload written loosely never turns a plan into a change.
 """
 
 from __future__ import annotations
 
-from typing import Self
+import json
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rolewarden.evaluation.resource import check_rule_judges
 from rolewarden.remediation.registry import ACTIONS
@@ -35,6 +38,16 @@ class RemediatePayload(BaseModel):
     automatic: bool = False
     event_id: str | None = Field(default=None, max_length=256)
 
+    @field_validator("dry_run", "force", "update_service", "automatic", mode="before")
+    @classmethod
+    def _json_boolean(cls, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValueError(
+                f"must be a JSON boolean (true or false), got {_json_type(value)}; "
+                "nothing is changed"
+            )
+        return value
+
     @model_validator(mode="after")
     def _one_subject(self) -> Self:
         by_resource = self.rule is not None or self.resource_arn is not None
@@ -50,3 +63,10 @@ class RemediatePayload(BaseModel):
         if self.action is not None and self.action not in ACTIONS:
             raise ValueError(f"unknown action {self.action} (known: {', '.join(ACTIONS)})")
         return self
+
+
+def _json_type(value: Any) -> str:
+    """`the string "false"`, `the number 0`, `null`: what the payload held, as JSON."""
+    text = json.dumps(value, default=str)
+    kinds = {str: "the string ", int: "the number ", float: "the number ", type(None): ""}
+    return kinds.get(type(value), "the value ") + text

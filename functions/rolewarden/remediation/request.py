@@ -10,7 +10,6 @@ from rolewarden.remediation.journal import Journal, JournalError
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.settings import Settings
 
-KILL_SWITCH = "ROLEWARDEN_DRY_RUN=true: this deployment is read-only; nothing was changed"
 PLAN_ONLY = "plan only: nothing was changed (apply to change)"
 NO_JOURNAL = (
     "no journal: set ROLEWARDEN_JOURNAL_TABLE (or pass --journal-table); "
@@ -38,7 +37,7 @@ def gate(
 ) -> tuple[OutcomeStatus, list[str]] | None:
     """Whether this request may change anything at all (None: it may)."""
     if settings.dry_run:
-        return OutcomeStatus.PLANNED, [KILL_SWITCH]
+        return OutcomeStatus.PLANNED, [settings.kill_switch]
     if not request.apply:
         return OutcomeStatus.PLANNED, [PLAN_ONLY]
     if journal is None:

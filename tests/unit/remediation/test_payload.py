@@ -60,6 +60,9 @@ def test_a_restore_names_a_journal_id() -> None:
         ({"rule": "made-up", "resource_arn": ROLE}, "unknown rule made-up"),
         ({"finding_id": "468f83a6e72cdee3", "action": "rm-rf"}, "unknown action rm-rf"),
         ({"finding_id": "468f83a6e72cdee3", "dry_run": "perhaps"}, "dry_run"),
+        ({"finding_id": "468f83a6e72cdee3", "dry_run": "false"}, 'got the string "false"'),
+        ({"finding_id": "468f83a6e72cdee3", "dry_run": 0}, "must be a JSON boolean"),
+        ({"finding_id": "468f83a6e72cdee3", "force": "true"}, "force\n  Value error, must be"),
         ({"finding_id": "468f83a6e72cdee3", "apply": True}, "apply"),
         (
             {"rule": "instance-role-app-permissions", "resource_arn": "arn:aws:s3:::bucket"},
@@ -85,3 +88,14 @@ def test_a_malformed_payload_says_what_is_wrong(payload: dict[str, Any], problem
     with pytest.raises(ValidationError) as raised:
         RemediatePayload.model_validate({k: v for k, v in merged.items() if v is not None})
     assert problem in str(raised.value)
+
+
+@pytest.mark.parametrize("switch", ["dry_run", "force", "update_service", "automatic"])
+def test_a_switch_set_to_null_is_refused_not_read_as_its_default(switch: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        RemediatePayload.model_validate(
+            {"finding_id": "468f83a6e72cdee3", "requested_by": "jane", switch: None}
+        )
+    assert f"{switch}\n  Value error, must be a JSON boolean (true or false), got null" in str(
+        raised.value
+    )
