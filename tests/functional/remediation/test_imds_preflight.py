@@ -58,7 +58,10 @@ def aws(mock_aws: boto3.Session) -> Iterator[SimpleNamespace]:
 
 def host(aws: SimpleNamespace, name: str = "web-host") -> str:
     """An ECS host allowing IMDSv1, nothing running on it: only the metric stands in the way."""
-    return make_host(aws.session, name, cluster="web", http_tokens="optional").instance_id
+    made = make_host(
+        aws.session, name, cluster="web", http_tokens="optional", metadata_no_token=None
+    )
+    return made.instance_id
 
 
 def no_token_calls(aws: SimpleNamespace, instance_id: str, *points: tuple[datetime, float]) -> None:
