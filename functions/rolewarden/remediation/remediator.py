@@ -98,7 +98,10 @@ class Remediator:
         if not outcome.plan:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [ALREADY_DONE])
         logger.info("remediation plan", subject=outcome.subject, plan=outcome.as_json()["plan"])
-        force = [*remediation.blockers.force, *self._preflight(outcome.plan)]
+        try:
+            force = [*remediation.blockers.force, *self._preflight(outcome.plan)]
+        except ActionError as error:  # pre-flights report failed reads as reasons: not this
+            return answer(outcome, OutcomeStatus.FAILED, [f"pre-flight failed: {error}"])
         reasons = self._may_not(finding, request, force)
         if reasons:  # the plan still shows what a person could do
             return refused(outcome, reasons)

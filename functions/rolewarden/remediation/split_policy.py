@@ -28,6 +28,7 @@ from rolewarden.inventory.aws import AwsClients
 from rolewarden.policy.digest import document_digest
 from rolewarden.remediation.change import (
     Action,
+    ActionError,
     ActionRefusedError,
     Change,
     State,
@@ -117,13 +118,16 @@ class SplitMixedPolicy(Action):
     ) -> list[str]:
         if "policy_arn" not in change.target:
             return []  # an inline policy is the role's alone
-        others = _other_users(clients, change.target["policy_arn"], change.target["role_name"])
+        arn = change.target["policy_arn"]
+        try:
+            others = _other_users(clients, arn, change.target["role_name"])
+        except ActionError as error:
+            return [f"who else uses {arn} is unknown ({error}): its new version changes them too"]
         if not others:
             return []
         return [
-            f"shared policy: {change.target['policy_arn']} is also attached to "
-            f"{', '.join(others)}; its new version takes the application permissions from "
-            "them too"
+            f"shared policy: {arn} is also attached to {', '.join(others)}; its new version "
+            "takes the application permissions from them too"
         ]
 
 
