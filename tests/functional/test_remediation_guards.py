@@ -940,7 +940,8 @@ class TestActions:
         # When a person applies the remediation
         outcome = account.remediate(RULE_IMDS, arn, PERSON, journal)
 
-        # Then the options are enforced, and the plan said what it does not close
+        # Then the options are enforced, and the plan said why hop limit 1 and what it does
+        # not close
         assert_applied(outcome, journal, forced=[])
         assert account.metadata(instance_id) == {
             "HttpTokens": "required",
@@ -948,7 +949,9 @@ class TestActions:
         }
         assert [change.summary for change in outcome.plan] == [
             f"require IMDSv2 with hop limit 1 on {instance_id} (was HttpTokens=optional, hop "
-            "limit 2); awsvpc tasks still reach IMDS: see the finding"
+            "limit 2); hop limit 1: no bridge-mode task or service without a task role runs or "
+            "may run here, so no container needs the host's IMDS; awsvpc tasks still reach "
+            "IMDS: see the finding"
         ]
         # ... and the finding stays open for the awsvpc task alone, with nothing to apply
         left = account.finding(RULE_IMDS, arn)
