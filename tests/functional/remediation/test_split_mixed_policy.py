@@ -7,11 +7,14 @@ Scenarios:
   2. The customer managed policy is attached to another role too -> its new version would
      change that role: not automatic, and a person without --force is refused naming it;
      forced, it is split and the journal says what was forced.
+  3. Who else uses the policy cannot be read -> said so, as a reason a person forces past,
+     never a crash.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,6 +33,7 @@ from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediate import RemediationService
 from rolewarden.remediation.journal import Journal, Status, create_table
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.registry import ACTIONS
 from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
 from rolewarden.settings import Settings
@@ -152,3 +156,32 @@ def test_scenario_2_a_policy_other_roles_use_is_split_only_when_a_person_forces_
     assert forced.status is OutcomeStatus.APPLIED, forced.reasons
     assert default_document(aws, policy) == ("v2", MANAGED_BASELINE)
     assert [entry.forced for entry in aws.journal.entries()] == [[shared]]
+
+
+def test_who_else_uses_the_policy_unknown_is_a_reason_not_a_crash(aws: SimpleNamespace) -> None:
+    # Given a mixed customer policy, and IAM refusing to list who uses it
+    policy = create_customer_policy(aws.iam, "unlisted-host-and-app", MIXED_MANAGED)
+    make_host(aws.session, "unlisted-host", managed=(ECS_AGENT_POLICY_ARN, policy))
+
+    def denied(model: Any, **_: Any) -> Any:
+        error = {"Error": {"Code": "AccessDenied", "Message": "not authorized"}}
+        return SimpleNamespace(status_code=403, headers={}), error
+
+    aws.session.events.register("before-call.iam.ListEntitiesForPolicy", denied)
+    clients = AwsClients(aws.session, home_region=REGION)
+    action = ACTIONS["split-mixed-policy"]
+    params = {
+        "role_name": "unlisted-host",
+        "policy_arn": policy,
+        "document": MANAGED_BASELINE,
+        "source": {"version_id": "v1"},
+    }
+    change = action.plan(clients, REGION, params)
+    assert change is not None
+
+    # When its pre-flight runs / Then it says who else uses it is unknown: a person decides
+    reasons = action.preflight(clients, change, Settings(), datetime.now(UTC))
+    assert reasons == [
+        f"who else uses {policy} is unknown (iam:ListEntitiesForPolicy: AccessDenied: not "
+        "authorized): its new version changes them too"
+    ]
