@@ -79,6 +79,8 @@ class Settings(BaseModel):
     slack_secret_name: str | None = None
     dedup_hours: int = Field(default=24, ge=0, le=8760)
     config_test_mode: bool = False
+    # MetadataNoToken window read before enforce-imdsv2; 455 days: CloudWatch's hourly data.
+    imds_lookback_days: int = Field(default=14, ge=1, le=455)
     # Infrastructure the template wires in (not user settings): where automatic
     # remediations go, and where duplicate event deliveries are recognised.
     remediate_function: str | None = None

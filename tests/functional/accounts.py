@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -132,8 +133,12 @@ def make_host(
     hop_limit: int = 1,
     user_data: str | None = None,
     instance_tags: Mapping[str, str] = {},
+    metadata_no_token: float | None = 0.0,
 ) -> Host:
-    """A role and profile named `name`, an instance with it, registered in `cluster`."""
+    """A role and profile named `name`, an instance with it, registered in `cluster`.
+
+    `metadata_no_token`: the IMDSv1 calls CloudWatch shows for it an hour ago, as EC2
+    publishes them (None: no data), which enforce-imdsv2's pre-flight reads."""
     ec2, ecs = session.client("ec2"), session.client("ecs")
     role_arn, role_id, profile_arn = make_role(session, name, managed=managed, inline=inline)
     assert profile_arn is not None
@@ -146,7 +151,25 @@ def make_host(
         user_data=user_data,
     )
     container = register_container_instance(ecs, ec2, cluster, instance_id) if cluster else None
+    if metadata_no_token is not None:
+        put_metadata_no_token(session, instance_id, metadata_no_token)
     return Host(name, role_arn, role_id, profile_arn, instance_id, container)
+
+
+def put_metadata_no_token(
+    session: boto3.Session, instance_id: str, calls: float, hours_ago: float = 1
+) -> None:
+    session.client("cloudwatch").put_metric_data(
+        Namespace="AWS/EC2",
+        MetricData=[
+            {
+                "MetricName": "MetadataNoToken",
+                "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+                "Timestamp": datetime.now(UTC) - timedelta(hours=hours_ago),
+                "Value": calls,
+            }
+        ],
+    )
 
 
 def ecs_user_data(cluster: str, *, block_imds_for_awsvpc: bool) -> str:

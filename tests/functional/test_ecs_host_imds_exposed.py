@@ -121,6 +121,8 @@ class TestEcsHostImdsExposed:
                 "instance_id": world.imdsv1,
                 "http_tokens": "required",
                 "hop_limit": 1,
+                "hop_limit_reason": "hop limit 1: no bridge-mode task or service without a "
+                "task role runs or may run here, so no container needs the host's IMDS",
                 "previous": options,
             },
             "blocked_by": [],

@@ -135,10 +135,11 @@ def test_forced_imdsv2_is_applied_journaled_with_the_requester(
         remediate.handler, sample("remediate-resource-apply", demo), journal_table=JOURNAL
     )
 
-    # Then the host requires IMDSv2 with hop limit 1, its other options untouched
+    # Then the host requires IMDSv2, with hop limit 2 (its bridge task without a task role
+    # keeps its credentials), its other options untouched
     assert done.result["status"] == "applied"
     options = metadata(demo, host)
-    assert (options["HttpTokens"], options["HttpPutResponseHopLimit"]) == ("required", 1)
+    assert (options["HttpTokens"], options["HttpPutResponseHopLimit"]) == ("required", 2)
     assert options["HttpEndpoint"] == "enabled"
     # And the journal names the requester, the overridden guard and the verified result
     (entry,) = journal(demo.session).entries()

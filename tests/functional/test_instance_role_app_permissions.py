@@ -335,29 +335,16 @@ class TestInstanceRoleAppPermissions:
         assert self.found(world, "baseline-host") is None
         assert self.found(world, "baseline-host", "all_remediate") is None
 
-    def test_mixed_policy_is_blocked_and_a_baseline_only_split_is_proposed(
-        self, world: SimpleNamespace
-    ) -> None:
+    def test_mixed_policy_is_split_as_the_finding_proposes(self, world: SimpleNamespace) -> None:
         # Given a customer policy granting ECR and logs (baseline) and s3:GetObject (scenario 5)
         # When scanned in remediate mode
         found = self.found(world, "mixed-host", "all_remediate")
 
-        # Then detaching it is blocked, and the split keeps the baseline actions
+        # Then the step is the split that keeps the baseline actions (the ECS agent keeps
+        # working: nothing blocks it), from the policy's default version as read
         assert found is not None
         assert found["severity"] == "high"
-        remediation = found["remediation"]
-        assert remediation["automatic"] is False
-        assert remediation["params"]["steps"] == [
-            {"action": "detach-managed-policy", "policy_arn": world.mixed_arn}
-        ]
-        assert remediation["blocked_by"] == [
-            "mixed policy grants baseline and application actions (removing it would stop the "
-            "ECS agent): host-and-app; split it as proposed"
-        ]
-        [split] = found["evidence"]["proposed_split"]
-        assert split["policy"] == "host-and-app"
-        assert split["move_to_task_role"] == ["s3:GetObject"]
-        assert split["baseline_only_document"] == {
+        baseline_only = {
             "Version": "2012-10-17",
             "Statement": [
                 {
@@ -367,6 +354,20 @@ class TestInstanceRoleAppPermissions:
                 }
             ],
         }
+        remediation = found["remediation"]
+        assert remediation["params"]["steps"] == [
+            {
+                "action": "split-mixed-policy",
+                "policy_arn": world.mixed_arn,
+                "document": baseline_only,
+                "source": {"version_id": "v1"},
+            }
+        ]
+        assert remediation["blocked_by"] == []
+        [split] = found["evidence"]["proposed_split"]
+        assert split["policy"] == "host-and-app"
+        assert split["move_to_task_role"] == ["s3:GetObject"]
+        assert split["baseline_only_document"] == baseline_only
         [policy] = found["evidence"]["offending_policies"]
         assert (policy["mixed"], policy["baseline_action_count"]) == (True, 2)
 

@@ -26,13 +26,17 @@ from cfn_template import actions, load_template, statements
 from functional import events as samples
 from rolewarden.demo.alerts import SlackStandIn
 from rolewarden.demo.builders import (
+    ECS_AGENT_POLICY_ARN,
     SSM_CORE_POLICY_ARN,
     DemoAccount,
+    allow,
+    create_customer_policy,
     create_instance_profile,
     create_role,
     default_security_group,
     default_subnet,
     launch_instance,
+    policy_document,
     register_task_definition,
     run_task,
     seed_demo_account,
@@ -67,6 +71,7 @@ HOST_EXTRAS = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}],
 }
+SPLIT_ROLE = "split-host"
 # Every function runs as deployed: journal, idempotency, hand-over to the remediate
 # function, and a rule whose findings RoleWarden may fix on its own.
 DEPLOYED = {
@@ -139,6 +144,12 @@ def account(mock_aws: boto3.Session) -> Iterator[tuple[DemoAccount, str]]:
         iam = mock_aws.client("iam")
         launch_instance(ec2, profile_arn=create_instance_profile(iam, "deleted", None))
         iam.delete_instance_profile(InstanceProfileName="deleted")
+        # A host role whose customer policy grants baseline and application actions: split.
+        mixed = create_customer_policy(
+            iam, "host-and-app", policy_document(allow(["ecs:Poll", "s3:GetObject"]))
+        )
+        create_role(iam, SPLIT_ROLE, managed_policy_arns=(ECS_AGENT_POLICY_ARN, mixed))
+        create_instance_profile(iam, SPLIT_ROLE, SPLIT_ROLE)
         batch = register_task_definition(ecs, "batch", network_mode="awsvpc")
         subnet = default_subnet(ec2)
         task = run_task(
@@ -234,6 +245,12 @@ def _more_paths(function: str, demo: DemoAccount, invoke: samples.Invoker) -> sa
         {"rule": "ec2-instance-without-profile", "resource_arn": legacy, "automatic": True},
         # a person replaces a profile without a role
         {"rule": "instance-profile-without-role", "resource_arn": orphan},
+        # a person splits a mixed customer policy (a new default version; undo deletes it)
+        {
+            "rule": "instance-role-app-permissions",
+            "resource_arn": f"arn:aws:iam::{demo.account_id}:role/{SPLIT_ROLE}",
+            "action": "split-mixed-policy",
+        },
         # a person detaches the managed policy only
         {
             "rule": "instance-role-app-permissions",

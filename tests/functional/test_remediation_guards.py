@@ -33,15 +33,12 @@ from rolewarden.demo.builders import (
     EXEMPT_REASON_TAG,
     EXEMPT_UNTIL_TAG,
     SSM_CORE_POLICY_ARN,
-    allow,
     create_cluster,
-    create_customer_policy,
     create_role,
     create_service,
     default_security_group,
     default_subnet,
     launch_instance,
-    policy_document,
     register_container_instance,
     register_task_definition,
     run_task,
@@ -340,23 +337,18 @@ class TestExemptions:
 
 
 class TestBlockedUnlessForced:
-    def test_mixed_policy_is_refused_unless_a_person_forces_it(
+    def test_mixed_aws_managed_policy_is_refused_unless_a_person_forces_it(
         self, account: Account, journal: Journal
     ) -> None:
-        # Given a host role with a customer policy granting ECR and logs (baseline) and S3
-        iam = account.session.client("iam")
-        mixed_arn = create_customer_policy(
-            iam,
-            "forced-host-and-app",
-            policy_document(
-                allow(["ecr:GetAuthorizationToken", "logs:PutLogEvents", "s3:GetObject"])
-            ),
-        )
+        # Given a host role with an AWS managed policy granting SSM (baseline) and S3: AWS
+        # managed policies cannot be split (customer ones are, see test_split_mixed_policy)
+        mixed_arn = "arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforSSM"
         role = "forced-mixed-host"
         arn = account.host_role(role, managed=(ECS_AGENT_POLICY_ARN, mixed_arn), inline={})
         reason = (
             "mixed policy grants baseline and application actions (removing it would stop the "
-            "ECS agent): forced-host-and-app; split it as proposed"
+            "ECS agent): AmazonEC2RoleforSSM; split it as proposed (an AWS managed policy "
+            "cannot be edited: attach the baseline-only document as a policy of your own)"
         )
 
         # When a person applies it without --force
@@ -466,12 +458,13 @@ class TestBlockedUnlessForced:
         }
         assert journal.entries() == []
 
-        # When the person forces it / Then IMDSv2 is required, and the journal says so
+        # When the person forces it / Then IMDSv2 is required, and the journal says so;
+        # the hop limit stays 2, what the task needs to keep its credentials with IMDSv2
         forced = account.remediate(RULE_IMDS, host.instance_arn, PERSON_FORCING, journal)
         assert_applied(forced, journal, forced=[reason])
         assert account.metadata(host.instance_id) == {
             "HttpTokens": "required",
-            "HttpPutResponseHopLimit": 1,
+            "HttpPutResponseHopLimit": 2,
         }
 
     def test_guards_that_allow_force_still_refuse_automatic_remediation(
@@ -947,7 +940,8 @@ class TestActions:
         # When a person applies the remediation
         outcome = account.remediate(RULE_IMDS, arn, PERSON, journal)
 
-        # Then the options are enforced, and the plan said what it does not close
+        # Then the options are enforced, and the plan said why hop limit 1 and what it does
+        # not close
         assert_applied(outcome, journal, forced=[])
         assert account.metadata(instance_id) == {
             "HttpTokens": "required",
@@ -955,7 +949,9 @@ class TestActions:
         }
         assert [change.summary for change in outcome.plan] == [
             f"require IMDSv2 with hop limit 1 on {instance_id} (was HttpTokens=optional, hop "
-            "limit 2); awsvpc tasks still reach IMDS: see the finding"
+            "limit 2); hop limit 1: no bridge-mode task or service without a task role runs or "
+            "may run here, so no container needs the host's IMDS; awsvpc tasks still reach "
+            "IMDS: see the finding"
         ]
         # ... and the finding stays open for the awsvpc task alone, with nothing to apply
         left = account.finding(RULE_IMDS, arn)

@@ -12,11 +12,13 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.inventory.aws import AwsClients
+from rolewarden.settings import Settings
 
 State = dict[str, Any]
 
@@ -121,6 +123,13 @@ class Action(ABC):
     @abstractmethod
     def undo(self, clients: AwsClients, change: Change) -> None:
         """Put the resource back to `before`."""
+
+    def preflight(
+        self, clients: AwsClients, change: Change, settings: Settings, now: datetime
+    ) -> list[str]:
+        """Why this change should wait for a person's --force, learnt by reading what uses
+        the resource (read once per request, not again before applying). None by default."""
+        return []
 
 
 def matches(state: State, expected: State) -> bool:

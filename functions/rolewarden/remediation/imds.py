@@ -1,6 +1,12 @@
-"""Require IMDSv2 with hop limit 1 on an ECS host, so its bridge-mode containers cannot
-reach IMDS. awsvpc and host-network tasks still can: the finding proposes this only for the
-metadata options, and `leaves_open` (in the plan's summary) names what it does not close.
+"""Require IMDSv2 on an ECS host, with the hop limit its workloads allow: 1, so its
+bridge-mode containers cannot reach IMDS, unless the finding found a workload that needs
+more (`hop_limit`, and `hop_limit_reason` in the plan's summary). awsvpc and host-network
+tasks still reach it: the finding proposes this only for the metadata options, and
+`leaves_open` (in the plan's summary) names what it does not close.
+
+Before the change, the pre-flight reads the instance's MetadataNoToken metric over
+ROLEWARDEN_IMDS_LOOKBACK_DAYS (imds_usage.py): an IMDSv1 call in that window, or a metric
+that cannot be read, leaves the change to a person's --force.
 
 Every option is sent, the changed ones and the rest as read at planning: AWS keeps the
 options a call leaves out, but some implementations (moto) reset them, and sending all
@@ -10,10 +16,20 @@ makes the change exact either way. Undo sends the old set back.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.remediation.change import Action, ActionError, Change, State, aws_call
+from rolewarden.remediation.change import (
+    Action,
+    ActionError,
+    ActionRefusedError,
+    Change,
+    State,
+    aws_call,
+)
+from rolewarden.remediation.imds_usage import imdsv1_use
+from rolewarden.settings import Settings
 
 OPTIONS = (
     "HttpTokens",
@@ -22,30 +38,47 @@ OPTIONS = (
     "HttpProtocolIpv6",
     "InstanceMetadataTags",
 )
-ENFORCED = {"HttpTokens": "required", "HttpPutResponseHopLimit": 1}
+MAX_HOP_LIMIT = 64  # EC2's
 
 
 class EnforceImdsV2(Action):
     name = "enforce-imdsv2"
-    permissions = ("ec2:DescribeInstances", "ec2:ModifyInstanceMetadataOptions")
+    permissions = (
+        "ec2:DescribeInstances",
+        "ec2:ModifyInstanceMetadataOptions",
+        "cloudwatch:GetMetricData",  # the pre-flight: MetadataNoToken
+    )
 
     def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
         instance_id = params["instance_id"]
+        hop_limit = _hop_limit(params)
         probe = Change(self.name, region, {"instance_id": instance_id}, before={}, after={})
         before = self.read(clients, probe)
-        after = {**before, **ENFORCED}
+        after = {**before, "HttpTokens": "required", "HttpPutResponseHopLimit": hop_limit}
         if before == after:
             return None
+        why = params.get("hop_limit_reason")
         return Change(
             self.name,
             region,
             {"instance_id": instance_id},
             before=before,
             after=after,
-            summary=f"require IMDSv2 with hop limit 1 on {instance_id} (was HttpTokens="
+            summary=f"require IMDSv2 with hop limit {hop_limit} on {instance_id} (was HttpTokens="
             f"{before.get('HttpTokens')}, hop limit {before.get('HttpPutResponseHopLimit')})"
+            + (f"; {why}" if why else "")
             + (f"; {params['leaves_open']}: see the finding" if params.get("leaves_open") else ""),
         )
+
+    def preflight(
+        self, clients: AwsClients, change: Change, settings: Settings, now: datetime
+    ) -> list[str]:
+        if change.before.get("HttpTokens") == "required":
+            return []  # IMDSv1 is off already: only the hop limit changes
+        use = imdsv1_use(
+            clients, change.region, change.target["instance_id"], settings.imds_lookback_days, now
+        )
+        return use.reasons()
 
     def apply(self, clients: AwsClients, change: Change) -> Change:
         self._send(clients, change, change.after)
@@ -75,3 +108,12 @@ class EnforceImdsV2(Action):
             InstanceId=change.target["instance_id"],
             **options,
         )
+
+
+def _hop_limit(params: Mapping[str, Any]) -> int:
+    hop_limit = params.get("hop_limit", 1)
+    if isinstance(hop_limit, bool) or not isinstance(hop_limit, int):
+        raise ActionRefusedError(f"hop limit must be a whole number, got {hop_limit!r}")
+    if not 1 <= hop_limit <= MAX_HOP_LIMIT:
+        raise ActionRefusedError(f"hop limit must be 1 to {MAX_HOP_LIMIT}, got {hop_limit}")
+    return hop_limit

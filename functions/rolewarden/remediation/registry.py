@@ -4,6 +4,7 @@ from rolewarden.remediation.change import Action
 from rolewarden.remediation.imds import EnforceImdsV2
 from rolewarden.remediation.instance_profile import AssociateInstanceProfile
 from rolewarden.remediation.role_policies import DeleteInlinePolicy, DetachManagedPolicy
+from rolewarden.remediation.split_policy import SplitMixedPolicy
 from rolewarden.remediation.task_definition import RegisterTaskDefinitionWithTaskRole
 from rolewarden.rules.instance_role_app_permissions import ACTION as REMOVE_APPLICATION_POLICIES
 
@@ -12,6 +13,7 @@ ACTIONS: dict[str, Action] = {
     for action in (
         DetachManagedPolicy(),
         DeleteInlinePolicy(),
+        SplitMixedPolicy(),
         AssociateInstanceProfile(),
         EnforceImdsV2(),
         RegisterTaskDefinitionWithTaskRole(),

@@ -98,7 +98,11 @@ class Remediator:
         if not outcome.plan:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [ALREADY_DONE])
         logger.info("remediation plan", subject=outcome.subject, plan=outcome.as_json()["plan"])
-        reasons = self._may_not(finding, request)
+        try:
+            force = [*remediation.blockers.force, *self._preflight(outcome.plan)]
+        except ActionError as error:  # pre-flights report failed reads as reasons: not this
+            return answer(outcome, OutcomeStatus.FAILED, [f"pre-flight failed: {error}"])
+        reasons = self._may_not(finding, request, force)
         if reasons:  # the plan still shows what a person could do
             return refused(outcome, reasons)
         allowed = gate(self.settings, self.journal, request)
@@ -110,11 +114,21 @@ class Remediator:
                 if request.automatic and not self._within_hourly_cap():
                     count("RemediationsCapped")
                     return refused(outcome, [HOURLY_CAP.format(self.settings)])
-                forced = list(remediation.blockers.force) if request.force else []
+                forced = force if request.force else []
                 self._apply(runner, finding, steps, request.actor, forced, outcome)
         except ResourceBusyError as error:
             return refused(outcome, [str(error)])
         return outcome
+
+    def _preflight(self, plan: list[Change]) -> list[str]:
+        """What the planned changes' pre-flight reads found (once: not again before applying)."""
+        return [
+            reason
+            for change in plan
+            for reason in ACTIONS[change.action].preflight(
+                self.clients, change, self.settings, self.now()
+            )
+        ]
 
     def _plan(self, finding: Finding, steps: list[Step]) -> list[Change]:
         return [
@@ -186,16 +200,18 @@ class Remediator:
             return [f"rule {finding.rule} is in {mode.value} mode: notified, not changed"]
         return []
 
-    def _may_not(self, finding: Finding, request: Request) -> list[str]:
-        """Guards a person may pass (some only with --force); RoleWarden on its own may not."""
+    def _may_not(self, finding: Finding, request: Request, force: list[str]) -> list[str]:
+        """Guards a person may pass (some only with --force); RoleWarden on its own may not.
+
+        `force`: the finding's force guards and what the plan's pre-flight found."""
         assert finding.remediation is not None
         blockers = finding.remediation.blockers
         if not request.automatic:
-            if blockers.force and not request.force:
-                return [f"blocked unless forced (--force): {reason}" for reason in blockers.force]
+            if force and not request.force:
+                return [f"blocked unless forced (--force): {reason}" for reason in force]
             return []
-        if blockers.force or blockers.manual:
-            return [f"not automatic: {reason}" for reason in (*blockers.force, *blockers.manual)]
+        if force or blockers.manual:
+            return [f"not automatic: {reason}" for reason in (*force, *blockers.manual)]
         if self.journal is not None:
             restore = self.journal.restored_within(
                 finding.resource_arn, self.now(), self.settings.restore_grace_hours

@@ -13,7 +13,8 @@ Scenarios:
      the endpoint disabled -> COMPLIANT.
   4. The instance is not an ECS container instance -> NOT_APPLICABLE.
   5. The host runs bridge-mode tasks without a task role: enforcing IMDSv2 would cut
-     them off from the only credentials they have -> blocked unless forced.
+     them off from the only credentials they have -> blocked unless forced (and forced,
+     hop limit 2 keeps them working as long as they use IMDSv2: scenario 10).
   6. awsvpc tasks run or may run on the host and its user data does not set
      ECS_AWSVPC_BLOCK_IMDS=true (or could not be read: assumed, and the evidence says so)
      -> NON_COMPLIANT whatever the hop limit, naming them; with the setting -> COMPLIANT.
@@ -25,6 +26,10 @@ Scenarios:
      or workloads of its clusters that could not be read -> no verdict (a scan error says
      why) unless its metadata endpoint is disabled; on an exposed host the evidence lists
      them.
+  10. The hop limit proposed is the one the host's workloads allow: 1, unless a bridge-mode
+     task or service without a task role runs or may run there (it gets the host's
+     credentials from IMDS, one network hop away from its container): then 2, which keeps
+     it working with IMDSv2. The proposal and the plan say why.
 """
 
 from __future__ import annotations
@@ -32,11 +37,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rolewarden.inventory.snapshot import Instance, Snapshot
+from rolewarden.inventory.snapshot import Instance, Service, Snapshot, Task
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.evidence import instance_evidence
 from rolewarden.rules.guards import resource_guards
-from rolewarden.rules.host_exposures import AWSVPC, HOST, Exposure, host_exposures, label
+from rolewarden.rules.host_exposures import (
+    AWSVPC,
+    HOST,
+    NO_NETWORK,
+    Exposure,
+    host_exposures,
+    label,
+)
 from rolewarden.rules.ids import ECS_HOST_IMDS_EXPOSED as RULE_ID
 from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
 from rolewarden.rules.resources import EC2_INSTANCE, instance_resource
@@ -134,10 +146,12 @@ def _enforce_imdsv2(
             + ", ".join(dependent)
             + "; give their task definitions a task role first"
         )
+    hop_limit, why = _hop_limit(snapshot, instance)
     params: dict[str, Any] = {
         "instance_id": instance.instance_id,
         "http_tokens": "required",
-        "hop_limit": 1,
+        "hop_limit": hop_limit,
+        "hop_limit_reason": why,
         "previous": instance.metadata.as_json(),
     }
     left_open = [LEFT_OPEN[e.network_mode] for e in exposures if not e.closed_by_metadata_options]
@@ -149,6 +163,36 @@ def _enforce_imdsv2(
         params=params,
         blockers=guards.freeze(),
     )
+
+
+def _hop_limit(snapshot: Snapshot, instance: Instance) -> tuple[int, str]:
+    """1 shuts bridge containers out of IMDS; 2 when one relies on the host's credentials.
+
+    awsvpc and host-network tasks reach IMDS whatever the hop limit: they need no more."""
+    needing = sorted(
+        label(workload)
+        for workload in snapshot.workloads_of_instance(instance.instance_id)
+        if snapshot.network_mode_of(workload) not in (AWSVPC, HOST, NO_NETWORK)
+        and not _has_task_role(snapshot, workload)
+    )
+    if not needing:
+        return 1, (
+            "hop limit 1: no bridge-mode task or service without a task role runs or may run "
+            "here, so no container needs the host's IMDS"
+        )
+    return 2, (
+        f"hop limit 2, not 1: {', '.join(needing)} without a task role get the host's "
+        "credentials from IMDS, one hop away from their container (bridge mode, or a task "
+        "definition not read); give them a task role, then enforce again for hop limit 1"
+    )
+
+
+def _has_task_role(snapshot: Snapshot, workload: Task | Service) -> bool:
+    """An unread task definition may have none."""
+    if isinstance(workload, Task):
+        return snapshot.effective_task_role(workload) is not None
+    definition = snapshot.revision(workload.task_definition_arn)
+    return definition is not None and definition.task_role_arn is not None
 
 
 def _bridge_tasks_without_role(snapshot: Snapshot, instance: Instance) -> list[str]:

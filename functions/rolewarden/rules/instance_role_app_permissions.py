@@ -14,7 +14,10 @@ Scenarios:
   3. Scope `ecs-hosts` and the role is not an ECS host role -> NOT_APPLICABLE.
   4. A role not behind any instance profile -> NOT_APPLICABLE.
   5. An offending policy also grants baseline actions (mixed) -> removing it would stop
-     the ECS agent: blocked unless forced; the finding proposes a baseline-only split.
+     the ECS agent: the evidence proposes a baseline-only split, and for an inline or
+     customer managed policy the step is that split (split-mixed-policy: the baseline
+     statements kept, the application ones removed). An AWS managed one cannot be
+     edited: detaching it stays the step, blocked unless forced.
   6. Tasks on the role's hosts that run without a task role and can reach IMDS, or EC2
      services on their clusters without a task role (they use these permissions today)
      -> blocked unless forced (outage guard).
@@ -40,6 +43,8 @@ from rolewarden.policy.classify import (
     RoleVerdict,
     baseline_only_document,
 )
+from rolewarden.policy.digest import document_digest
+from rolewarden.policy.evaluate import PolicyRef
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.evidence import policy_evidence, services_of
 from rolewarden.rules.guards import Guards, role_guards
@@ -51,6 +56,7 @@ from rolewarden.rules.resources import IAM_ROLE, role_resource, short_name
 from rolewarden.settings import InstanceRoleScope
 
 ACTION = "remove-application-policies"
+SPLIT = "split-mixed-policy"
 
 
 def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
@@ -90,7 +96,13 @@ def _violation(
     errors: list[str],
 ) -> Violation:
     offending = verdict.offending
-    guards = _guards(snapshot, role, offending, ecs_host)
+    steps = [_step(snapshot, context, role, verdict, policy) for policy in offending]
+    unsplit = [
+        policy.policy.name
+        for policy, step in zip(offending, steps, strict=True)
+        if policy.mixed and step["action"] != SPLIT
+    ]
+    guards = _guards(snapshot, role, unsplit, ecs_host)
     return Violation(
         severity=Severity.CRITICAL if verdict.critical else Severity.HIGH,
         title=f"{'ECS host' if ecs_host else 'Instance'} role {role.name} grants application "
@@ -99,15 +111,14 @@ def _violation(
         remediation=Remediation(
             action=ACTION,
             automatic=guards.allow_automatic and context.remediates(RULE_ID),
-            params={"role_name": role.name, "steps": [_step(policy) for policy in offending]},
+            params={"role_name": role.name, "steps": steps},
             blockers=guards.freeze(),
         ),
     )
 
 
-def _guards(
-    snapshot: Snapshot, role: Role, offending: list[PolicyVerdict], ecs_host: bool
-) -> Guards:
+def _guards(snapshot: Snapshot, role: Role, unsplit: list[str], ecs_host: bool) -> Guards:
+    """`unsplit`: the mixed policies whose step removes them (AWS managed: not editable)."""
     guards = role_guards(role)
     if not ecs_host:
         guards.manual.append("not an ECS host role: these may be the application's own permissions")
@@ -116,11 +127,11 @@ def _guards(
             f"also the role of instances that are not ECS hosts ({', '.join(plain)}): "
             "their applications may need these permissions"
         )
-    mixed = [policy.policy.name for policy in offending if policy.mixed]
-    if mixed:
+    if unsplit:
         guards.force.append(
             "mixed policy grants baseline and application actions (removing it would stop the "
-            f"ECS agent): {', '.join(mixed)}; split it as proposed"
+            f"ECS agent): {', '.join(unsplit)}; split it as proposed (an AWS managed policy "
+            "cannot be edited: attach the baseline-only document as a policy of your own)"
         )
     _outage_guard(snapshot, role, guards)
     return guards
@@ -178,10 +189,54 @@ def _some_services(services: list[str], shown: int = 5) -> str:
     return listed if len(services) <= shown else f"{listed} and {len(services) - shown} more"
 
 
-def _step(policy: PolicyVerdict) -> dict[str, str]:
+def _step(
+    snapshot: Snapshot,
+    context: RuleContext,
+    role: Role,
+    verdict: RoleVerdict,
+    policy: PolicyVerdict,
+) -> dict[str, Any]:
+    split = _split_step(snapshot, context, role, verdict, policy)
+    if split is not None:
+        return split
     if policy.policy.kind == "inline":
         return {"action": "delete-inline-policy", "policy_name": policy.policy.name}
     return {"action": "detach-managed-policy", "policy_arn": policy.policy.arn or ""}
+
+
+def _split_step(
+    snapshot: Snapshot,
+    context: RuleContext,
+    role: Role,
+    verdict: RoleVerdict,
+    policy: PolicyVerdict,
+) -> dict[str, Any] | None:
+    """A mixed policy RoleWarden may edit keeps its baseline statements; `source` is the
+    reading the split was made from (the action refuses a policy changed since)."""
+    ref = policy.policy
+    document = verdict.evaluation.documents.get(ref.key)
+    if not policy.mixed or document is None or ref.aws_managed:
+        return None
+    source = _source(snapshot, role, ref)
+    if source is None:
+        return None
+    target = {"policy_name": ref.name} if ref.kind == "inline" else {"policy_arn": ref.arn or ""}
+    return {
+        "action": SPLIT,
+        **target,
+        "document": baseline_only_document(document, context.baseline, context.catalogue),
+        "source": source,
+    }
+
+
+def _source(snapshot: Snapshot, role: Role, ref: PolicyRef) -> dict[str, str] | None:
+    if ref.kind == "inline":
+        inline = next((p for p in role.inline_policies if p.name == ref.name), None)
+        return {"sha256": document_digest(inline.document)} if inline else None
+    managed = snapshot.iam.managed_policies.get(ref.arn or "")
+    if managed is None or managed.default_version_id is None:
+        return None
+    return {"version_id": managed.default_version_id}
 
 
 def _proposed_splits(

@@ -30,16 +30,21 @@ from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     ECS_TASKS_SERVICE,
     S3_READ_ONLY_POLICY_ARN,
+    add_policy_version,
+    allow,
     create_cluster,
+    create_customer_policy,
     create_instance_profile,
     create_role,
     create_service,
     launch_instance,
+    policy_document,
     register_task_definition,
 )
 from rolewarden.inventory.aws import AwsClients
+from rolewarden.policy.digest import document_digest
 from rolewarden.remediate import RemediationService, journal_of
-from rolewarden.remediation.change import ActionError, Change
+from rolewarden.remediation.change import ActionError, ActionRefusedError, Change
 from rolewarden.remediation.journal import Status, create_table
 from rolewarden.remediation.outcome import OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
@@ -214,6 +219,141 @@ def test_a_missing_role_is_not_taken_for_a_deleted_policy(aws: SimpleNamespace) 
     # When deleting its inline policy is planned, then the plan fails instead of saying "done"
     with pytest.raises(ActionError, match="NoSuchEntity"):
         plan("delete-inline-policy", aws, role_name="gone-host", policy_name="orders-table")
+
+
+# --- split-mixed-policy -------------------------------------------------------------------
+
+MIXED = policy_document(allow(["ecr:GetAuthorizationToken", "logs:PutLogEvents", "s3:GetObject"]))
+BASELINE_ONLY = policy_document(allow(["ecr:GetAuthorizationToken", "logs:PutLogEvents"]))
+
+
+def default_version(aws: SimpleNamespace, arn: str) -> tuple[str, Any]:
+    version_id = aws.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    version = aws.iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"]
+    return version_id, version["Document"]
+
+
+def version_ids(aws: SimpleNamespace, arn: str) -> list[str]:
+    return sorted(v["VersionId"] for v in aws.iam.list_policy_versions(PolicyArn=arn)["Versions"])
+
+
+def split_params(role: str, document: Any = BASELINE_ONLY, **policy: Any) -> dict[str, Any]:
+    return {"role_name": role, "document": document, **policy}
+
+
+@round_trip("split-mixed-policy")
+def test_splitting_a_managed_policy_makes_a_new_default_version_and_undo_brings_back_the_old(
+    aws: SimpleNamespace,
+) -> None:
+    # Given a host role with a customer policy granting ECR and logs (baseline) and S3
+    arn = create_customer_policy(aws.iam, "split-host-and-app", MIXED)
+    make_role(aws.session, "split-managed-host", managed=(ECS_AGENT_POLICY_ARN, arn))
+    # When its split is planned, from the version the finding read
+    params = split_params("split-managed-host", policy_arn=arn, source={"version_id": "v1"})
+    change = plan("split-mixed-policy", aws, **params)
+    # Then the plan holds the default version and its document, and the split to make
+    assert change is not None
+    assert change.before == {"default_version": "v1", "document": MIXED}
+    assert change.after == {"document": BASELINE_ONLY}
+
+    # When applied, then a new default version keeps the baseline statements only, the
+    # old version is kept, and the policy is still attached
+    applied = apply_and_read("split-mixed-policy", aws, change)
+    assert default_version(aws, arn) == ("v2", BASELINE_ONLY)
+    assert version_ids(aws, arn) == ["v1", "v2"]
+    assert applied.target["created_version"] == "v2"
+    assert attached(aws.iam, "split-managed-host") == {ECS_AGENT_POLICY_ARN, arn}
+
+    # When undone, then v1 is the default again and the version RoleWarden made is gone
+    undo_and_read("split-mixed-policy", aws, applied)
+    assert default_version(aws, arn) == ("v1", MIXED)
+    assert version_ids(aws, arn) == ["v1"]
+
+
+@round_trip("split-mixed-policy")
+def test_splitting_an_inline_policy_puts_the_baseline_only_document_and_undo_the_original(
+    aws: SimpleNamespace,
+) -> None:
+    # Given a host role with a mixed inline policy
+    make_role(aws.session, "split-inline-host", inline={"host": MIXED})
+    params = split_params(
+        "split-inline-host", policy_name="host", source={"sha256": document_digest(MIXED)}
+    )
+    # When its split is planned / Then the plan holds the original document
+    change = plan("split-mixed-policy", aws, **params)
+    assert change is not None
+    assert (change.before, change.after) == ({"document": MIXED}, {"document": BASELINE_ONLY})
+
+    # When applied, then the inline policy holds the baseline statements only
+    applied = apply_and_read("split-mixed-policy", aws, change)
+    policy = aws.iam.get_role_policy(RoleName="split-inline-host", PolicyName="host")
+    assert policy["PolicyDocument"] == BASELINE_ONLY
+
+    # When undone, then the original document is back
+    undo_and_read("split-mixed-policy", aws, applied)
+    policy = aws.iam.get_role_policy(RoleName="split-inline-host", PolicyName="host")
+    assert policy["PolicyDocument"] == MIXED
+
+
+def test_a_policy_split_already_plans_nothing(aws: SimpleNamespace) -> None:
+    make_role(aws.session, "split-done-host", inline={"host": BASELINE_ONLY})
+    params = split_params("split-done-host", policy_name="host", source={"sha256": "old"})
+    assert plan("split-mixed-policy", aws, **params) is None
+
+
+def test_a_policy_changed_since_the_finding_is_not_split(aws: SimpleNamespace) -> None:
+    # Given a managed policy whose default version moved on (v2) since the finding read v1,
+    # and an inline policy edited since
+    arn = create_customer_policy(aws.iam, "split-moved-on", MIXED)
+    add_policy_version(aws.iam, arn, policy_document(allow(["ecr:*", "s3:*"])))
+    make_role(aws.session, "split-moved-host", managed=(arn,), inline={"host": MIXED})
+    stale = {"sha256": document_digest(BASELINE_ONLY)}
+
+    # When their splits are planned / Then both are refused, and nothing changed
+    with pytest.raises(ActionRefusedError, match=r"default version v1, now v2\): scan again"):
+        plan(
+            "split-mixed-policy",
+            aws,
+            **split_params("split-moved-host", policy_arn=arn, source={"version_id": "v1"}),
+        )
+    with pytest.raises(ActionRefusedError, match="changed since it was judged: scan again"):
+        plan(
+            "split-mixed-policy",
+            aws,
+            **split_params("split-moved-host", policy_name="host", source=stale),
+        )
+    assert version_ids(aws, arn) == ["v1", "v2"]
+
+
+def test_a_policy_with_five_versions_is_refused_rather_than_trimmed(aws: SimpleNamespace) -> None:
+    # Given a customer policy with IAM's five versions, v5 the default
+    arn = create_customer_policy(aws.iam, "split-full", MIXED)
+    for _ in range(4):
+        add_policy_version(aws.iam, arn, MIXED)
+    make_role(aws.session, "split-full-host", managed=(arn,))
+
+    # When its split is planned / Then it is refused naming the versions a person may delete
+    with pytest.raises(ActionRefusedError) as refused:
+        plan(
+            "split-mixed-policy",
+            aws,
+            **split_params("split-full-host", policy_arn=arn, source={"version_id": "v5"}),
+        )
+    assert str(refused.value) == (
+        f"{arn} has 5 versions, the most IAM keeps: RoleWarden deletes none (each is one a "
+        "person may roll back to); delete one no longer needed (v1, v2, v3, v4 are not the "
+        "default), then remediate again"
+    )
+    # And every version is still there
+    assert version_ids(aws, arn) == ["v1", "v2", "v3", "v4", "v5"]
+
+
+def test_an_aws_managed_policy_is_refused_with_the_reason(aws: SimpleNamespace) -> None:
+    params = split_params(
+        "any-host", policy_arn=S3_READ_ONLY_POLICY_ARN, source={"version_id": "v1"}
+    )
+    with pytest.raises(ActionRefusedError, match="AWS managed policy: AWS owns its versions"):
+        plan("split-mixed-policy", aws, **params)
 
 
 # --- associate-instance-profile -------------------------------------------------------

@@ -31,6 +31,11 @@ from rolewarden.rules.model import Compliance, Severity
 
 RULE = "ecs-host-imds-exposed"
 BRIDGE_FIX = "HttpTokens=required with hop limit 1 on the host (enforce-imdsv2)"
+HOP_LIMIT_1 = (
+    "hop limit 1: no bridge-mode task or service without a task role runs or may run here, "
+    "so no container needs the host's IMDS"
+)
+TASK_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/orders-task"
 
 
 def test_scenario_1_imdsv1_allowed_on_container_instance_is_medium() -> None:
@@ -68,6 +73,7 @@ def test_scenario_1_imdsv1_allowed_on_container_instance_is_medium() -> None:
         "instance_id": "i-0v1",
         "http_tokens": "required",
         "hop_limit": 1,
+        "hop_limit_reason": HOP_LIMIT_1,
         "previous": {"http_tokens": "optional", "hop_limit": 1, "endpoint": "enabled"},
     }
     assert finding.remediation.automatic is True
@@ -495,3 +501,62 @@ def test_scenario_9_a_disabled_endpoint_is_compliant_whatever_could_not_be_read(
 
     # When the rule runs / Then nothing can reach its IMDS: compliant
     assert only_evaluation(evaluate(RULE, snapshot), host.arn).compliance is (Compliance.COMPLIANT)
+
+
+def test_scenario_10_a_bridge_task_without_a_task_role_gets_hop_limit_2_and_the_reason() -> None:
+    # Given an IMDSv1 host with hop limit 3 running a bridge task without a task role, an
+    # awsvpc one without one too, and a bridge task with a task role
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "ecs-host")
+    _, container = add_ecs_host(snapshot, role, http_tokens="optional", hop_limit=3)
+    legacy = add_task_definition(snapshot, "legacy", 3)
+    api = add_task_definition(snapshot, "api", 1, network_mode="awsvpc")
+    web = add_task_definition(snapshot, "web", 2, task_role_arn=TASK_ROLE_ARN)
+    add_task(snapshot, legacy, container, "task-legacy")
+    add_task(snapshot, api, container, "task-api")
+    add_task(snapshot, web, container, "task-web")
+
+    # When the rule runs
+    remediation = only_finding(evaluate(RULE, snapshot, remediating(RULE))).remediation
+
+    # Then the hop limit proposed is 2 (the legacy task reaches IMDS across the bridge),
+    # and the proposal says why, naming only that task
+    assert remediation is not None
+    assert remediation.params["hop_limit"] == 2
+    assert remediation.params["hop_limit_reason"] == (
+        "hop limit 2, not 1: task task-legacy (legacy:3) without a task role get the host's "
+        "credentials from IMDS, one hop away from their container (bridge mode, or a task "
+        "definition not read); give them a task role, then enforce again for hop limit 1"
+    )
+
+
+def test_scenario_10_a_bridge_service_that_may_be_placed_here_counts_too() -> None:
+    # Given a host running nothing, whose cluster has a bridge service without a task role
+    snapshot = empty_snapshot()
+    add_ecs_host(snapshot, add_role(snapshot, "ecs-host"), http_tokens="optional")
+    add_service(snapshot, "orders", add_task_definition(snapshot, "orders", 4))
+
+    remediation = only_finding(evaluate(RULE, snapshot, remediating(RULE))).remediation
+
+    # Then ECS may place it here: hop limit 2
+    assert remediation is not None
+    assert remediation.params["hop_limit"] == 2
+    assert "service orders (orders:4)" in remediation.params["hop_limit_reason"]
+
+
+def test_scenario_10_workloads_with_task_roles_or_awsvpc_get_hop_limit_1() -> None:
+    snapshot = empty_snapshot()
+    _, container = add_ecs_host(
+        snapshot, add_role(snapshot, "ecs-host"), http_tokens="optional", hop_limit=2
+    )
+    web = add_task_definition(snapshot, "web", 2, task_role_arn=TASK_ROLE_ARN)
+    add_task(snapshot, web, container, "task-web")
+    add_service(snapshot, "web", web)
+
+    remediation = only_finding(evaluate(RULE, snapshot, remediating(RULE))).remediation
+
+    assert remediation is not None
+    assert (remediation.params["hop_limit"], remediation.params["hop_limit_reason"]) == (
+        1,
+        HOP_LIMIT_1,
+    )

@@ -32,7 +32,8 @@ from snapshots import (
     remediating,
 )
 
-from rolewarden.inventory.snapshot import ScanError, Snapshot
+from rolewarden.inventory.snapshot import ManagedPolicy, ScanError, Snapshot
+from rolewarden.policy.digest import document_digest
 from rolewarden.rules.model import Compliance, Finding, Severity
 
 RULE = "instance-role-app-permissions"
@@ -309,7 +310,13 @@ def test_scenario_4_a_role_read_without_its_policies_is_never_judged_on_them() -
         ctx.roles.verdict(snapshot, role)
 
 
-def test_scenario_5_mixed_policy_is_blocked_and_a_split_is_proposed() -> None:
+BASELINE_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["ecs:Poll"], "Resource": ["*"]}],
+}
+
+
+def test_scenario_5_mixed_inline_policy_is_split_not_removed() -> None:
     # Given an ECS host role whose only policy grants ecs:Poll and s3:GetObject together
     snapshot = empty_snapshot()
     ecs_host_role_with(snapshot, inline={"host": MIXED})
@@ -317,23 +324,65 @@ def test_scenario_5_mixed_policy_is_blocked_and_a_split_is_proposed() -> None:
     # When the rule runs in remediate mode
     finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
 
-    # Then removal is blocked unless forced, and the baseline-only document is proposed
+    # Then the step splits it (nothing blocks that: the ECS agent keeps its permissions),
+    # from the document as read, and the evidence shows the same split
     assert finding.evidence["offending_policies"][0]["mixed"] is True
-    assert remediation_of(finding).automatic is False
-    assert remediation_of(finding).blocked_by == (
-        "mixed policy grants baseline and application actions (removing it would stop the "
-        "ECS agent): host; split it as proposed",
-    )
+    remediation = remediation_of(finding)
+    assert remediation.automatic is True
+    assert remediation.blocked_by == ()
+    assert remediation.params["steps"] == [
+        {
+            "action": "split-mixed-policy",
+            "policy_name": "host",
+            "document": BASELINE_ONLY,
+            "source": {"sha256": document_digest(MIXED)},
+        }
+    ]
     assert finding.evidence["proposed_split"] == [
         {
             "policy": "host",
-            "baseline_only_document": {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": ["ecs:Poll"], "Resource": ["*"]}],
-            },
+            "baseline_only_document": BASELINE_ONLY,
             "move_to_task_role": ["s3:GetObject"],
         }
     ]
+
+
+def test_scenario_5_mixed_customer_managed_policy_is_split_from_its_default_version() -> None:
+    snapshot = empty_snapshot()
+    policy = add_managed_policy(snapshot, "host-and-app", MIXED)
+    ecs_host_role_with(snapshot, attached=(ECS_AGENT_POLICY_ARN, policy.arn))
+
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    assert remediation_of(finding).params["steps"] == [
+        {
+            "action": "split-mixed-policy",
+            "policy_arn": policy.arn,
+            "document": BASELINE_ONLY,
+            "source": {"version_id": "v1"},
+        }
+    ]
+    assert remediation_of(finding).blocked_by == ()
+
+
+def test_scenario_5_mixed_aws_managed_policy_is_detached_only_when_forced() -> None:
+    # Given a host role with an AWS managed policy granting baseline and application actions
+    snapshot = empty_snapshot()
+    arn = "arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforSSM"
+    snapshot.iam.managed_policies[arn] = ManagedPolicy(arn, "AmazonEC2RoleforSSM", "v8", MIXED)
+    ecs_host_role_with(snapshot, attached=(ECS_AGENT_POLICY_ARN, arn))
+
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then it cannot be split (AWS owns it): detaching it stays, blocked unless forced
+    remediation = remediation_of(finding)
+    assert remediation.params["steps"] == [{"action": "detach-managed-policy", "policy_arn": arn}]
+    assert remediation.automatic is False
+    assert remediation.blocked_by == (
+        "mixed policy grants baseline and application actions (removing it would stop the "
+        "ECS agent): AmazonEC2RoleforSSM; split it as proposed (an AWS managed policy cannot "
+        "be edited: attach the baseline-only document as a policy of your own)",
+    )
 
 
 def test_scenario_6_task_without_task_role_on_the_host_triggers_outage_guard() -> None:

@@ -1,0 +1,244 @@
+"""Split a mixed policy: keep its baseline statements, remove its application ones.
+
+The finding proposes the baseline-only document (policy/classify.py), computed from the
+policy as it read it; `source` names that reading (a managed policy's default version id,
+an inline document's digest) and the plan refuses a policy changed since: a split of its
+older self would undo someone's edit.
+
+- Customer managed: a new default version holds the baseline-only document; the old one
+  is kept, so undo makes it the default again and deletes the version RoleWarden made.
+  A policy at IAM's 5 versions is refused, not trimmed: every version is one a person may
+  roll back to, and RoleWarden deletes only what it created. The pre-flight names the
+  other roles, users and groups the policy is attached to: the new version changes them
+  too, so only a person decides (--force).
+- AWS managed: AWS owns its versions, so it cannot be split: refused (a person detaches it).
+- Inline: the baseline-only document is put in its place; the original is in `before`
+  (journaled first), and undo puts it back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.policy.digest import document_digest
+from rolewarden.remediation.change import (
+    Action,
+    ActionError,
+    ActionRefusedError,
+    Change,
+    State,
+    aws_call,
+)
+from rolewarden.remediation.role_policies import DeleteInlinePolicy
+from rolewarden.settings import Settings
+
+MAX_VERSIONS = 5  # IAM's limit per managed policy
+JUDGE_AGAIN = "scan again for a split of what it is now"
+
+
+class SplitMixedPolicy(Action):
+    name = "split-mixed-policy"
+    permissions = (
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:ListPolicyVersions",
+        "iam:ListEntitiesForPolicy",
+        "iam:CreatePolicyVersion",
+        "iam:SetDefaultPolicyVersion",  # undo
+        "iam:DeletePolicyVersion",  # undo: only the version RoleWarden created
+        "iam:GetRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:PutRolePolicy",
+    )
+
+    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
+        document = params["document"]
+        if not document.get("Statement"):
+            raise ActionRefusedError(f"the split of {_policy(params)} keeps no statement")
+        if params.get("policy_arn"):
+            return _plan_managed(self.name, clients, region, params, document)
+        return _plan_inline(self.name, clients, region, params, document)
+
+    def apply(self, clients: AwsClients, change: Change) -> Change:
+        iam = clients.client("iam")
+        target, document = change.target, json.dumps(change.after["document"])
+        if "policy_arn" not in target:
+            aws_call(
+                "iam:PutRolePolicy",
+                iam.put_role_policy,
+                RoleName=target["role_name"],
+                PolicyName=target["policy_name"],
+                PolicyDocument=document,
+            )
+            return change
+        created = aws_call(
+            "iam:CreatePolicyVersion",
+            iam.create_policy_version,
+            PolicyArn=target["policy_arn"],
+            PolicyDocument=document,
+            SetAsDefault=True,
+        )["PolicyVersion"]["VersionId"]
+        return change.with_after(
+            {**change.after, "default_version": created}, created_version=created
+        )
+
+    def read(self, clients: AwsClients, change: Change) -> State:
+        if "policy_arn" not in change.target:
+            return _INLINE.read(clients, change)
+        return _read_managed(clients, change.target["policy_arn"])
+
+    def undo(self, clients: AwsClients, change: Change) -> None:
+        if "policy_arn" not in change.target:
+            _INLINE.undo(clients, change)  # puts `before`'s document back
+            return
+        iam = clients.client("iam")
+        arn, old = change.target["policy_arn"], change.before["default_version"]
+        aws_call(
+            "iam:SetDefaultPolicyVersion",
+            iam.set_default_policy_version,
+            PolicyArn=arn,
+            VersionId=old,
+        )
+        created = change.target.get("created_version")
+        if created and created != old:
+            aws_call(
+                "iam:DeletePolicyVersion",
+                iam.delete_policy_version,
+                PolicyArn=arn,
+                VersionId=created,
+            )
+
+    def preflight(
+        self, clients: AwsClients, change: Change, settings: Settings, now: datetime
+    ) -> list[str]:
+        if "policy_arn" not in change.target:
+            return []  # an inline policy is the role's alone
+        arn = change.target["policy_arn"]
+        try:
+            others = _other_users(clients, arn, change.target["role_name"])
+        except ActionError as error:
+            return [f"who else uses {arn} is unknown ({error}): its new version changes them too"]
+        if not others:
+            return []
+        return [
+            f"shared policy: {arn} is also attached to {', '.join(others)}; its new version "
+            "takes the application permissions from them too"
+        ]
+
+
+_INLINE = DeleteInlinePolicy()  # the same read of an inline policy, and the same undo
+
+
+def _plan_managed(
+    name: str, clients: AwsClients, region: str, params: Mapping[str, Any], document: Any
+) -> Change | None:
+    arn = params["policy_arn"]
+    if arn.split(":")[4:5] == ["aws"]:
+        raise ActionRefusedError(
+            f"{arn} is an AWS managed policy: AWS owns its versions, so it cannot be split; a "
+            "person detaches it (after attaching the proposed baseline-only document as a "
+            "policy of their own)"
+        )
+    target = {"role_name": params["role_name"], "policy_arn": arn}
+    before = _read_managed(clients, arn)
+    if before["document"] == document:
+        return None
+    source = params.get("source", {}).get("version_id")
+    if before["default_version"] != source:
+        raise ActionRefusedError(
+            f"{arn} changed since it was judged (default version {source}, now "
+            f"{before['default_version']}): {JUDGE_AGAIN}"
+        )
+    _room_for_a_version(clients, arn)
+    return Change(
+        name,
+        region,
+        target,
+        before=before,
+        after={"document": document},
+        summary=f"split {arn} on role {params['role_name']}: a new default version keeps its "
+        f"baseline statements only ({before['default_version']} is kept, for undo)",
+    )
+
+
+def _plan_inline(
+    name: str, clients: AwsClients, region: str, params: Mapping[str, Any], document: Any
+) -> Change | None:
+    target = {"role_name": params["role_name"], "policy_name": params["policy_name"]}
+    current = _INLINE.read(clients, Change(name, region, target, before={}, after={}))["document"]
+    if current is None or current == document:
+        return None  # deleted, or split already: nothing of the application's is left
+    if document_digest(current) != params.get("source", {}).get("sha256"):
+        raise ActionRefusedError(
+            f"inline policy {params['policy_name']} of role {params['role_name']} changed "
+            f"since it was judged: {JUDGE_AGAIN}"
+        )
+    return Change(
+        name,
+        region,
+        target,
+        before={"document": current},
+        after={"document": document},
+        summary=f"split inline policy {params['policy_name']} of role {params['role_name']}: "
+        "keep its baseline statements only (its document is kept in the journal)",
+    )
+
+
+def _read_managed(clients: AwsClients, arn: str) -> State:
+    """The default version, and its document."""
+    iam = clients.client("iam")
+    policy = aws_call("iam:GetPolicy", iam.get_policy, PolicyArn=arn)["Policy"]
+    version = aws_call(
+        "iam:GetPolicyVersion",
+        iam.get_policy_version,
+        PolicyArn=arn,
+        VersionId=policy["DefaultVersionId"],
+    )["PolicyVersion"]
+    return {"default_version": version["VersionId"], "document": _decoded(version["Document"])}
+
+
+def _room_for_a_version(clients: AwsClients, arn: str) -> None:
+    iam = clients.client("iam")
+    versions = aws_call("iam:ListPolicyVersions", iam.list_policy_versions, PolicyArn=arn)[
+        "Versions"
+    ]
+    if len(versions) >= MAX_VERSIONS:
+        older = sorted(v["VersionId"] for v in versions if not v["IsDefaultVersion"])
+        raise ActionRefusedError(
+            f"{arn} has {len(versions)} versions, the most IAM keeps: RoleWarden deletes none "
+            f"(each is one a person may roll back to); delete one no longer needed "
+            f"({', '.join(older)} are not the default), then remediate again"
+        )
+
+
+def _other_users(clients: AwsClients, arn: str, role_name: str) -> list[str]:
+    """Every role, user and group the policy is attached to, but this role."""
+    iam = clients.client("iam")
+    pages = iam.get_paginator("list_entities_for_policy").paginate(PolicyArn=arn)
+    entities = aws_call(
+        "iam:ListEntitiesForPolicy",
+        lambda: [
+            entity
+            for page in pages
+            for kind, key, label in (
+                ("PolicyRoles", "RoleName", "role"),
+                ("PolicyUsers", "UserName", "user"),
+                ("PolicyGroups", "GroupName", "group"),
+            )
+            for entity in (f"{label} {item[key]}" for item in page.get(kind, []))
+        ],
+    )
+    return sorted(entity for entity in entities if entity != f"role {role_name}")
+
+
+def _decoded(document: str | Mapping[str, Any]) -> Any:
+    return json.loads(unquote(document)) if isinstance(document, str) else document
+
+
+def _policy(params: Mapping[str, Any]) -> str:
+    return str(params.get("policy_arn") or f"inline policy {params.get('policy_name')}")
