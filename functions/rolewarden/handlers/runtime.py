@@ -98,7 +98,7 @@ def dispatcher(account: str, alerts: AlertSink) -> Dispatcher:
     from rolewarden.remediate import journal_of  # noqa: PLC0415
     from rolewarden.remediation.remediator import Remediator  # noqa: PLC0415
 
-    journal = journal_of(clients_, settings().journal_table)
+    journal = journal_of(clients_, settings().journal_table, settings().journal_key)
     remediator = Remediator(clients_, settings(), journal, account)
     return InProcess(
         remediator.remediate,

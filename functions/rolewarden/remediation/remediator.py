@@ -27,6 +27,7 @@ from rolewarden.remediation.request import (
     journal_failure,
     refused,
     utc_now,
+    who,
 )
 from rolewarden.remediation.restorer import Restorer
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
@@ -111,7 +112,7 @@ class Remediator:
                     count("RemediationsCapped")
                     return refused(outcome, [HOURLY_CAP.format(self.settings)])
                 forced = list(remediation.blockers.force) if request.force else []
-                self._apply(runner, finding, steps, request.actor, forced, outcome)
+                self._apply(runner, finding, steps, request, forced, outcome)
         except ResourceBusyError as error:
             return refused(outcome, [str(error)])
         return outcome
@@ -128,7 +129,7 @@ class Remediator:
         runner: ChangeRunner,
         finding: Finding,
         steps: list[Step],
-        actor: str,
+        request: Request,
         forced: list[str],
         outcome: Outcome,
     ) -> None:
@@ -143,7 +144,7 @@ class Remediator:
                 continue
             entry = runner.entry(
                 change,
-                actor=actor,
+                **who(request),
                 rule=finding.rule,
                 finding_id=finding.finding_id,
                 resource_arn=finding.resource_arn,
