@@ -45,6 +45,7 @@ import boto3
 import pytest
 
 from functional.accounts import REGION, expected_finding_id, instance_arn
+from functional.journals import create_table, with_journal_key
 from rolewarden.cli import main
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -59,7 +60,7 @@ from rolewarden.demo.builders import (
     seed_demo_account,
 )
 from rolewarden.observability import logger, metrics
-from rolewarden.remediation.journal import Journal, create_table
+from rolewarden.remediation.journal import Journal
 from rolewarden.rules import ids
 
 BASELINE = "rolewarden-baseline"
@@ -121,8 +122,9 @@ def rolewarden(*args: str, **settings: str) -> Run:
                 if name.startswith("ROLEWARDEN_"):
                     env.delenv(name)
             env.setenv("AWS_REGION", REGION)
-            for name, value in settings.items():
-                env.setenv("ROLEWARDEN_" + name.upper(), value)
+            for name, value in with_journal_key(settings).items():
+                if value:
+                    env.setenv("ROLEWARDEN_" + name.upper(), value)
             with redirect_stdout(out), redirect_stderr(err):
                 code = main(list(args))
     finally:

@@ -22,6 +22,7 @@ from functional.events import (
     event_names,
     load_event,
 )
+from functional.journals import create_table, signed_journal
 from rolewarden.demo.builders import (
     SSM_CORE_POLICY_ARN,
     create_instance_profile,
@@ -29,7 +30,7 @@ from rolewarden.demo.builders import (
     seed_demo_account,
 )
 from rolewarden.handlers import events, remediate, sweep
-from rolewarden.remediation.journal import Journal, create_table
+from rolewarden.remediation.journal import Journal
 from rolewarden.rules import ids
 
 JOURNAL = "journal"
@@ -61,7 +62,7 @@ def demo(mock_aws: boto3.Session) -> Iterator[SimpleNamespace]:
 
 
 def journal(session: boto3.Session) -> Journal:
-    return Journal(session.client("dynamodb"), JOURNAL)
+    return signed_journal(session.client("dynamodb"), JOURNAL)
 
 
 def sample(name: str, demo: SimpleNamespace, **replace: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import pytest
 
 from cfn_template import actions, load_template, statements
 from functional import events as samples
+from functional.journals import create_table
 from rolewarden.demo.alerts import SlackStandIn
 from rolewarden.demo.builders import (
     SSM_CORE_POLICY_ARN,
@@ -32,7 +33,7 @@ from rolewarden.demo.builders import (
 )
 from rolewarden.handlers import config_rule, events, remediate, sweep
 from rolewarden.inventory import iam as iam_reader
-from rolewarden.remediation.journal import Journal, create_table
+from rolewarden.remediation.journal import Journal
 
 # Permissions no API call of our code shows: what Lambda and the runtime do for a function.
 NOT_CALLED_BY_CODE = {
@@ -60,7 +61,7 @@ BASELINE = "rolewarden-baseline"
 # function, and a rule whose findings RoleWarden may fix on its own.
 DEPLOYED = {
     "regions": "us-east-1,eu-west-1",
-    "journal_table": "journal",
+    "journal_table": "journal",  # with its signing key (functional.journals)
     "idempotency_table": "idempotency",
     "remediate_function": "rolewarden-remediate",
     "baseline_instance_profile": BASELINE,
@@ -79,7 +80,8 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], str]] = {
 
 
 def granted(function: str) -> set[str]:
-    """The actions template.yaml grants the function's role."""
+    """The actions template.yaml grants the function's role: its own policies, and the
+    resource policies (tables, keys) whose Allow names the role."""
     resources = load_template()["Resources"]
     role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
     return {
@@ -87,7 +89,26 @@ def granted(function: str) -> set[str]:
         for policy in resources[role]["Properties"]["Policies"]
         for statement in statements(policy["PolicyDocument"])
         for action in actions(statement)
+    } | {
+        action
+        for document in _resource_policies(resources)
+        for statement in statements(document)
+        if statement["Effect"] == "Allow" and _names_role(statement, role)
+        for action in actions(statement)
     }
+
+
+def _resource_policies(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    properties = [resource.get("Properties", {}) for resource in resources.values()]
+    return [p["ResourcePolicy"]["PolicyDocument"] for p in properties if "ResourcePolicy" in p] + [
+        p["KeyPolicy"] for p in properties if "KeyPolicy" in p
+    ]
+
+
+def _names_role(statement: dict[str, Any], role: str) -> bool:
+    principal = statement.get("Principal")
+    named = principal.get("AWS", []) if isinstance(principal, dict) else []
+    return {"Fn::GetAtt": [role, "Arn"]} in (named if isinstance(named, list) else [named])
 
 
 @pytest.fixture

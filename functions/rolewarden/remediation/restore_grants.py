@@ -69,7 +69,7 @@ def _critical(ref: PolicyRef, document: Any, context: RuleContext) -> list[str]:
     if evaluation.errors:
         return [f"{ref.key}: cannot tell what it grants ({evaluation.errors[0].reason})"]
     verdict = classify_role(evaluation, [ref], context.baseline, context.catalogue)
-    return [f"{ref.key} grants {reason}" for reason in verdict.critical]
+    return [f"{ref.key}: {reason}" for reason in verdict.critical]
 
 
 def _default_document(clients: AwsClients, arn: str) -> Any:

@@ -44,9 +44,7 @@ from rolewarden.rules.context import RuleContext
 from rolewarden.rules.guards import never_changed
 from rolewarden.settings import Settings
 
-CRITICAL = (
-    "the restore would grant what RoleWarden reports critical: {}; --force restores it anyway"
-)
+CRITICAL = "the restore would grant what RoleWarden reports critical (--force restores it): {}"
 
 
 class Restorer:
@@ -109,7 +107,7 @@ class Restorer:
         if critical is None:
             return outcome
         if critical and not request.force:
-            return refused(outcome, [CRITICAL.format(reason) for reason in critical])
+            return refused(outcome, [CRITICAL.format("; ".join(critical))])
         forced += [f"restored a critical grant: {reason}" for reason in critical]
         allowed = gate(settings, self.journal, request)
         if allowed:
