@@ -37,6 +37,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info(
         "remediation requested", request=payload.model_dump(exclude_none=True), caller=caller_arn
     )
+    foreign = runtime.foreign_settings()
+    if foreign:  # a setting pointed away from the stack's own journal, key or findings
+        count("RemediationsRefused")
+        logger.error("settings name another stack's resources", reasons=foreign)
+        return {"status": "refused", "reasons": foreign}
 
     def act() -> dict[str, Any]:
         service = _service()
