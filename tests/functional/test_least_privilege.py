@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from cfn_template import actions, load_template, statements
+from cfn_template import granted_to_role, load_template
 from functional import events as samples
 from functional.journals import create_table
 from rolewarden.demo.alerts import SlackStandIn
@@ -81,34 +81,10 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], str]] = {
 
 def granted(function: str) -> set[str]:
     """The actions template.yaml grants the function's role: its own policies, and the
-    resource policies (tables, keys) whose Allow names the role."""
+    resource policies (tables, keys) that name the role."""
     resources = load_template()["Resources"]
     role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
-    return {
-        action
-        for policy in resources[role]["Properties"]["Policies"]
-        for statement in statements(policy["PolicyDocument"])
-        for action in actions(statement)
-    } | {
-        action
-        for document in _resource_policies(resources)
-        for statement in statements(document)
-        if statement["Effect"] == "Allow" and _names_role(statement, role)
-        for action in actions(statement)
-    }
-
-
-def _resource_policies(resources: dict[str, Any]) -> list[dict[str, Any]]:
-    properties = [resource.get("Properties", {}) for resource in resources.values()]
-    return [p["ResourcePolicy"]["PolicyDocument"] for p in properties if "ResourcePolicy" in p] + [
-        p["KeyPolicy"] for p in properties if "KeyPolicy" in p
-    ]
-
-
-def _names_role(statement: dict[str, Any], role: str) -> bool:
-    principal = statement.get("Principal")
-    named = principal.get("AWS", []) if isinstance(principal, dict) else []
-    return {"Fn::GetAtt": [role, "Arn"]} in (named if isinstance(named, list) else [named])
+    return granted_to_role(resources, role)
 
 
 @pytest.fixture
