@@ -33,11 +33,22 @@ def signed_journal(dynamodb: Any, name: str) -> Journal:
 
 
 def with_journal_key(settings: dict[str, str]) -> dict[str, str]:
-    """The settings, with the journal table's key unless the test names one (or none)."""
+    """The settings, with the journal table's key unless the test names one (or none):
+    the key `rolewarden journal create-table` made for it (tagged with the table), else
+    the one create_table made here."""
     table = settings.get("journal_table")
     if table and "journal_key" not in settings:
-        return {**settings, "journal_key": key_alias(table)}
+        return {**settings, "journal_key": _cli_key(table) or key_alias(table)}
     return settings
+
+
+def _cli_key(table: str) -> str | None:
+    kms = boto3.client("kms", region_name="us-east-1")
+    for key in kms.list_keys()["Keys"]:
+        tags = kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
+        if {"TagKey": "rolewarden:journal-table", "TagValue": table} in tags:
+            return str(key["KeyArn"])
+    return None
 
 
 def _kms(dynamodb: Any) -> Any:
