@@ -232,7 +232,14 @@ def _more_paths(function: str, demo: DemoAccount, invoke: samples.Invoker) -> sa
         assert done.result["status"] == "applied", done.result
         calls.calls += done.calls
         (entry,) = done.result["journal"]
-        restore = {"restore": entry["journal_id"], "dry_run": False, "requested_by": "jane"}
+        # (forced as the change was: the shop host's policy is one RoleWarden reports
+        # critical, which a restore puts back only when forced)
+        restore = {
+            "restore": entry["journal_id"],
+            "dry_run": False,
+            "requested_by": "jane",
+            "force": bool(request.get("force")),
+        }
         restored = invoke(remediate.handler, restore, **DEPLOYED)
         assert restored.result["status"] == "restored", restored.result
         calls.calls += restored.calls
