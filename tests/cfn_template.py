@@ -51,3 +51,45 @@ def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
 def actions(statement: dict[str, Any]) -> set[str]:
     listed = statement["Action"]
     return {listed} if isinstance(listed, str) else set(listed)
+
+
+def granted_to_role(resources: dict[str, Any], role: str) -> set[str]:
+    """What the template grants a role: its own policies, and the resource policies
+    (tables' ResourcePolicy, keys' KeyPolicy) whose Allow names the role's ARN."""
+    own = {
+        action
+        for policy in resources[role]["Properties"]["Policies"]
+        for statement in statements(policy["PolicyDocument"])
+        for action in actions(statement)
+    }
+    return own | {
+        action
+        for document in resource_policies(resources).values()
+        for statement in statements(document)
+        if statement["Effect"] == "Allow" and role in principal_roles(statement)
+        for action in actions(statement)
+    }
+
+
+def resource_policies(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Logical id -> the resource policy of every table and key that has one."""
+    found = {}
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if "ResourcePolicy" in properties:
+            found[name] = properties["ResourcePolicy"]["PolicyDocument"]
+        elif "KeyPolicy" in properties:
+            found[name] = properties["KeyPolicy"]
+    return found
+
+
+def principal_roles(statement: dict[str, Any]) -> set[str]:
+    """The template roles a statement's Principal names by !GetAtt Role.Arn."""
+    principal = statement.get("Principal")
+    named = principal.get("AWS", []) if isinstance(principal, dict) else []
+    named = named if isinstance(named, list) else [named]
+    return {
+        item["Fn::GetAtt"][0]
+        for item in named
+        if isinstance(item, dict) and item.get("Fn::GetAtt", [None, None])[1] == "Arn"
+    }

@@ -1,7 +1,9 @@
 """`rolewarden remediate`, `restore` and `journal`: a person fixing, or undoing, by hand.
 
 Plans by default; changes only with --apply (and never under ROLEWARDEN_DRY_RUN). The
-journal is required for any change: ROLEWARDEN_JOURNAL_TABLE or --journal-table.
+journal is required for any change: ROLEWARDEN_JOURNAL_TABLE or --journal-table, and
+ROLEWARDEN_JOURNAL_KEY, the KMS HMAC key that signs its entries (`journal create-table`
+makes both).
 Exit codes: 0 planned, applied, restored or nothing to do; 1 refused on --apply (a guard,
 a mode, no journal: the message says which); 2 an error (a finding id that is not one, a
 journal id the journal does not hold...), or a change that failed; 3 a plan that --apply
@@ -15,16 +17,19 @@ import argparse
 import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import boto3
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.output import emit, printable_lines
 from rolewarden.remediate import RemediationService, journal_of
+from rolewarden.remediation.change import ActionError, aws_call
 from rolewarden.remediation.journal import Journal, JournalEntry, create_table
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
 from rolewarden.remediation.request import Request
+from rolewarden.remediation.signing import SigningError, create_key
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.settings import Settings
 
@@ -132,8 +137,11 @@ def run_journal(args: argparse.Namespace, session: boto3.Session) -> int:
     if args.journal_command == "create-table":
         if Settings.from_env().dry_run:
             raise CommandError("ROLEWARDEN_DRY_RUN=true: read-only, no table created")
-        create_table(clients.client("dynamodb"), args.name)
-        emit(f"created journal table {args.name}; use it with ROLEWARDEN_JOURNAL_TABLE={args.name}")
+        key = create_signed_table(clients, args.name)
+        emit(
+            f"created journal table {args.name} and its signing key {key}; use them with "
+            f"ROLEWARDEN_JOURNAL_TABLE={args.name} ROLEWARDEN_JOURNAL_KEY={key}"
+        )
         return EXIT_OK
     table = args.journal_table or Settings.from_env().journal_table
     if not table:
@@ -144,6 +152,29 @@ def run_journal(args: argparse.Namespace, session: boto3.Session) -> int:
     else:
         emit(render_journal(entries))
     return EXIT_OK
+
+
+def create_signed_table(clients: AwsClients, name: str) -> str:
+    """A journal table and the HMAC key that signs its entries (only this caller may sign
+    with it, as only the remediate role may in the stack); returns the key's ARN."""
+    account, partition = clients.account_and_partition()
+    try:
+        writer = principal_of(clients.client("iam"), caller(clients))
+        key = create_key(clients.client("kms"), name, account, partition, writer)
+    except (ActionError, SigningError) as error:
+        raise CommandError(f"no journal table created: {error}") from error
+    create_table(clients.client("dynamodb"), name)
+    return key
+
+
+def principal_of(iam: Any, caller_arn: str) -> str:
+    """A key policy names a role, not one of its sessions (the next session has another
+    name): an assumed role's session ARN becomes its role's ARN, path included."""
+    kind, _, rest = caller_arn.split(":", 5)[-1].partition("/")
+    if kind != "assumed-role":
+        return caller_arn
+    role = aws_call("iam:GetRole", iam.get_role, RoleName=rest.split("/", 1)[0])["Role"]
+    return str(role["Arn"])
 
 
 def caller(clients: AwsClients) -> str:
@@ -158,7 +189,7 @@ def _service(
     if args.journal_table:
         settings = settings.model_copy(update={"journal_table": args.journal_table})
     clients = AwsClients(session, home_region=regions[0])
-    journal = journal_of(clients, settings.journal_table)
+    journal = journal_of(clients, settings.journal_table, settings.journal_key)
     return RemediationService(clients, settings, regions, journal, cli=True), clients, journal
 
 

@@ -17,14 +17,21 @@ from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.payload import RemediatePayload
 from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import Request
+from rolewarden.remediation.signing import JournalSigner
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Finding
 from rolewarden.scan import evaluate_account
 from rolewarden.settings import Settings
 
+SELF_DECLARED = " (self-declared: a direct invoke's requested_by, not verified by AWS)"
 
-def journal_of(clients: AwsClients, table: str | None) -> Journal | None:
-    return Journal(clients.client("dynamodb"), table) if table else None
+
+def journal_of(clients: AwsClients, table: str | None, key: str | None = None) -> Journal | None:
+    """The journal, signed with `key` (without one, nothing is changed or restored)."""
+    if not table:
+        return None
+    signer = JournalSigner(clients.client("kms"), key) if key else None
+    return Journal(clients.client("dynamodb"), table, signer)
 
 
 class RemediationService:
@@ -86,10 +93,15 @@ class RemediationService:
         return None
 
 
-def act_on(service: RemediationService, payload: RemediatePayload) -> Outcome:
-    """What the remediate function's payload asks for."""
+def act_on(
+    service: RemediationService, payload: RemediatePayload, caller_arn: str | None = None
+) -> Outcome:
+    """What the remediate function's payload asks for. `caller_arn`: the caller as AWS
+    reports it (a Function URL with IAM auth); without it `requested_by` is self-declared."""
     request = Request(
-        actor=payload.requested_by,
+        actor=caller_arn or payload.requested_by,
+        actor_self_declared=caller_arn is None,
+        caused_by=payload.caused_by if payload.automatic else None,
         apply=not payload.dry_run,
         force=payload.force,
         automatic=payload.automatic,
@@ -97,6 +109,17 @@ def act_on(service: RemediationService, payload: RemediatePayload) -> Outcome:
         task_role_arn=payload.task_role_arn,
         update_service=payload.update_service,
     )
+    outcome = _requested(service, payload, request)
+    # The alert says who asked, and whether only the request says so.
+    outcome.subject["requested_by"] = request.actor + (
+        SELF_DECLARED if request.actor_self_declared else ""
+    )
+    if request.caused_by:
+        outcome.subject["caused_by"] = request.caused_by
+    return outcome
+
+
+def _requested(service: RemediationService, payload: RemediatePayload, request: Request) -> Outcome:
     if payload.restore is not None:
         return service.restore(payload.restore, request)
     if payload.finding_id is not None:

@@ -75,6 +75,7 @@ class Settings(BaseModel):
     max_exemption_days: int = Field(default=365, ge=0, le=3650)
     restore_grace_hours: int = Field(default=24, ge=0, le=8760)
     journal_table: str | None = None
+    journal_key: str | None = None  # the KMS HMAC key that signs the journal's entries
     topic_arn: str | None = None
     slack_secret_name: str | None = None
     dedup_hours: int = Field(default=24, ge=0, le=8760)

@@ -106,12 +106,18 @@ def test_readme_loop_fixes_an_instance_and_restores_it(
     # When the user creates the journal table
     created = rolewarden("journal", "create-table", JOURNAL, env=env)
 
-    # Then exit 0, and the line says how to use it
+    # Then exit 0, and the line says how to use it and the key that signs its entries
     assert created.returncode == 0, created.stderr
-    assert created.stdout.splitlines() == [
-        f"created journal table {JOURNAL}; use it with ROLEWARDEN_JOURNAL_TABLE={JOURNAL}"
-    ]
+    (line,) = created.stdout.splitlines()
+    key = line.rsplit("ROLEWARDEN_JOURNAL_KEY=", 1)[-1]
+    assert line == (
+        f"created journal table {JOURNAL} and its signing key {key}; use them with "
+        f"ROLEWARDEN_JOURNAL_TABLE={JOURNAL} ROLEWARDEN_JOURNAL_KEY={key}"
+    )
+    metadata = session.client("kms").describe_key(KeyId=key)["KeyMetadata"]
+    assert (metadata["KeySpec"], metadata["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
     env["ROLEWARDEN_JOURNAL_TABLE"] = JOURNAL
+    env["ROLEWARDEN_JOURNAL_KEY"] = key
 
     # When the user finds the instance's finding id with a scan
     scan = rolewarden(
@@ -170,8 +176,11 @@ def test_refused_by_the_outage_guard_exits_1_and_changes_nothing(
     # Given the shop host role, whose policies a task and a service use through IMDS
     # (and a journal, so that only the guard stands in the way)
     create_table(session.client("dynamodb"), "guard-journal")
+    kms = session.client("kms")
+    key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"]
     env = clean_environment() | emulator.environment()
     env["ROLEWARDEN_JOURNAL_TABLE"] = "guard-journal"
+    env["ROLEWARDEN_JOURNAL_KEY"] = key
     iam = session.client("iam")
     before = iam.list_role_policies(RoleName="shop-ecs-host")["PolicyNames"]
 

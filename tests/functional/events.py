@@ -33,6 +33,7 @@ import boto3
 import botocore.session
 import pytest
 
+from functional.journals import with_journal_key
 from rolewarden.handlers import runtime
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.observability import logger
@@ -300,8 +301,9 @@ class Invoker:
         monkeypatch.setattr(runtime, "context_cache", lambda: self.cache)
 
     def settings(self, **values: str) -> None:
-        """ROLEWARDEN_<NAME>=value for each (an empty value unsets it)."""
-        for name, value in values.items():
+        """ROLEWARDEN_<NAME>=value for each (an empty value unsets it). A journal table
+        comes with its signing key (functional.journals) unless a key is named."""
+        for name, value in with_journal_key(values).items():
             variable = "ROLEWARDEN_" + name.upper()
             if value:
                 self._env.setenv(variable, value)

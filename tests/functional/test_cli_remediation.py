@@ -47,6 +47,7 @@ import boto3
 import pytest
 
 from functional.accounts import REGION, expected_finding_id, instance_arn
+from functional.journals import create_table, key_alias, with_journal_key
 from rolewarden.cli import main
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -61,7 +62,7 @@ from rolewarden.demo.builders import (
     seed_demo_account,
 )
 from rolewarden.observability import logger, metrics
-from rolewarden.remediation.journal import Journal, create_table
+from rolewarden.remediation.journal import Journal
 from rolewarden.rules import ids
 
 BASELINE = "rolewarden-baseline"
@@ -123,8 +124,9 @@ def rolewarden(*args: str, **settings: str) -> Run:
                 if name.startswith("ROLEWARDEN_"):
                     env.delenv(name)
             env.setenv("AWS_REGION", REGION)
-            for name, value in settings.items():
-                env.setenv("ROLEWARDEN_" + name.upper(), value)
+            for name, value in with_journal_key(settings).items():
+                if value:
+                    env.setenv("ROLEWARDEN_" + name.upper(), value)
             with redirect_stdout(out), redirect_stderr(err):
                 code = main(list(args))
     finally:
@@ -243,9 +245,20 @@ class TestJournalCreateTable:
 
         # Then exit 0, one line saying how to use it
         assert created.code == 0, created.err
-        assert created.lines == [
-            "created journal table cli-journal; use it with ROLEWARDEN_JOURNAL_TABLE=cli-journal"
-        ]
+        (line,) = created.lines
+        key = line.rsplit("ROLEWARDEN_JOURNAL_KEY=", 1)[-1]
+        assert line == (
+            f"created journal table cli-journal and its signing key {key}; use them with "
+            f"ROLEWARDEN_JOURNAL_TABLE=cli-journal ROLEWARDEN_JOURNAL_KEY={key}"
+        )
+        # And the key signs with HMAC, for the person who made it only (and the account
+        # administers it)
+        kms = demo.session.client("kms")
+        metadata = kms.describe_key(KeyId=key)["KeyMetadata"]
+        assert (metadata["KeySpec"], metadata["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+        policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+        signers = [s for s in policy["Statement"] if "kms:GenerateMac" in s["Action"]]
+        assert [s["Principal"]["AWS"] for s in signers] == [caller_arn(demo.session)]
         # And the table has the template's keys, and the journal reads it (empty)
         table = demo.session.client("dynamodb").describe_table(TableName="cli-journal")["Table"]
         assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
@@ -388,8 +401,8 @@ class TestRemediateAndRestoreAnInstance:
             f"PLANNED  {loop.journal_id}  ec2-instance-without-profile  {loop.arn}",
             PLAN_ONLY,
             "  plan:",
-            f"    restore: undo 'associate {loop.instance} with instance profile "
-            f"{demo.baseline_arn}'",
+            # what restore will do, from the signed state (not the stored summary)
+            f"    restore: remove instance profile {demo.baseline_arn} from {loop.instance}",
             TO_APPLY,
         ]
         assert profile == BASELINE
@@ -598,6 +611,7 @@ class TestWithoutAJournal:
             "--output",
             "json",
             baseline_instance_profile=BASELINE,
+            journal_key=key_alias(table),
         )
 
         # Then applied and journaled in that table
@@ -972,3 +986,7 @@ class TestTaskRole:
         assert moved.code == 0, moved.err
         now = running(demo.session, "payments", "stock")
         assert task_role_of(demo.session, now) == demo.account.checkout_task_role_arn, moved.out
+
+
+def caller_arn(session: boto3.Session) -> str:
+    return str(session.client("sts").get_caller_identity()["Arn"])

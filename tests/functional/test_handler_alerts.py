@@ -31,6 +31,7 @@ from functional.events import (
     Invoker,
     load_event,
 )
+from functional.journals import create_table
 from rolewarden.demo.builders import (
     SSM_CORE_POLICY_ARN,
     create_instance_profile,
@@ -38,7 +39,6 @@ from rolewarden.demo.builders import (
     seed_demo_account,
 )
 from rolewarden.handlers import events, remediate, sweep
-from rolewarden.remediation.journal import create_table
 from rolewarden.rules import ids
 
 

@@ -22,6 +22,7 @@ from functional.events import (
     event_names,
     load_event,
 )
+from functional.journals import create_table, signed_journal
 from rolewarden.demo.builders import (
     SSM_CORE_POLICY_ARN,
     create_instance_profile,
@@ -29,7 +30,7 @@ from rolewarden.demo.builders import (
     seed_demo_account,
 )
 from rolewarden.handlers import events, remediate, sweep
-from rolewarden.remediation.journal import Journal, create_table
+from rolewarden.remediation.journal import Journal
 from rolewarden.rules import ids
 
 JOURNAL = "journal"
@@ -61,7 +62,7 @@ def demo(mock_aws: boto3.Session) -> Iterator[SimpleNamespace]:
 
 
 def journal(session: boto3.Session) -> Journal:
-    return Journal(session.client("dynamodb"), JOURNAL)
+    return signed_journal(session.client("dynamodb"), JOURNAL)
 
 
 def sample(name: str, demo: SimpleNamespace, **replace: str) -> dict[str, Any]:
@@ -311,6 +312,8 @@ def test_the_event_function_hands_over_what_it_may_fix_and_the_request_fixes_it(
         "requested_by": f"event:{event['id']}",
         "automatic": True,
         "event_id": event["id"],
+        # who made the call that caused it, as CloudTrail recorded it
+        "caused_by": event["detail"]["userIdentity"]["arn"],
     }
     assert [op for op in evaluated.writes if op != "lambda:Invoke"] == []
     assert profile_of(demo, bare) is None
@@ -321,6 +324,7 @@ def test_the_event_function_hands_over_what_it_may_fix_and_the_request_fixes_it(
     assert profile_of(demo, bare) == BASELINE
     (entry,) = journal(demo.session).entries()
     assert entry.actor == f"event:{event['id']}"
+    assert entry.caused_by == event["detail"]["userIdentity"]["arn"]
 
 
 def test_without_a_remediate_function_the_event_path_fixes_in_process(
@@ -393,4 +397,107 @@ def test_a_finding_held_back_by_a_guard_says_why_on_the_sweep_path(
     (held,) = done.result["remediations"]
     assert held["status"] == "refused"
     assert held["reasons"][0].startswith("not automatic: outage guard: bridge-mode tasks")
+    assert metadata(demo, host)["HttpTokens"] == "optional"
+
+
+# --- who asked, and which tables (issue 13) ---------------------------------------------
+
+
+def test_a_direct_invokes_requester_is_journaled_and_alerted_as_self_declared(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given a direct invoke: Lambda does not say who the caller is
+    # When it forces the IMDS fix naming a requester
+    done = invoke(
+        remediate.handler, sample("remediate-resource-apply", demo), journal_table=JOURNAL
+    )
+    # Then the journal keeps the name, marked as only the request's word
+    (entry,) = journal(demo.session).entries()
+    assert (entry.actor, entry.actor_self_declared) == (ACTOR_ARN, True)
+    # And the result (the alert's outcome) says so too
+    assert done.result["requested_by"] == (
+        f"{ACTOR_ARN} (self-declared: a direct invoke's requested_by, not verified by AWS)"
+    )
+
+
+def test_a_function_url_callers_arn_as_aws_reports_it_is_the_actor(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given the same request through a Function URL with IAM auth, claiming another name
+    body = sample("remediate-resource-apply", demo) | {"requested_by": "someone-else"}
+    caller = "arn:aws:sts::123456789012:assumed-role/platform-admin/jane.doe"
+    request = {
+        "version": "2.0",
+        "rawPath": "/",
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+        "requestContext": {"authorizer": {"iam": {"userArn": caller, "accountId": "123456789012"}}},
+    }
+    # When it is handled
+    done = invoke(remediate.handler, request, journal_table=JOURNAL)
+    # Then the actor is the caller AWS names, not self-declared
+    assert done.result["status"] == "applied", done.result
+    (entry,) = journal(demo.session).entries()
+    assert (entry.actor, entry.actor_self_declared) == (caller, False)
+    assert done.result["requested_by"] == caller
+
+
+def test_an_automatic_change_journals_the_caller_that_caused_it(
+    demo: SimpleNamespace, invoke: Invoker
+) -> None:
+    # Given the event function's hand-over of a change a CloudTrail call caused
+    causer = "arn:aws:sts::123456789012:assumed-role/deployer/ci"
+    payload = sample("remediate-resource-apply", demo) | {
+        "force": False,
+        "automatic": True,
+        "requested_by": "event:e-1",
+        "caused_by": causer,
+        "rule": ids.EC2_INSTANCE_WITHOUT_PROFILE,
+        "resource_arn": (
+            f"arn:aws:ec2:us-east-1:{demo.account.account_id}:instance/"
+            f"{demo.account.legacy_batch_instance_id}"
+        ),
+    }
+    # When the remediate function applies it
+    done = invoke(
+        remediate.handler,
+        payload,
+        journal_table=JOURNAL,
+        baseline_instance_profile=BASELINE,
+        rule_modes=f"{ids.EC2_INSTANCE_WITHOUT_PROFILE}=remediate",
+    )
+    # Then the journal names who caused it, beside the event that found it
+    assert done.result["status"] == "applied", done.result
+    (entry,) = journal(demo.session).entries()
+    assert (entry.actor, entry.caused_by) == ("event:e-1", causer)
+
+
+def test_a_journal_table_other_than_the_stacks_is_refused(
+    demo: SimpleNamespace, invoke: Invoker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the function in its stack (moto's DescribeStackResources ignores
+    # PhysicalResourceId, so the stack's resources are given; stack_tables' unit tests
+    # cover the call), whose journal setting was pointed at another table
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "rolewarden-remediate")
+    monkeypatch.setattr(
+        remediate.runtime,
+        "_stack_resources",
+        lambda function: {"JournalTable": "stack-journal", "JournalKey": "k"},
+    )
+    host = demo.account.shop_host_imdsv1_instance_id
+    # When a change is asked for
+    done = invoke(
+        remediate.handler,
+        sample("remediate-resource-apply", demo),
+        journal_table=JOURNAL,
+        journal_key="k",
+    )
+    # Then it is refused, naming the setting, and the host is unchanged
+    assert done.result == {
+        "status": "refused",
+        "reasons": [
+            f"ROLEWARDEN_JOURNAL_TABLE={JOURNAL} is not this stack's JournalTable "
+            "(stack-journal): refused, nothing is changed"
+        ],
+    }
     assert metadata(demo, host)["HttpTokens"] == "optional"

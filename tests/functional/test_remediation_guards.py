@@ -27,6 +27,7 @@ from functional.accounts import (
     short,
 )
 from functional.accounts import make_role as build_role
+from functional.journals import create_table, signed_journal
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     ECS_TASKS_SERVICE,
@@ -48,7 +49,7 @@ from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediate import RemediationService
 from rolewarden.remediation.automatic import InProcess, remediate_automatically
-from rolewarden.remediation.journal import Journal, Status, create_table
+from rolewarden.remediation.journal import Journal, Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import Request
@@ -101,7 +102,7 @@ class Account:
         dynamodb = self.clients.client("dynamodb")
         name = f"journal-{next(self.tables)}"
         create_table(dynamodb, name)
-        return Journal(dynamodb, name)
+        return signed_journal(dynamodb, name)
 
     def service(
         self, journal: Journal | None, *, cli: bool = True, **settings: Any

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from benchmarks.artifact import RUNTIME
-from cfn_template import ROOT, actions, load_template, statements
+from cfn_template import (
+    ROOT,
+    actions,
+    granted_to_role,
+    load_template,
+    principal_roles,
+    resource_policies,
+    statements,
+)
 from rolewarden.evaluation.cloudtrail import EXTRACTORS, HANDLED_EVENT_NAMES
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY
 from rolewarden.rules.registry import REGISTRY
@@ -203,12 +211,7 @@ def test_the_schedule_sends_the_sample_sweep_event() -> None:
 
 
 def _granted(role: str) -> set[str]:
-    return {
-        action
-        for policy in RESOURCES[role]["Properties"]["Policies"]
-        for statement in statements(policy["PolicyDocument"])
-        for action in actions(statement)
-    }
+    return granted_to_role(RESOURCES, role)
 
 
 WRITES = ("Detach", "Attach", "Delete", "Put", "Associate", "Replace", "Disassociate", "Modify")
@@ -286,25 +289,73 @@ def test_automatic_remediations_go_to_the_stacks_remediate_function() -> None:
     assert variables["ROLEWARDEN_IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
 
 
+WRITE_ITEMS = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+}
+FUNCTION_ROLES = {"ConfigRuleFunctionRole", "EventFunctionRole", "SweepFunctionRole"}
+
+
+def _writers(table: str) -> set[str]:
+    """The roles whose unique ids a table's Deny of item writes lets through."""
+    policy = RESOURCES[table]["Properties"]["ResourcePolicy"]["PolicyDocument"]
+    (deny,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Principal"] == "*"
+    assert set(deny["Action"]) == WRITE_ITEMS
+    assert list(deny["Condition"]) == ["StringNotLike"]
+    ids = deny["Condition"]["StringNotLike"]["aws:userid"]
+    ids = ids if isinstance(ids, list) else [ids]
+    roles = set()
+    for item in ids:
+        text = item["Fn::Sub"]
+        assert text.startswith("${") and text.endswith(".RoleId}:*"), text
+        roles.add(text[2 : -len(".RoleId}:*")])
+    return roles
+
+
 def test_only_the_remediate_role_may_write_the_journal() -> None:
-    # Given the journal table's resource policy and the remediate role's path
-    policy = RESOURCES["JournalTable"]["Properties"]["ResourcePolicy"]["PolicyDocument"]
-    (deny,) = policy["Statement"]
-    path = RESOURCES["RemediateFunctionRole"]["Properties"]["Path"]["Fn::Sub"]
-    # Then every item write by anyone else is denied: no forged entry can be "restored"
-    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
-    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"} <= set(
-        deny["Action"]
-    )
-    allowed = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]["Fn::Sub"]
-    assert allowed.endswith(f":role{path}*")
-    # And no other role lives on that path
-    others = [
-        name
-        for name, body in of_type("AWS::IAM::Role").items()
-        if name != "RemediateFunctionRole" and "Path" in body["Properties"]
-    ]
-    assert others == []
+    # Every item write by anyone but the remediate role (named by its unique id, which no
+    # role made later can have) is denied: no forged entry can be "restored"
+    assert _writers("JournalTable") == {"RemediateFunctionRole"}
+    # And what the table allows, it allows that role only
+    policy = resource_policies(RESOURCES)["JournalTable"]
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert {role for s in allows for role in principal_roles(s)} == {"RemediateFunctionRole"}
+
+
+def test_only_rolewarden_may_write_the_findings_state() -> None:
+    # Editing it would silence alerts: only the four functions' roles, by unique id
+    assert _writers("FindingsTable") == FUNCTION_ROLES | {"RemediateFunctionRole"}
+
+
+def test_no_policy_trusts_a_path_or_a_role_name_pattern() -> None:
+    # Anyone who may create roles can use a path (or a name) that a pattern allows
+    text = json.dumps(RESOURCES)
+    assert "aws:PrincipalArn" not in text
+    assert "ArnNotLike" not in text and "ArnLike" not in text
+
+
+def test_the_journal_key_signs_for_the_remediate_role_only() -> None:
+    key = RESOURCES["JournalKey"]
+    properties = key["Properties"]
+    assert (properties["KeySpec"], properties["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    assert key["DeletionPolicy"] == "Retain"  # as the journal is
+    signing = {"kms:GenerateMac", "kms:VerifyMac"}
+    for statement in properties["KeyPolicy"]["Statement"]:
+        granted = actions(statement)
+        if principal_roles(statement):
+            assert principal_roles(statement) == {"RemediateFunctionRole"}
+            assert granted == signing
+        else:  # the account administers, and cannot sign (no kms:*, no Mac)
+            assert statement["Principal"]["AWS"]["Fn::Sub"].endswith(":root")
+            assert not any(a == "kms:*" or "Mac" in a for a in granted), granted
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["ROLEWARDEN_JOURNAL_KEY"] == {"Fn::GetAtt": ["JournalKey", "Arn"]}
 
 
 def test_the_sweeps_schedule_may_invoke_it_under_the_boundary() -> None:

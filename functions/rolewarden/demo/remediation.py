@@ -12,7 +12,12 @@ from collections.abc import Callable
 
 import boto3
 
-from rolewarden.cli_remediation import caller, render_journal, render_outcome
+from rolewarden.cli_remediation import (
+    caller,
+    create_signed_table,
+    render_journal,
+    render_outcome,
+)
 from rolewarden.demo.builders import (
     SSM_CORE_POLICY_ARN,
     DemoAccount,
@@ -20,8 +25,7 @@ from rolewarden.demo.builders import (
     create_role,
 )
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.remediate import RemediationService
-from rolewarden.remediation.journal import Journal, create_table
+from rolewarden.remediate import RemediationService, journal_of
 from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
 from rolewarden.rules.model import finding_id
@@ -42,14 +46,19 @@ def remediation_loop(session: boto3.Session, account: DemoAccount, say: Say = pr
     create_role(iam, BASELINE_PROFILE, managed_policy_arns=(SSM_CORE_POLICY_ARN,))
     create_instance_profile(iam, BASELINE_PROFILE, BASELINE_PROFILE)
     say(f"\n$ rolewarden journal create-table {JOURNAL_TABLE}")
-    create_table(clients.client("dynamodb"), JOURNAL_TABLE)
-    journal = Journal(clients.client("dynamodb"), JOURNAL_TABLE)
+    key = create_signed_table(clients, JOURNAL_TABLE)
+    journal = journal_of(clients, JOURNAL_TABLE, key)
+    assert journal is not None
     settings = Settings.from_env().model_copy(
-        update={"journal_table": JOURNAL_TABLE, "baseline_instance_profile": BASELINE_PROFILE}
+        update={
+            "journal_table": JOURNAL_TABLE,
+            "journal_key": key,
+            "baseline_instance_profile": BASELINE_PROFILE,
+        }
     )
     say(
-        f"With ROLEWARDEN_JOURNAL_TABLE={JOURNAL_TABLE} and "
-        f"ROLEWARDEN_BASELINE_INSTANCE_PROFILE={BASELINE_PROFILE}:"
+        f"With ROLEWARDEN_JOURNAL_TABLE={JOURNAL_TABLE}, ROLEWARDEN_JOURNAL_KEY={key} (the "
+        f"key that signs its entries) and ROLEWARDEN_BASELINE_INSTANCE_PROFILE={BASELINE_PROFILE}:"
     )
     service = RemediationService(clients, settings, [region], journal, cli=True)
     person = caller(clients)

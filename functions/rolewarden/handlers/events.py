@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from rolewarden.evaluation.cloudtrail import (
     TRIGGER_EVENT,
+    CloudTrailEvent,
     Skip,
     TriggerEvent,
     exemption_changes,
@@ -78,6 +79,7 @@ def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
         runtime.dispatcher(parsed.account, alerts),
         actor=f"event:{parsed.id}",
         event_id=parsed.id,
+        caused_by=caused_by(parsed),
     )
     return {
         "status": "evaluated",
@@ -86,3 +88,10 @@ def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
         "remediations": remediations,
         "scan_errors": [error.as_json() for error in result.errors],
     }
+
+
+def caused_by(parsed: TriggerEvent) -> str:
+    """Who caused what the event shows: the call's caller as CloudTrail recorded it."""
+    if isinstance(parsed, CloudTrailEvent):
+        return parsed.detail.actor
+    return f"{parsed.detail_type} {parsed.id} (no caller: an AWS state change)"

@@ -1,12 +1,16 @@
 """Remediate function: a person (or RoleWarden's own event and sweep functions) asks it
 to remediate a finding or restore a journal entry, by direct invoke.
 
-Lambda does not say who invoked it, so the payload names the requester (`requested_by`);
-CloudTrail's Invoke record holds the caller's identity. Dry run unless asked otherwise.
+A direct invoke does not say who invoked it, so the payload names the requester
+(`requested_by`), journaled and alerted as self-declared (CloudTrail's Invoke record holds
+the caller's identity). Through a Function URL with IAM auth, AWS names the caller
+(requestContext.authorizer.iam): that ARN is the actor. Dry run unless asked otherwise.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,14 +30,22 @@ from rolewarden.remediation.payload import RemediatePayload
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.settings_for_changes()
     try:
-        payload = RemediatePayload.model_validate(event)
-    except ValidationError as error:
+        body, caller_arn = unwrap(event)
+        payload = RemediatePayload.model_validate(body)
+    except (ValidationError, ValueError) as error:
         return reject("remediate payload", error)
-    logger.info("remediation requested", request=payload.model_dump(exclude_none=True))
+    logger.info(
+        "remediation requested", request=payload.model_dump(exclude_none=True), caller=caller_arn
+    )
+    foreign = runtime.foreign_settings()
+    if foreign:  # a setting pointed away from the stack's own journal, key or findings
+        count("RemediationsRefused")
+        logger.error("settings name another stack's resources", reasons=foreign)
+        return {"status": "refused", "reasons": foreign}
 
     def act() -> dict[str, Any]:
         service = _service()
-        outcome = act_on(service, payload)
+        outcome = act_on(service, payload, caller_arn)
         count(f"Remediate.{outcome.status.value}")
         runtime.alerts().remediations(
             [outcome], service.account, runtime.home_region(), automatic=payload.automatic
@@ -49,5 +61,25 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def _service() -> RemediationService:
     clients = runtime.clients()
     settings = runtime.settings()
-    journal = journal_of(clients, settings.journal_table)
+    journal = journal_of(clients, settings.journal_table, settings.journal_key)
     return RemediationService(clients, settings, runtime.regions(), journal, cli=False)
+
+
+def unwrap(event: dict[str, Any]) -> tuple[Any, str | None]:
+    """The payload, and the caller's ARN when AWS vouches for it: a Function URL request
+    with IAM auth carries it in requestContext.authorizer.iam; a direct invoke does not."""
+    context = event.get("requestContext")
+    if not isinstance(context, dict) or "body" not in event:
+        return event, None
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8")
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the request body is not JSON: {error}") from error
+    iam = (context.get("authorizer") or {}).get("iam") or {}
+    caller = iam.get("userArn")
+    if isinstance(payload, dict) and caller and "requested_by" not in payload:
+        payload = {**payload, "requested_by": caller}
+    return payload, str(caller) if caller else None

@@ -13,6 +13,8 @@ import boto3
 
 from rolewarden.baseline_policies import check_extra_baseline_policies
 from rolewarden.evaluation.scope import Scope
+from rolewarden.handlers.stack_tables import StackReadError, stack_resources
+from rolewarden.handlers.stack_tables import foreign_settings as stack_foreign_settings
 from rolewarden.inventory.aws import AwsClients, session_from_environment
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.notify.alerts import AlertSink
@@ -111,12 +113,30 @@ def dispatcher(account: str, alerts: AlertSink) -> Dispatcher:
     from rolewarden.remediate import journal_of  # noqa: PLC0415
     from rolewarden.remediation.remediator import Remediator  # noqa: PLC0415
 
-    journal = journal_of(clients_, settings().journal_table)
+    journal = journal_of(clients_, settings().journal_table, settings().journal_key)
     remediator = Remediator(clients_, settings(), journal, account)
     return InProcess(
         remediator.remediate,
         lambda outcome: alerts.remediations([outcome], account, home_region(), automatic=True),
     )
+
+
+def foreign_settings() -> list[str]:
+    """In the stack: the settings that name another journal, key or findings table than
+    the stack's own (see stack_tables); outside Lambda, none."""
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if not function:
+        return []
+    try:
+        resources = _stack_resources(function)
+    except StackReadError as error:
+        return [f"cannot tell whether the journal and findings tables are the stack's: {error}"]
+    return stack_foreign_settings(settings(), resources)
+
+
+@functools.cache  # a function's stack cannot change while its container lives
+def _stack_resources(function: str) -> dict[str, str]:
+    return stack_resources(clients().client("cloudformation"), function)
 
 
 def alerts() -> AlertSink:

@@ -23,9 +23,13 @@ from rolewarden.remediation.request import Request
 from rolewarden.rules.model import Finding
 from rolewarden.settings import Mode, Settings
 
+SWEEP = "sweep"  # what caused a change the scheduled sweep found
+
 
 class Dispatcher(Protocol):
-    def dispatch(self, finding: Finding, actor: str, event_id: str | None) -> dict[str, Any]: ...
+    def dispatch(
+        self, finding: Finding, actor: str, event_id: str | None, caused_by: str
+    ) -> dict[str, Any]: ...
 
 
 class InProcess:
@@ -37,8 +41,10 @@ class InProcess:
         self.remediate = remediate  # a Remediator's
         self.announce = announce
 
-    def dispatch(self, finding: Finding, actor: str, event_id: str | None) -> dict[str, Any]:
-        request = Request(actor=actor, apply=True, automatic=True)
+    def dispatch(
+        self, finding: Finding, actor: str, event_id: str | None, caused_by: str
+    ) -> dict[str, Any]:
+        request = Request(actor=actor, apply=True, automatic=True, caused_by=caused_by)
         outcome = self.remediate(finding, request)
         self.announce(outcome)
         return outcome.as_json()
@@ -49,7 +55,9 @@ class ViaFunction:
         self.clients = clients
         self.function_name = function_name
 
-    def dispatch(self, finding: Finding, actor: str, event_id: str | None) -> dict[str, Any]:
+    def dispatch(
+        self, finding: Finding, actor: str, event_id: str | None, caused_by: str
+    ) -> dict[str, Any]:
         payload = {
             "rule": finding.rule,
             "resource_arn": finding.resource_arn,
@@ -57,6 +65,7 @@ class ViaFunction:
             "requested_by": actor,
             "automatic": True,
             "event_id": event_id,
+            "caused_by": caused_by,
         }
         aws_call(
             "lambda:InvokeFunction",
@@ -78,8 +87,11 @@ def remediate_automatically(
     dispatcher: Dispatcher,
     actor: str,
     event_id: str | None = None,
+    caused_by: str = SWEEP,
 ) -> list[dict[str, Any]]:
-    """Hand over the findings of rules in remediate mode; say why for those held back."""
+    """Hand over the findings of rules in remediate mode; say why for those held back.
+
+    `caused_by`: the triggering call's caller (CloudTrail userIdentity ARN), or SWEEP."""
     budget = RunBudget(settings.max_remediations_per_run)
     results = []
     for finding in findings:
@@ -101,7 +113,7 @@ def remediate_automatically(
             )
             continue
         try:
-            results.append(dispatcher.dispatch(finding, actor, event_id))
+            results.append(dispatcher.dispatch(finding, actor, event_id, caused_by))
         except ActionError as error:  # one failed hand-over must not stop the others
             count("RemediationFailed")
             logger.error("hand-over failed", finding_id=finding.finding_id, error=str(error))

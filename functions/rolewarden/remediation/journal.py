@@ -3,6 +3,8 @@
 One item per change, written before the change is made (with the state before it) and
 updated once the change is verified or has failed. The table's generic keys (pk, sk)
 also hold the restore markers (restore grace) and the hourly remediation counter.
+Each entry is signed as it is written (signing.py); `trusted` gives an entry only when
+its signature holds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.remediation.change import Change
+from rolewarden.remediation.signing import (
+    InvalidMacError,
+    JournalSigner,
+    SigningError,
+    canonical,
+)
 
 ENTRY_PREFIX = "entry#"
 RESTORED_PREFIX = "restored#"
@@ -29,6 +37,10 @@ LOCK_SECONDS = 15 * 60
 
 class JournalError(Exception):
     """The journal cannot be read or written; no change is made without it."""
+
+
+class UntrustedEntryError(Exception):
+    """A journal entry is unsigned, or its signature does not hold: it is never restored."""
 
 
 class Status(StrEnum):
@@ -53,6 +65,8 @@ class JournalEntry:
     forced: list[str] = field(default_factory=list)  # the guards a person overrode
     restore_of: str | None = None
     error: str | None = None
+    actor_self_declared: bool = False  # `actor` is a name the request gave, not AWS
+    caused_by: str | None = None  # an automatic change: the triggering caller, or "sweep"
 
     @property
     def action(self) -> str:
@@ -63,6 +77,8 @@ class JournalEntry:
             "journal_id": self.journal_id,
             "time": self.time,
             "actor": self.actor,
+            "actor_self_declared": self.actor_self_declared,
+            "caused_by": self.caused_by,
             "rule": self.rule,
             "finding_id": self.finding_id,
             "resource_arn": self.resource_arn,
@@ -87,22 +103,69 @@ def new_journal_id(now: datetime) -> str:
 
 
 class Journal:
-    def __init__(self, dynamodb: Any, table: str) -> None:
+    def __init__(self, dynamodb: Any, table: str, signer: JournalSigner | None = None) -> None:
         self.dynamodb = dynamodb
         self.table = table
+        self.signer = signer  # None: entries are written unsigned, and none is restored
 
     def save(self, entry: JournalEntry) -> None:
-        self._put(_item(entry))
+        item = _item(entry)
+        if self.signer is not None:
+            document = json.loads(item["entry"]["S"])
+            item["signature"] = {"S": self._signing("GenerateMac", self.signer.mac, document)}
+        self._put(item)
+
+    def trusted(self, journal_id: str) -> JournalEntry | None:
+        """The entry, once its signature is verified; UntrustedEntryError when it fails."""
+        item = self._get_item(journal_id)
+        if item is None:
+            return None
+        if self.signer is None:
+            raise UntrustedEntryError(
+                f"journal entry {journal_id} cannot be verified: no journal key "
+                "(ROLEWARDEN_JOURNAL_KEY); an entry that cannot be verified is never restored"
+            )
+        signature = item.get("signature", {}).get("S")
+        if not signature:
+            raise UntrustedEntryError(
+                f"journal entry {journal_id} is unsigned: RoleWarden signs every entry it "
+                "writes, so it was written by someone else; never restored"
+            )
+        document = json.loads(item["entry"]["S"])
+        try:
+            self._signing("VerifyMac", self.signer.verify, document, signature)
+        except InvalidMacError as error:
+            raise UntrustedEntryError(
+                f"journal entry {journal_id} was altered since RoleWarden wrote it ({error} "
+                f"under journal key {self.signer.key_id}); never restored"
+            ) from error
+        if document.get("journal_id") != journal_id:
+            raise UntrustedEntryError(
+                f"journal entry {journal_id} holds the signed entry of "
+                f"{document.get('journal_id')}: copied, not written there; never restored"
+            )
+        return _entry(item)
 
     def get(self, journal_id: str) -> JournalEntry | None:
+        """The entry as stored, unverified: to show it, never to restore it (`trusted`)."""
+        item = self._get_item(journal_id)
+        return _entry(item) if item else None
+
+    def _get_item(self, journal_id: str) -> dict[str, Any] | None:
         response = self._call(
             "GetItem",
             self.dynamodb.get_item,
             Key=_key(ENTRY_PREFIX + journal_id, ENTRY_SK),
             ConsistentRead=True,
         )
-        item = response.get("Item")
-        return _entry(item) if item else None
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _signing(self, operation: str, call: Any, document: dict[str, Any], *args: Any) -> Any:
+        try:
+            return call(canonical(document), *args)
+        except SigningError as error:
+            raise JournalError(f"journal table {self.table}: {operation}: {error}") from error
 
     def entries(self) -> list[JournalEntry]:
         """Newest first."""
@@ -243,6 +306,8 @@ def _entry(item: dict[str, Any]) -> JournalEntry:
         journal_id=data["journal_id"],
         time=data["time"],
         actor=data["actor"],
+        actor_self_declared=bool(data.get("actor_self_declared", False)),
+        caused_by=data.get("caused_by"),
         rule=data["rule"],
         finding_id=data["finding_id"],
         resource_arn=data["resource_arn"],

@@ -37,6 +37,8 @@ class RemediatePayload(BaseModel):
     # Set by RoleWarden's own event and sweep functions: every automatic guard applies.
     automatic: bool = False
     event_id: str | None = Field(default=None, max_length=256)
+    # Set with `automatic`: the caller of the call that triggered it (CloudTrail), or "sweep".
+    caused_by: str | None = Field(default=None, max_length=2048)
 
     @field_validator("dry_run", "force", "update_service", "automatic", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ from rolewarden.remediation.request import (
     journal_failure,
     refused,
     utc_now,
+    who,
 )
 from rolewarden.remediation.restorer import Restorer
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
@@ -115,7 +116,7 @@ class Remediator:
                     count("RemediationsCapped")
                     return refused(outcome, [HOURLY_CAP.format(self.settings)])
                 forced = force if request.force else []
-                self._apply(runner, finding, steps, request.actor, forced, outcome)
+                self._apply(runner, finding, steps, request, forced, outcome)
         except ResourceBusyError as error:
             return refused(outcome, [str(error)])
         return outcome
@@ -142,7 +143,7 @@ class Remediator:
         runner: ChangeRunner,
         finding: Finding,
         steps: list[Step],
-        actor: str,
+        request: Request,
         forced: list[str],
         outcome: Outcome,
     ) -> None:
@@ -157,7 +158,7 @@ class Remediator:
                 continue
             entry = runner.entry(
                 change,
-                actor=actor,
+                **who(request),
                 rule=finding.rule,
                 finding_id=finding.finding_id,
                 resource_arn=finding.resource_arn,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from rolewarden.observability import count, logger
 from rolewarden.remediation.journal import Journal, JournalError
@@ -15,17 +16,36 @@ NO_JOURNAL = (
     "no journal: set ROLEWARDEN_JOURNAL_TABLE (or pass --journal-table); "
     "RoleWarden makes no change it could not undo"
 )
+NO_JOURNAL_KEY = (
+    "no journal key: set ROLEWARDEN_JOURNAL_KEY to the journal's KMS HMAC key (`rolewarden "
+    "journal create-table` makes one); an unsigned entry is never restored, so RoleWarden "
+    "makes no change without it"
+)
 
 
 @dataclass(frozen=True)
 class Request:
     actor: str  # who asked: a person, or the event or sweep that found it
+    # The name came from the request itself (a direct invoke's `requested_by`), not from AWS.
+    actor_self_declared: bool = False
+    # An automatic change: who caused it (the triggering call's CloudTrail userIdentity ARN),
+    # or "sweep".
+    caused_by: str | None = None
     apply: bool = False  # False: plan only
     force: bool = False  # a person overrides the guards that allow it (journaled)
     automatic: bool = False  # RoleWarden acting on its own: every guard, and the caps
     action: str | None = None  # one of the proposal's actions only
     task_role_arn: str | None = None
     update_service: bool = False
+
+
+def who(request: Request) -> dict[str, Any]:
+    """The journal entry's fields that say who asked, and who caused it."""
+    return {
+        "actor": request.actor,
+        "actor_self_declared": request.actor_self_declared,
+        "caused_by": request.caused_by,
+    }
 
 
 def utc_now() -> datetime:
@@ -42,6 +62,8 @@ def gate(
         return OutcomeStatus.PLANNED, [PLAN_ONLY]
     if journal is None:
         return OutcomeStatus.REFUSED, [NO_JOURNAL]
+    if journal.signer is None:
+        return OutcomeStatus.REFUSED, [NO_JOURNAL_KEY]
     return None
 
 

@@ -1,5 +1,7 @@
 """Restore a journal entry: put the resource back as it was before the change.
 
+Only an entry whose signature holds is restored (an unsigned or altered one never is, not
+even forced), and never what RoleWarden would report critical unless a person forces it.
 Refused when the resource is no longer as the journal left it (someone changed it
 since), unless a person forces it (journaled). The restore marker, which keeps RoleWarden
 from remediating the resource again within ROLEWARDEN_RESTORE_GRACE_HOURS, is written
@@ -17,7 +19,13 @@ from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.snapshot import SERVICE_LINKED_PATH
 from rolewarden.observability import count
 from rolewarden.remediation.change import ActionError, Change, Poll, aws_call, matches
-from rolewarden.remediation.journal import Journal, JournalEntry, JournalError, Status
+from rolewarden.remediation.journal import (
+    Journal,
+    JournalEntry,
+    JournalError,
+    Status,
+    UntrustedEntryError,
+)
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY
 from rolewarden.remediation.request import (
@@ -28,10 +36,15 @@ from rolewarden.remediation.request import (
     journal_failure,
     refused,
     utc_now,
+    who,
 )
+from rolewarden.remediation.restore_grants import critical_grants, undo_summary
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
+from rolewarden.rules.context import RuleContext
 from rolewarden.rules.guards import never_changed
 from rolewarden.settings import Settings
+
+CRITICAL = "the restore would grant what RoleWarden reports critical (--force restores it): {}"
 
 
 class Restorer:
@@ -60,15 +73,9 @@ class Restorer:
     def _restore(
         self, journal_id: str, request: Request, settings: Settings, outcome: Outcome
     ) -> Outcome:
-        if self.journal is None:
-            return refused(outcome, [NO_JOURNAL])
-        original = self.journal.get(journal_id)
+        original = self._original(journal_id, outcome)
         if original is None:
-            return refused(outcome, [f"no journal entry {journal_id}"])
-        outcome.subject |= {"rule": original.rule, "resource_arn": original.resource_arn}
-        problem = self._cannot(original)
-        if problem:
-            return refused(outcome, [problem])
+            return outcome
         if original.status is Status.RESTORED:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, ["already restored"])
         try:
@@ -93,19 +100,57 @@ class Restorer:
             original.change.target,
             before=current,
             after=original.change.before,
-            summary=f"restore: undo '{original.change.summary}'",
+            summary="restore: " + undo_summary(original.change, current),
         )
         outcome.plan = [undo]
+        critical = self._critical(original, settings, outcome)
+        if critical is None:
+            return outcome
+        if critical and not request.force:
+            return refused(outcome, [CRITICAL.format("; ".join(critical))])
+        forced += [f"restored a critical grant: {reason}" for reason in critical]
         allowed = gate(settings, self.journal, request)
         if allowed:
             return answer(outcome, *allowed)
+        assert self.journal is not None  # _original refused without one
         runner = ChangeRunner(self.clients, self.journal, self.now, self.poll)
         try:
             with runner.exclusive(original.resource_arn):
-                self._undo(runner, original, undo, request.actor, forced, outcome)
+                self._undo(runner, original, undo, request, forced, outcome)
         except ResourceBusyError as error:
             return refused(outcome, [str(error)])
         return outcome
+
+    def _original(self, journal_id: str, outcome: Outcome) -> JournalEntry | None:
+        """The entry, when it is signed and restorable (None: `outcome` says why not)."""
+        if self.journal is None:
+            refused(outcome, [NO_JOURNAL])
+            return None
+        try:
+            original = self.journal.trusted(journal_id)
+        except UntrustedEntryError as error:
+            refused(outcome, [str(error)])
+            return None
+        if original is None:
+            refused(outcome, [f"no journal entry {journal_id}"])
+            return None
+        outcome.subject |= {"rule": original.rule, "resource_arn": original.resource_arn}
+        problem = self._cannot(original)
+        if problem:
+            refused(outcome, [problem])
+            return None
+        return original
+
+    def _critical(
+        self, original: JournalEntry, settings: Settings, outcome: Outcome
+    ) -> list[str] | None:
+        """What the restore would grant that is critical (None: it could not be judged)."""
+        try:
+            context = RuleContext.from_settings(settings)
+            return critical_grants(self.clients, original.change, context)
+        except ActionError as error:
+            answer(outcome, OutcomeStatus.FAILED, [f"judging the restore failed: {error}"])
+            return None
 
     def _cannot(self, original: JournalEntry) -> str | None:
         if original.restore_of:
@@ -124,14 +169,14 @@ class Restorer:
         runner: ChangeRunner,
         original: JournalEntry,
         undo: Change,
-        actor: str,
+        request: Request,
         forced: list[str],
         outcome: Outcome,
     ) -> None:
         assert self.journal is not None
         entry = runner.entry(
             undo,
-            actor=actor,
+            **who(request),
             rule=original.rule,
             finding_id=original.finding_id,
             resource_arn=original.resource_arn,

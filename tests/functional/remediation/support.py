@@ -18,10 +18,11 @@ from typing import Any
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from functional.accounts import ACCOUNT, ORDERS_TABLE_POLICY, REGION, make_role
+from functional.journals import create_table, signed_journal
 from rolewarden.demo.builders import ECS_AGENT_POLICY_ARN, S3_READ_ONLY_POLICY_ARN
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediate import RemediationService
-from rolewarden.remediation.journal import Journal, JournalEntry, create_table
+from rolewarden.remediation.journal import JournalEntry
 from rolewarden.remediation.outcome import Outcome
 from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
@@ -99,7 +100,7 @@ def start_rolewarden(session: Any, table: str, *, create: bool = False) -> Simpl
     clients = AwsClients(session, home_region=REGION)
     if create:
         create_table(clients.client("dynamodb"), table)
-    journal = Journal(clients.client("dynamodb"), table)
+    journal = signed_journal(clients.client("dynamodb"), table)
     service = RemediationService(
         clients, Settings(journal_table=table), [REGION], journal, cli=True
     )

@@ -26,6 +26,7 @@ from functional.accounts import (
     expected_finding_id,
     make_role,
 )
+from functional.journals import create_table, key_alias
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     ECS_TASKS_SERVICE,
@@ -45,7 +46,7 @@ from rolewarden.inventory.aws import AwsClients
 from rolewarden.policy.digest import document_digest
 from rolewarden.remediate import RemediationService, journal_of
 from rolewarden.remediation.change import ActionError, ActionRefusedError, Change
-from rolewarden.remediation.journal import Status, create_table
+from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
 from rolewarden.remediation.request import Request
@@ -668,7 +669,7 @@ class TestRemediateAndRestoreARole:
             clients = AwsClients(session, home_region=REGION)
             settings = Settings(journal_table="journal")
             create_table(clients.client("dynamodb"), "journal")
-            journal = journal_of(clients, settings.journal_table)
+            journal = journal_of(clients, settings.journal_table, key_alias("journal"))
             yield SimpleNamespace(
                 iam=session.client("iam"),
                 role_arn=role_arn,

@@ -28,12 +28,16 @@ class FakeDispatcher:
 
     def __init__(self, failing: set[str] | None = None) -> None:
         self.handed: list[str] = []
+        self.caused_by: list[str] = []
         self.failing = failing or set()
 
-    def dispatch(self, found: Finding, actor: str, event_id: str | None) -> dict[str, Any]:
+    def dispatch(
+        self, found: Finding, actor: str, event_id: str | None, caused_by: str
+    ) -> dict[str, Any]:
         if found.resource_id in self.failing:
             raise ActionError("lambda:InvokeFunction: TooManyRequestsException: rate")
         self.handed.append(found.resource_id)
+        self.caused_by.append(caused_by)
         return {"status": "requested", "finding_id": found.finding_id}
 
 
@@ -80,3 +84,14 @@ def test_one_failed_hand_over_does_not_stop_the_others() -> None:
     assert dispatcher.handed == ["i-1"]
     assert results[0]["status"] == "failed"
     assert "TooManyRequestsException" in results[0]["reasons"][0]
+
+
+def test_the_hand_over_names_who_caused_the_change() -> None:
+    # Given an event's finding, caused by a CloudTrail caller, and a sweep's
+    dispatcher = FakeDispatcher()
+    settings = Settings(rule_modes={RULE: "remediate"})
+    causer = "arn:aws:sts::123456789012:assumed-role/deployer/ci"
+    remediate_automatically([finding("i-1")], settings, dispatcher, "event:e", "e", causer)
+    remediate_automatically([finding("i-2")], settings, dispatcher, "sweep:1")
+    # Then each hand-over carries it: the caller, or the sweep
+    assert dispatcher.caused_by == [causer, "sweep"]

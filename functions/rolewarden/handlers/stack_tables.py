@@ -1,0 +1,71 @@
+"""In the stack, the journal, its key and the findings table are the stack's own.
+
+Settings are environment variables, and an environment variable can be changed without
+changing the code: pointed at another table, the journal would keep no undo (or forged
+ones) and the hourly cap would start again; the findings table, silence alerts. So the
+remediate function asks CloudFormation which stack it belongs to (by its own function
+name: Lambda sets AWS_LAMBDA_FUNCTION_NAME, and no one can override it) and refuses to act
+when a setting names anything but that stack's resource. Outside a stack (the CLI, the
+demo, a deployment of one's own) there is nothing to compare with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rolewarden.settings import Settings
+
+# setting field -> the template's logical id, and the variable a person sees
+STACK_RESOURCES = {
+    "journal_table": ("JournalTable", "ROLEWARDEN_JOURNAL_TABLE"),
+    "journal_key": ("JournalKey", "ROLEWARDEN_JOURNAL_KEY"),
+    "findings_table": ("FindingsTable", "ROLEWARDEN_FINDINGS_TABLE"),
+}
+
+
+class StackReadError(Exception):
+    """CloudFormation could not say which stack this function belongs to."""
+
+
+def stack_resources(cloudformation: Any, function_name: str) -> dict[str, str]:
+    """Logical id -> physical id of the stack this function belongs to ({}: no stack)."""
+    try:
+        response = cloudformation.describe_stack_resources(PhysicalResourceId=function_name)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        if details.get("Code") == "ValidationError" and "does not exist" in str(
+            details.get("Message", "")
+        ):
+            return {}
+        raise StackReadError(f"cloudformation:DescribeStackResources: {error}") from error
+    except BotoCoreError as error:
+        raise StackReadError(f"cloudformation:DescribeStackResources: {error}") from error
+    return {
+        str(resource["LogicalResourceId"]): str(resource.get("PhysicalResourceId", ""))
+        for resource in response.get("StackResources", [])
+    }
+
+
+def foreign_settings(settings: Settings, resources: Mapping[str, str]) -> list[str]:
+    """The settings that name something other than the stack's own resource."""
+    problems = []
+    for field, (logical_id, variable) in STACK_RESOURCES.items():
+        own = resources.get(logical_id)
+        value = getattr(settings, field)
+        if own is None or _same(value, own):
+            continue
+        problems.append(
+            f"{variable}={value or '(unset)'} is not this stack's {logical_id} ({own}): "
+            "refused, nothing is changed"
+        )
+    return problems
+
+
+def _same(value: str | None, own: str) -> bool:
+    """A table by name; a key by id or by ARN (its physical id is the key id)."""
+    if value is None:
+        return False
+    return value == own or value.endswith(f":key/{own}")
