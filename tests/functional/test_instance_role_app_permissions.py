@@ -30,6 +30,7 @@ from rolewarden.demo.builders import (
     add_policy_version,
     allow,
     create_cluster,
+    register_container_instance,
     create_customer_policy,
     create_service,
     launch_instance,
@@ -64,6 +65,8 @@ class TestInstanceRoleAppPermissions:
             orders_instance = launch_instance(
                 ec2, profile_arn=orders_profile, tags={ASG_NAME_TAG: "orders-asg"}
             )
+            create_cluster(ecs, "orders")  # registered: an ECS host, not an application server
+            register_container_instance(ecs, ec2, "orders", orders_instance)
             role("baseline-host", managed=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN))
             mixed_arn = create_customer_policy(
                 iam,

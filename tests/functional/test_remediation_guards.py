@@ -206,7 +206,8 @@ class TestNeverChanged:
             (
                 "never-cased-host",
                 {"tags": {"RoleWarden:Protected": "yes"}},
-                "protected: tagged rolewarden:protected",
+                'protected: tagged "RoleWarden:Protected" (taken as rolewarden:protected; '
+                "probable typo)",
             ),
             (
                 "never-linked-host",
