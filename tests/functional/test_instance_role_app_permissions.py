@@ -30,11 +30,11 @@ from rolewarden.demo.builders import (
     add_policy_version,
     allow,
     create_cluster,
-    register_container_instance,
     create_customer_policy,
     create_service,
     launch_instance,
     policy_document,
+    register_container_instance,
     register_task_definition,
     run_task,
 )

@@ -8,17 +8,17 @@ state before, apply, read back until it shows, and record the verdict (runner.py
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.observability import count, logger
+from rolewarden.remediation.account_guards import AccountGuards
 from rolewarden.remediation.caps import HourlyCap
 from rolewarden.remediation.change import Action, ActionError, ActionRefusedError, Change, Poll
 from rolewarden.remediation.journal import Journal, JournalError, Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
-from rolewarden.remediation.ownership import owning_stack, physical_id
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY, COMPOSITE
 from rolewarden.remediation.request import (
     Request,
@@ -30,7 +30,8 @@ from rolewarden.remediation.request import (
 )
 from rolewarden.remediation.restorer import Restorer
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
-from rolewarden.rules.model import Finding, Remediation
+from rolewarden.rules.context import RuleContext
+from rolewarden.rules.model import Blockers, Finding, Remediation
 from rolewarden.settings import Mode, Settings
 
 Step = tuple[Action, dict[str, Any]]
@@ -53,6 +54,7 @@ class Remediator:
         cli: bool = False,
         now: Callable[[], datetime] = utc_now,
         poll: Poll | None = None,
+        regions: Sequence[str] = (),
     ) -> None:
         self.clients = clients
         self.settings = settings
@@ -61,6 +63,9 @@ class Remediator:
         self.cli = cli  # a person's own credentials: may run the CLI-only actions
         self.now = now
         self.poll = poll or Poll()
+        covered = list(regions or settings.regions or [clients.home_region or "us-east-1"])
+        skip = RuleContext.from_settings(settings).skip_document
+        self.account_guards = AccountGuards(clients, covered, account, skip)
 
     def remediate(self, finding: Finding, request: Request) -> Outcome:
         subject = {
@@ -98,7 +103,8 @@ class Remediator:
         if not outcome.plan:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [ALREADY_DONE])
         logger.info("remediation plan", subject=outcome.subject, plan=outcome.as_json()["plan"])
-        reasons = self._may_not(finding, request)
+        reasons, notes = self._may_not(finding, request)
+        outcome.reasons += notes  # shown with the plan, the refusal, or what was applied
         if reasons:  # the plan still shows what a person could do
             return refused(outcome, reasons)
         allowed = gate(self.settings, self.journal, request)
@@ -186,16 +192,25 @@ class Remediator:
             return [f"rule {finding.rule} is in {mode.value} mode: notified, not changed"]
         return []
 
-    def _may_not(self, finding: Finding, request: Request) -> list[str]:
-        """Guards a person may pass (some only with --force); RoleWarden on its own may not."""
+    def _may_not(self, finding: Finding, request: Request) -> tuple[list[str], list[str]]:
+        """Guards a person may pass (some only with --force); RoleWarden on its own may not.
+
+        (refusals, notes): a person who may go ahead still sees every reason RoleWarden
+        knows, in the plan and in what was applied."""
         assert finding.remediation is not None
-        blockers = finding.remediation.blockers
+        blockers = self._blockers(finding)
         if not request.automatic:
             if blockers.force and not request.force:
-                return [f"blocked unless forced (--force): {reason}" for reason in blockers.force]
-            return []
+                refusals = [
+                    f"blocked unless forced (--force): {reason}" for reason in blockers.force
+                ]
+                return refusals, _decides(blockers.manual)
+            forced = [f"forced (--force): {reason}" for reason in blockers.force]
+            return [], forced + _decides(blockers.manual)
         if blockers.force or blockers.manual:
-            return [f"not automatic: {reason}" for reason in (*blockers.force, *blockers.manual)]
+            return [
+                f"not automatic: {reason}" for reason in (*blockers.force, *blockers.manual)
+            ], []
         if self.journal is not None:
             restore = self.journal.restored_within(
                 finding.resource_arn, self.now(), self.settings.restore_grace_hours
@@ -204,21 +219,21 @@ class Remediator:
                 return [
                     f"restored less than {self.settings.restore_grace_hours} hours ago (journal "
                     f"{restore}, ROLEWARDEN_RESTORE_GRACE_HOURS): a person decides"
-                ]
-        return self._stack_guard(finding)
+                ], []
+        return [], []
 
-    def _stack_guard(self, finding: Finding) -> list[str]:
-        """CloudFormation does not tag the IAM roles it creates: ask it (when unsure, don't)."""
-        try:
-            stack = owning_stack(self.clients, finding.region, physical_id(finding))
-        except ActionError as error:
-            return [f"not automatic: cannot tell whether CloudFormation manages it ({error})"]
-        if stack:
-            return [
-                f"not automatic: managed by CloudFormation stack {stack}: fix the template, or "
-                "the stack puts it back"
-            ]
-        return []
+    def _blockers(self, finding: Finding) -> Blockers:
+        """The finding's guards, and what the account shows now beyond its snapshot (other
+        regions, stacks, protected profiles): the one place every guard is gathered."""
+        assert finding.remediation is not None
+        found = finding.remediation.blockers
+        live = self.account_guards.of(finding)
+        _warn_typos([*found.manual, *live.manual], finding)
+        return Blockers(
+            never=found.never,
+            force=tuple(dict.fromkeys([*found.force, *live.force])),
+            manual=tuple(dict.fromkeys([*found.manual, *live.manual])),
+        )
 
     def _steps(self, remediation: Remediation, request: Request) -> list[Step]:
         params = dict(remediation.params)
@@ -238,6 +253,16 @@ class Remediator:
         assert self.journal is not None
         cap = HourlyCap(self.journal, self.account, self.settings.max_remediations_per_hour)
         return cap.reserve(self.now())
+
+
+def _decides(reasons: Sequence[str]) -> list[str]:
+    return [f"a person decides: {reason}" for reason in reasons]
+
+
+def _warn_typos(reasons: Sequence[str], finding: Finding) -> None:
+    typos = [reason for reason in reasons if "probable typo" in reason]
+    if typos:
+        logger.warning("probable typo of a guard tag", subject=finding.resource_arn, reasons=typos)
 
 
 def _actions_of(remediation: Remediation) -> set[str]:

@@ -16,17 +16,36 @@ from rolewarden.rules.model import Blockers
 PROTECTED_TAG = "rolewarden:protected"
 # Every role RoleWarden's template creates carries this tag.
 OWN_ROLE_TAG = "rolewarden:component"
-# Letters of other scripts that look like the Latin ones of the guard keys (NFKC folds the
-# full-width and other compatibility forms already).
+# Letters of other scripts that look like the Latin ones of the guard keys (Cyrillic,
+# Greek, ...), by the Latin letter they pass for; NFKC folds full-width forms already.
+_LOOK_ALIKES_OF = {
+    "\u0430\u0251\u03b1": "a",
+    "\u0441": "c",
+    "\u0501": "d",
+    "\u0435\u03b5": "e",
+    "\u04bb": "h",
+    "\u0456\u0131\u03b9": "i",
+    "\u0458": "j",
+    "\u03ba": "k",
+    "\u2113\u04cf": "l",
+    "\u0578": "n",
+    "\u043e\u03bf": "o",
+    "\u0440\u03c1": "p",
+    "\u0455": "s",
+    "\u0442\u03c4": "t",
+    "\u03bd": "v",
+    "\u051d": "w",
+    "\u0445": "x",
+    "\u0443": "y",
+}
+# Invisible characters a copy and paste brings along.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 LOOK_ALIKES = str.maketrans(
     {
-        "а": "a", "с": "c", "е": "e", "һ": "h", "і": "i", "ј": "j", "о": "o", "р": "p",
-        "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԁ": "d", "ո": "n", "ɑ": "a", "ı": "i",
-        "α": "a", "ε": "e", "ι": "i", "ο": "o", "ρ": "p", "τ": "t", "ν": "v", "κ": "k",
-        "ℓ": "l", "ӏ": "l", "ԝ": "w", "\u200b": "", "\u200c": "", "\u200d": "",
-        "\ufeff": "", "\u00ad": "",
+        **{char: latin for chars, latin in _LOOK_ALIKES_OF.items() for char in chars},
+        **dict.fromkeys(_INVISIBLE, ""),
     }
-)  # fmt: skip
+)
 
 
 @dataclass
