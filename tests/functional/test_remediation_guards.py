@@ -1133,36 +1133,37 @@ class TestEveryReasonIsShown:
         plan = account.remediate(RULE_APP, arn, PLAN_ONLY, journal, **REMEDIATE_APP)
         applied = account.remediate(RULE_APP, arn, PERSON, journal, **REMEDIATE_APP)
 
-        # Then the plan says so (CLI, the function's result, the alert) before --apply ...
+        # Then the plan says so before --apply: on the CLI, in the function's result and
+        # in an alert of it; the person may go ahead
         assert plan.status is OutcomeStatus.PLANNED
-        assert plan.reasons == [decides, "plan only: nothing was changed (apply to change)"]
+        assert plan.reasons == ["plan only: nothing was changed (apply to change)", decides]
         assert f"  - {decides}" in render_outcome(plan).splitlines()
-        assert plan.as_json()["reasons"][0] == decides
-        # ... and so does the change applied, and its alert
+        assert plan.as_json()["reasons"][1] == decides
+        notice = remediation_notice(plan, ACCOUNT, REGION)
+        assert notice.message["outcome"]["reasons"][1] == decides
         assert_applied(applied, journal, forced=[])
-        notice = remediation_notice(applied, ACCOUNT, REGION)
-        assert notice.message["outcome"]["reasons"] == [decides]
         assert account.inline_policies(role) == []
 
-    def test_forcing_names_what_was_forced(self, account: Account, journal: Journal) -> None:
+    def test_a_forced_plan_names_what_would_be_forced(
+        self, account: Account, journal: Journal
+    ) -> None:
         # Given a host whose cluster runs an EC2 service without a task role
         ecs = account.session.client("ecs")
         name = unique("shown-forced", journal)
         create_cluster(ecs, name)
         host = make_host(account.session, name, cluster=name, inline=APP_INLINE)
         create_service(ecs, name, f"{name}-orders", register_task_definition(ecs, f"{name}-api"))
+        outage = f"{OUTAGE_PREFIX}service {name}-orders ({name}-api:1){OUTAGE_SUFFIX}"
 
-        # When a person forces the removal
-        outcome = account.remediate(RULE_APP, host.role_arn, PERSON_FORCING, journal)
+        # When a person plans the removal with --force
+        forcing_plan = Request(actor="alice@example.com", apply=False, force=True)
+        outcome = account.remediate(RULE_APP, host.role_arn, forcing_plan, journal)
 
-        # Then the outcome names the guard that was passed
-        assert_applied(
-            outcome,
-            journal,
-            forced=[f"{OUTAGE_PREFIX}service {name}-orders ({name}-api:1){OUTAGE_SUFFIX}"],
-        )
+        # Then the plan names the guard --apply would pass
+        assert outcome.status is OutcomeStatus.PLANNED
         assert outcome.reasons == [
-            f"forced (--force): {OUTAGE_PREFIX}service {name}-orders ({name}-api:1){OUTAGE_SUFFIX}"
+            "plan only: nothing was changed (apply to change)",
+            f"forced (--force): {outage}",
         ]
 
 
@@ -1311,11 +1312,11 @@ class TestStacksThatWouldPutItBack:
 
         # Then it is refused, naming the stack and its region; the plan says so too
         reason = (
-            f"managed by CloudFormation stack {role}-stack ({OTHER_REGION}): fix the template, "
+            f"managed by CloudFormation stack {role}-stack in {OTHER_REGION}: fix the template, "
             "or the stack puts it back"
         )
         assert_refused(automatic, [f"not automatic: {reason}"])
-        assert plan.reasons[0] == f"a person decides: {reason}"
+        assert plan.reasons[1] == f"a person decides: {reason}"
         assert account.inline_policies(role) == ["orders-table"]
 
     def test_managed_policy_a_stack_attached_to_a_role_it_does_not_own(
@@ -1352,7 +1353,7 @@ class TestStacksThatWouldPutItBack:
             outcome,
             [
                 f"not automatic: managed policy {policy_arn}: managed by CloudFormation stack "
-                f"{stack} ({REGION}): fix the template, or the stack puts it back"
+                f"{stack}: fix the template, or the stack puts it back"
             ],
         )
         assert policy_arn in account.attached_policies(role)
@@ -1436,5 +1437,5 @@ class TestProtectionWherePeoplePutIt:
 
         # Then it is refused, naming the profile; the plan shows it; nothing changed
         assert_refused(automatic, [f"not automatic: instance profile {role}: {reason}"])
-        assert plan.reasons[0] == f"a person decides: instance profile {role}: {reason}"
+        assert plan.reasons[1] == f"a person decides: instance profile {role}: {reason}"
         assert account.inline_policies(role) == ["orders-table"]

@@ -196,10 +196,10 @@ class AccountGuards:
             except ActionError as error:
                 unknown.append(f"{region}: {error}")
                 continue
-            if stack:
+            if stack:  # the home region goes without saying
+                where = f" in {region}" if region != self.covered[0] else ""
                 return [
-                    f"{what}managed by CloudFormation stack {stack} ({region}): "
-                    + STACK_PUTS_IT_BACK
+                    f"{what}managed by CloudFormation stack {stack}{where}: {STACK_PUTS_IT_BACK}"
                 ]
         if unknown:
             return [
@@ -217,12 +217,13 @@ class AccountGuards:
 def _role_stack_ids(role_name: str, finding: Finding) -> list[tuple[str, str]]:
     """The role, and each policy the remediation would remove: a stack may have created an
     inline policy (AWS::IAM::RolePolicy: "policy|role") or attached a managed policy it
-    created (AWS::IAM::ManagedPolicy with Roles: its ARN) on a role it does not own."""
+    created (AWS::IAM::ManagedPolicy with Roles: its ARN) on a role it does not own. An
+    AWS managed policy no stack creates: attached by a stack, the role is the stack's."""
     ids = [("", role_name)]
     remediation = finding.remediation
     steps = remediation.params.get("steps", []) if remediation is not None else []
     for step in steps:
-        if step.get("policy_arn"):
+        if step.get("policy_arn") and ":aws:policy/" not in str(step["policy_arn"]):
             ids.append((f"managed policy {step['policy_arn']}: ", str(step["policy_arn"])))
         if step.get("policy_name"):
             name = str(step["policy_name"])

@@ -104,12 +104,12 @@ class Remediator:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [ALREADY_DONE])
         logger.info("remediation plan", subject=outcome.subject, plan=outcome.as_json()["plan"])
         reasons, notes = self._may_not(finding, request)
-        outcome.reasons += notes  # shown with the plan, the refusal, or what was applied
         if reasons:  # the plan still shows what a person could do
-            return refused(outcome, reasons)
+            return refused(outcome, reasons + notes)
         allowed = gate(self.settings, self.journal, request)
-        if allowed:
-            return answer(outcome, *allowed)
+        if allowed:  # a person sees every reason before --apply
+            status, why = allowed
+            return answer(outcome, status, why + notes)
         runner = self.runner()
         try:
             with runner.exclusive(finding.resource_arn):
@@ -196,7 +196,7 @@ class Remediator:
         """Guards a person may pass (some only with --force); RoleWarden on its own may not.
 
         (refusals, notes): a person who may go ahead still sees every reason RoleWarden
-        knows, in the plan and in what was applied."""
+        knows, in the plan and the refusal (what was forced is in the journal)."""
         assert finding.remediation is not None
         blockers = self._blockers(finding)
         if not request.automatic:
