@@ -197,7 +197,7 @@ class AccountGuards:
                 unknown.append(f"{region}: {error}")
                 continue
             if stack:  # the home region goes without saying
-                where = f" in {region}" if region != self.covered[0] else ""
+                where = f" in {region}" if region not in self.covered[:1] else ""
                 return [
                     f"{what}managed by CloudFormation stack {stack}{where}: {STACK_PUTS_IT_BACK}"
                 ]

@@ -63,7 +63,8 @@ class Remediator:
         self.cli = cli  # a person's own credentials: may run the CLI-only actions
         self.now = now
         self.poll = poll or Poll()
-        covered = list(regions or settings.regions or [clients.home_region or "us-east-1"])
+        home = [clients.home_region] if clients.home_region else []
+        covered = list(regions or settings.regions or home)
         skip = RuleContext.from_settings(settings).skip_document
         self.account_guards = AccountGuards(clients, covered, account, skip)
 
@@ -228,7 +229,7 @@ class Remediator:
         assert finding.remediation is not None
         found = finding.remediation.blockers
         live = self.account_guards.of(finding)
-        _warn_typos([*found.manual, *live.manual], finding)
+        _warn_typos([*found.never, *found.manual, *live.manual], finding)
         return Blockers(
             never=found.never,
             force=tuple(dict.fromkeys([*found.force, *live.force])),
