@@ -48,7 +48,9 @@ class RemediationService:
         self.settings = settings
         self.regions = list(regions)
         self.account, self.partition = clients.account_and_partition()
-        self.remediator = Remediator(clients, settings, journal, self.account, cli=cli)
+        self.remediator = Remediator(
+            clients, settings, journal, self.account, cli=cli, regions=self.regions
+        )
 
     def by_resource(self, rule: str, resource_arn: str, request: Request) -> Outcome:
         _targets, region = targets_of_arn(resource_arn)

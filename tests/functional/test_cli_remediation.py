@@ -732,12 +732,15 @@ def test_dry_run_turns_apply_into_a_plan(demo: SimpleNamespace) -> None:
         baseline_instance_profile=BASELINE,
     )
 
-    # Then planned (exit 0), naming the kill switch, and nothing changed or journaled
+    # Then planned (exit 0), naming the kill switch and what a person decides, and nothing
+    # changed or journaled
     assert run.code == 0, run.err
     assert run.lines == [
         f"PLANNED  {expected_finding_id(ids.INSTANCE_PROFILE_WITHOUT_ROLE, arn)}  "
         f"instance-profile-without-role  {arn}",
         KILL_SWITCH,
+        "  - a person decides: the instance already has a profile: replacing it is a person's "
+        "decision",
         "  plan:",
         f"    replace the profile of {instance} with {demo.baseline_arn}",
     ]

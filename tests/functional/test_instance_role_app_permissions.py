@@ -34,6 +34,7 @@ from rolewarden.demo.builders import (
     create_service,
     launch_instance,
     policy_document,
+    register_container_instance,
     register_task_definition,
     run_task,
 )
@@ -64,6 +65,8 @@ class TestInstanceRoleAppPermissions:
             orders_instance = launch_instance(
                 ec2, profile_arn=orders_profile, tags={ASG_NAME_TAG: "orders-asg"}
             )
+            create_cluster(ecs, "orders")  # registered: an ECS host, not an application server
+            register_container_instance(ecs, ec2, "orders", orders_instance)
             role("baseline-host", managed=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN))
             mixed_arn = create_customer_policy(
                 iam,

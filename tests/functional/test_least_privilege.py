@@ -276,6 +276,16 @@ def _more_paths(function: str, demo: DemoAccount, invoke: samples.Invoker) -> sa
         restored = invoke(remediate.handler, restore, **DEPLOYED)
         assert restored.result["status"] == "restored", restored.result
         calls.calls += restored.calls
+    # a person's plan for a host its Auto Scaling group launched: whose stack is the ASG's
+    host_id = demo.shop_host_imdsv1_instance_id
+    boto3.client("ec2").modify_instance_metadata_options(  # exposed again, if fixed above
+        InstanceId=host_id, HttpTokens="optional", HttpPutResponseHopLimit=2
+    )
+    host = f"arn:aws:ec2:us-east-1:{demo.account_id}:instance/{host_id}"
+    plan = {"rule": "ecs-host-imds-exposed", "resource_arn": host, "requested_by": "jane"}
+    planned = invoke(remediate.handler, plan, **DEPLOYED)
+    assert planned.result["status"] in ("planned", "refused"), planned.result
+    calls.calls += planned.calls
     return calls
 
 

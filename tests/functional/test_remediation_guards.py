@@ -9,6 +9,7 @@ and the remediate function make one per request, unless the scenario says otherw
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from functional.accounts import (
     ACCOUNT,
@@ -28,6 +30,8 @@ from functional.accounts import (
 )
 from functional.accounts import make_role as build_role
 from functional.journals import create_table, signed_journal
+from functional.moto_stacks import stacks_found_by_physical_id
+from rolewarden.cli_remediation import render_outcome
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     ECS_TASKS_SERVICE,
@@ -40,6 +44,7 @@ from rolewarden.demo.builders import (
     default_security_group,
     default_subnet,
     launch_instance,
+    policy_document,
     register_container_instance,
     register_task_definition,
     run_task,
@@ -47,6 +52,7 @@ from rolewarden.demo.builders import (
 from rolewarden.evaluation.resource import evaluate_resource
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients
+from rolewarden.notify.messages import remediation_notice
 from rolewarden.remediate import RemediationService
 from rolewarden.remediation.automatic import InProcess, remediate_automatically
 from rolewarden.remediation.journal import Journal, Status
@@ -204,7 +210,8 @@ class TestNeverChanged:
             (
                 "never-cased-host",
                 {"tags": {"RoleWarden:Protected": "yes"}},
-                "protected: tagged rolewarden:protected",
+                'protected: tagged "RoleWarden:Protected" (taken as rolewarden:protected; '
+                "probable typo)",
             ),
             (
                 "never-linked-host",
@@ -1057,3 +1064,376 @@ class TestActions:
         # Then there is nothing to do: one new revision, not two
         assert again.status is OutcomeStatus.NOTHING_TO_DO
         assert len(account.revisions("twice-api")) == 2
+
+
+OTHER_REGION = "us-west-2"
+
+
+def other_region_host(
+    account: Account, name: str, *, registered: bool = True, task: bool = False
+) -> tuple[str, str]:
+    """An ECS host role (agent policy, application policy) whose only instance runs in a
+    region outside ROLEWARDEN_REGIONS; with `task`, a task without task role runs on it."""
+    session = account.session
+    arn, _role_id, profile = build_role(session, name, inline=APP_INLINE)
+    ec2 = session.client("ec2", region_name=OTHER_REGION)
+    ecs = session.client("ecs", region_name=OTHER_REGION)
+    instance_id = launch_instance(
+        ec2, profile_arn=profile, tags={"Name": name}, http_tokens="optional", hop_limit=2
+    )
+    if registered:
+        create_cluster(ecs, name)
+        container = register_container_instance(ecs, ec2, name, instance_id)
+        if task:
+            definition = register_task_definition(ecs, f"{name}-api")
+            run_task(ecs, name, definition, container_instance_arn=container)
+    return arn, instance_id
+
+
+class TestApplicationServers:
+    def test_generic_ec2_role_on_an_application_server_is_left_to_a_person(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a "generic EC2 role" (ECS agent policy, an application policy) on a
+        # registered host and on an application server that is not a container instance
+        role = unique("generic-ec2", journal)
+        create_cluster(account.session.client("ecs"), role)
+        host = make_host(account.session, role, cluster=role, inline=APP_INLINE)
+        server = launch_instance(account.session.client("ec2"), profile_arn=host.profile_arn)
+
+        # When RoleWarden remediates it on its own, in remediate mode
+        outcome = account.remediate(RULE_APP, host.role_arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused, naming the application server, and the role keeps its policy
+        assert_refused(
+            outcome,
+            [
+                f"not automatic: also the role of instances that are not ECS hosts ({server}): "
+                "their applications may need these permissions"
+            ],
+        )
+        assert account.inline_policies(role) == ["orders-table"]
+
+
+class TestEveryReasonIsShown:
+    def test_a_persons_plan_and_change_show_the_reasons_a_person_decides(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role managed by a CloudFormation stack
+        role = unique("shown-stack-host", journal)
+        arn = account.host_role(role, tags={CLOUDFORMATION_STACK_TAG: "shop-hosts"})
+        decides = (
+            "a person decides: managed by CloudFormation stack shop-hosts: fix the template, "
+            "or the stack puts it back"
+        )
+
+        # When a person plans it, then applies it
+        plan = account.remediate(RULE_APP, arn, PLAN_ONLY, journal, **REMEDIATE_APP)
+        applied = account.remediate(RULE_APP, arn, PERSON, journal, **REMEDIATE_APP)
+
+        # Then the plan says so before --apply: on the CLI, in the function's result and
+        # in an alert of it; the person may go ahead
+        assert plan.status is OutcomeStatus.PLANNED
+        assert plan.reasons == ["plan only: nothing was changed (apply to change)", decides]
+        assert f"  - {decides}" in render_outcome(plan).splitlines()
+        assert plan.as_json()["reasons"][1] == decides
+        notice = remediation_notice(plan, ACCOUNT, REGION)
+        assert notice.message["outcome"]["reasons"][1] == decides
+        assert_applied(applied, journal, forced=[])
+        assert account.inline_policies(role) == []
+
+    def test_a_forced_plan_names_what_would_be_forced(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host whose cluster runs an EC2 service without a task role
+        ecs = account.session.client("ecs")
+        name = unique("shown-forced", journal)
+        create_cluster(ecs, name)
+        host = make_host(account.session, name, cluster=name, inline=APP_INLINE)
+        create_service(ecs, name, f"{name}-orders", register_task_definition(ecs, f"{name}-api"))
+        outage = f"{OUTAGE_PREFIX}service {name}-orders ({name}-api:1){OUTAGE_SUFFIX}"
+
+        # When a person plans the removal with --force
+        forcing_plan = Request(actor="alice@example.com", apply=False, force=True)
+        outcome = account.remediate(RULE_APP, host.role_arn, forcing_plan, journal)
+
+        # Then the plan names the guard --apply would pass
+        assert outcome.status is OutcomeStatus.PLANNED
+        assert outcome.reasons == [
+            "plan only: nothing was changed (apply to change)",
+            f"forced (--force): {outage}",
+        ]
+
+
+class TestRegionsOutsideTheSettings:
+    """IAM is global: a role's hosts may run where ROLEWARDEN_REGIONS does not look."""
+
+    def test_tasks_without_task_role_in_another_region_block_the_removal(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role whose host runs a task without a task role in us-west-2, and
+        # ROLEWARDEN_REGIONS = us-east-1
+        role = unique("west-host", journal)
+        arn, _instance = other_region_host(account, role, task=True)
+
+        # When RoleWarden remediates it on its own
+        outcome = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused with the outage guard of that region, and nothing changed
+        assert outcome.status is OutcomeStatus.REFUSED
+        assert len(outcome.reasons) == 1
+        assert outcome.reasons[0].startswith(
+            f"not automatic: in regions outside ROLEWARDEN_REGIONS ({OTHER_REGION}): "
+            f"{OUTAGE_PREFIX}task "
+        )
+        assert outcome.reasons[0].endswith(f"({role}-api:1){OUTAGE_SUFFIX}")
+        assert account.inline_policies(role) == ["orders-table"]
+        assert journal.entries() == []
+
+    def test_an_application_server_in_another_region_is_named(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a generic EC2 role whose application server runs in us-west-2 (not an ECS host)
+        role = unique("west-app", journal)
+        arn, server = other_region_host(account, role, registered=False)
+
+        # When RoleWarden remediates it on its own
+        outcome = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused, naming the server and its region
+        assert_refused(
+            outcome,
+            [
+                f"not automatic: in regions outside ROLEWARDEN_REGIONS ({OTHER_REGION}): also "
+                f"the role of instances that are not ECS hosts ({server}): their applications "
+                "may need these permissions"
+            ],
+        )
+        assert account.inline_policies(role) == ["orders-table"]
+
+    def test_a_region_that_cannot_be_read_refuses_and_says_which(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role without hosts in us-east-1, and us-west-2's instances unreadable
+        role = unique("west-unreadable", journal)
+        arn = account.host_role(role)
+        clients = AwsClients(account.session, home_region=REGION)  # this test's own
+        clients.client("ec2", OTHER_REGION).meta.events.register(
+            "before-call.ec2.DescribeInstances", deny_access
+        )
+        service = RemediationService(
+            clients, Settings(**REMEDIATE_APP), [REGION], journal, cli=True
+        )
+
+        # When RoleWarden remediates it on its own
+        outcome = service.by_resource(RULE_APP, arn, AUTOMATIC)
+
+        # Then it is refused, naming the region, and nothing changed
+        assert outcome.status is OutcomeStatus.REFUSED
+        assert outcome.reasons[0] == (
+            "not automatic: outage guard: regions outside ROLEWARDEN_REGIONS could not be "
+            f"read: {OTHER_REGION} (ec2:DescribeInstances); who uses this role there is unknown"
+        )
+        assert account.inline_policies(role) == ["orders-table"]
+
+    def test_a_role_without_hosts_elsewhere_is_still_remediated(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role whose only host is in us-east-1, the rule in remediate mode
+        role = unique("east-only", journal)
+        create_cluster(account.session.client("ecs"), role)
+        host = make_host(account.session, role, cluster=role, inline=APP_INLINE)
+
+        # When RoleWarden remediates it on its own / Then it is applied
+        outcome = account.remediate(RULE_APP, host.role_arn, AUTOMATIC, journal, **REMEDIATE_APP)
+        assert_applied(outcome, journal, forced=[])
+        assert account.inline_policies(role) == []
+
+
+def deny_access(**_: Any) -> None:
+    raise ClientError(
+        {"Error": {"Code": "UnauthorizedOperation", "Message": "not in this region"}},
+        "DescribeInstances",
+    )
+
+
+@pytest.fixture
+def stacks() -> Iterator[None]:
+    with stacks_found_by_physical_id():
+        yield
+
+
+def create_stack(account: Account, name: str, resources: dict[str, Any], region: str) -> None:
+    cloudformation = account.session.client("cloudformation", region_name=region)
+    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+
+@pytest.mark.usefixtures("stacks")
+class TestStacksThatWouldPutItBack:
+    def test_role_owned_by_a_stack_in_another_region(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role created by a stack in us-west-2 (no tag on the role), with an
+        # application policy and a profile added by hand
+        role = unique("west-stack-role", journal)
+        trust = policy_document(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        )
+        create_stack(
+            account,
+            f"{role}-stack",
+            {
+                "Role": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {"RoleName": role, "AssumeRolePolicyDocument": trust},
+                }
+            },
+            OTHER_REGION,
+        )
+        iam = account.session.client("iam")
+        iam.attach_role_policy(RoleName=role, PolicyArn=ECS_AGENT_POLICY_ARN)
+        iam.put_role_policy(
+            RoleName=role, PolicyName="orders-table", PolicyDocument=json.dumps(ORDERS_TABLE_POLICY)
+        )
+        iam.create_instance_profile(InstanceProfileName=role)
+        iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
+        arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+
+        # When RoleWarden remediates it on its own / a person plans it
+        automatic = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+        plan = account.remediate(RULE_APP, arn, PLAN_ONLY, journal, **REMEDIATE_APP)
+
+        # Then it is refused, naming the stack and its region; the plan says so too
+        reason = (
+            f"managed by CloudFormation stack {role}-stack in {OTHER_REGION}: fix the template, "
+            "or the stack puts it back"
+        )
+        assert_refused(automatic, [f"not automatic: {reason}"])
+        assert plan.reasons[1] == f"a person decides: {reason}"
+        assert account.inline_policies(role) == ["orders-table"]
+
+    def test_managed_policy_a_stack_attached_to_a_role_it_does_not_own(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role created by hand, and a stack whose managed policy (Roles: it)
+        # grants application actions
+        role = unique("stack-policy-host", journal)
+        arn = account.host_role(role, inline={})
+        stack = f"{role}-app"
+        create_stack(
+            account,
+            stack,
+            {
+                "AppPolicy": {
+                    "Type": "AWS::IAM::ManagedPolicy",
+                    "Properties": {
+                        "ManagedPolicyName": f"{role}-orders",
+                        "PolicyDocument": ORDERS_TABLE_POLICY,
+                        "Roles": [role],
+                    },
+                }
+            },
+            REGION,
+        )
+        policy_arn = f"arn:aws:iam::{ACCOUNT}:policy/{role}-orders"
+        assert policy_arn in account.attached_policies(role)
+
+        # When RoleWarden remediates it on its own
+        outcome = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused, naming the policy and the stack, and it stays attached
+        assert_refused(
+            outcome,
+            [
+                f"not automatic: managed policy {policy_arn}: managed by CloudFormation stack "
+                f"{stack}: fix the template, or the stack puts it back"
+            ],
+        )
+        assert policy_arn in account.attached_policies(role)
+
+    def test_instance_launched_by_a_stacks_auto_scaling_group(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given an ECS host allowing IMDSv1, launched by an ASG of stack "shop-fleet" (the
+        # instance carries only the ASG's name)
+        name = unique("asg-host", journal)
+        group = f"{name}-asg"
+        autoscaling = account.session.client("autoscaling")
+        autoscaling.create_launch_configuration(
+            LaunchConfigurationName=group, ImageId="ami-12c6146b", InstanceType="t3.micro"
+        )
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=group,
+            LaunchConfigurationName=group,
+            MinSize=0,
+            MaxSize=1,
+            AvailabilityZones=[f"{REGION}a"],
+            Tags=[
+                {"Key": CLOUDFORMATION_STACK_TAG, "Value": "shop-fleet", "PropagateAtLaunch": False}
+            ],
+        )
+        create_cluster(account.session.client("ecs"), name)
+        host = make_host(
+            account.session,
+            name,
+            cluster=name,
+            http_tokens="optional",
+            instance_tags={"aws:autoscaling:groupName": group},
+        )
+
+        # When RoleWarden enforces IMDSv2 on its own
+        outcome = account.remediate(
+            RULE_IMDS, host.instance_arn, AUTOMATIC, journal, **REMEDIATE_IMDS
+        )
+
+        # Then it is refused, naming the group and the stack; the instance is unchanged
+        assert_refused(
+            outcome,
+            [
+                f"not automatic: launched by Auto Scaling group {group} of CloudFormation stack "
+                "shop-fleet: fix the template, or the stack puts it back"
+            ],
+        )
+        assert account.metadata(host.instance_id)["HttpTokens"] == "optional"
+
+
+class TestProtectionWherePeoplePutIt:
+    @pytest.mark.parametrize(
+        ("key", "reason"),
+        [
+            ("rolewarden:protected", "protected: tagged rolewarden:protected"),
+            (
+                "rolewarden:protected ",
+                'probable typo: tag key "rolewarden:protected " looks like rolewarden:protected: '
+                "not honoured as written; fix the key",
+            ),
+            (
+                "rolewarden:pr\u043etected",
+                'probable typo: tag key "rolewarden:pr\\u043etected" looks like '
+                "rolewarden:protected: not honoured as written; fix the key",
+            ),
+        ],
+        ids=["protected", "stray-space", "cyrillic-o"],
+    )
+    def test_tag_on_the_instance_profile_protects_the_role_behind_it(
+        self, account: Account, journal: Journal, key: str, reason: str
+    ) -> None:
+        # Given a host role whose instance profile carries the protected tag (or a near miss)
+        role = unique(f"profile-tag-{len(key)}-{ord(key[13])}", journal)
+        arn = account.host_role(role)
+        iam = account.session.client("iam")
+        iam.tag_instance_profile(InstanceProfileName=role, Tags=[{"Key": key, "Value": "true"}])
+
+        # When RoleWarden remediates it on its own / a person plans it
+        automatic = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+        plan = account.remediate(RULE_APP, arn, PLAN_ONLY, journal, **REMEDIATE_APP)
+
+        # Then it is refused, naming the profile; the plan shows it; nothing changed
+        assert_refused(automatic, [f"not automatic: instance profile {role}: {reason}"])
+        assert plan.reasons[1] == f"a person decides: instance profile {role}: {reason}"
+        assert account.inline_policies(role) == ["orders-table"]

@@ -40,6 +40,7 @@ import botocore.session
 from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.ec2 import utils as moto_ec2_utils
+from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.moto_api import state_manager
 from moto.server import ThreadedMotoServer
@@ -60,7 +61,8 @@ _ECS_TASK_PINNED = {"progression": "manual", "times": 1_000_000}
 def support_missing_moto_filters() -> None:
     """Teach moto the filters AWS has and moto 5.2 lacks, which RoleWarden uses.
 
-    `iam-instance-profile.arn` on DescribeInstances (the instances behind a role's
+    DescribeRegions answers the emulated account's regions (EMULATED_REGIONS), not all
+    38 moto knows. `iam-instance-profile.arn` on DescribeInstances (the instances behind a role's
     profiles): without it moto fails the call instead of filtering. `ec2InstanceId in
     [...]` on ListContainerInstances (the cluster query language): without it moto lists
     every container instance of the cluster, and the benchmarks would count describing
@@ -70,6 +72,19 @@ def support_missing_moto_filters() -> None:
         "iam-instance-profile.arn", "iam_instance_profile.Arn"
     )
     EC2ContainerServiceResponse.list_container_instances = _list_container_instances  # type: ignore[method-assign]
+    RegionsAndZonesBackend.describe_regions = _describe_enabled_regions  # type: ignore[method-assign]
+
+
+# The regions the emulated account has enabled. moto answers DescribeRegions with every
+# region it knows (38), and each region's EC2 takes seconds to start: guards that look at
+# every region of the account (IAM is global) would make each remediation take minutes.
+EMULATED_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+_MOTO_DESCRIBE_REGIONS: Callable[..., Any] = RegionsAndZonesBackend.describe_regions
+
+
+def _describe_enabled_regions(self: Any, region_names: list[str] | None = None) -> Any:
+    regions = _MOTO_DESCRIBE_REGIONS(self, region_names)
+    return [region for region in regions if region_names or region.name in EMULATED_REGIONS]
 
 
 def serialise_moto_dynamodb() -> None:

@@ -114,7 +114,7 @@ def dispatcher(account: str, alerts: AlertSink) -> Dispatcher:
     from rolewarden.remediation.remediator import Remediator  # noqa: PLC0415
 
     journal = journal_of(clients_, settings().journal_table, settings().journal_key)
-    remediator = Remediator(clients_, settings(), journal, account)
+    remediator = Remediator(clients_, settings(), journal, account, regions=regions())
     return InProcess(
         remediator.remediate,
         lambda outcome: alerts.remediations([outcome], account, home_region(), automatic=True),

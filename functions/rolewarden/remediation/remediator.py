@@ -8,17 +8,17 @@ state before, apply, read back until it shows, and record the verdict (runner.py
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.observability import count, logger
+from rolewarden.remediation.account_guards import AccountGuards
 from rolewarden.remediation.caps import HourlyCap
 from rolewarden.remediation.change import Action, ActionError, ActionRefusedError, Change, Poll
 from rolewarden.remediation.journal import Journal, JournalError, Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
-from rolewarden.remediation.ownership import owning_stack, physical_id
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY, COMPOSITE
 from rolewarden.remediation.request import (
     Request,
@@ -31,7 +31,8 @@ from rolewarden.remediation.request import (
 )
 from rolewarden.remediation.restorer import Restorer
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
-from rolewarden.rules.model import Finding, Remediation
+from rolewarden.rules.context import RuleContext
+from rolewarden.rules.model import Blockers, Finding, Remediation
 from rolewarden.settings import Mode, Settings
 
 Step = tuple[Action, dict[str, Any]]
@@ -54,6 +55,7 @@ class Remediator:
         cli: bool = False,
         now: Callable[[], datetime] = utc_now,
         poll: Poll | None = None,
+        regions: Sequence[str] = (),
     ) -> None:
         self.clients = clients
         self.settings = settings
@@ -62,6 +64,10 @@ class Remediator:
         self.cli = cli  # a person's own credentials: may run the CLI-only actions
         self.now = now
         self.poll = poll or Poll()
+        home = [clients.home_region] if clients.home_region else []
+        covered = list(regions or settings.regions or home)
+        skip = RuleContext.from_settings(settings).skip_document
+        self.account_guards = AccountGuards(clients, covered, account, skip)
 
     def remediate(self, finding: Finding, request: Request) -> Outcome:
         subject = {
@@ -100,15 +106,18 @@ class Remediator:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [ALREADY_DONE])
         logger.info("remediation plan", subject=outcome.subject, plan=outcome.as_json()["plan"])
         try:
-            force = [*remediation.blockers.force, *self._preflight(outcome.plan)]
+            preflight = self._preflight(outcome.plan)
         except ActionError as error:  # pre-flights report failed reads as reasons: not this
             return answer(outcome, OutcomeStatus.FAILED, [f"pre-flight failed: {error}"])
-        reasons = self._may_not(finding, request, force)
+        blockers = self._blockers(finding)
+        force = [*blockers.force, *preflight]
+        reasons, notes = self._may_not(finding, request, force, blockers.manual)
         if reasons:  # the plan still shows what a person could do
-            return refused(outcome, reasons)
+            return refused(outcome, reasons + notes)
         allowed = gate(self.settings, self.journal, request)
-        if allowed:
-            return answer(outcome, *allowed)
+        if allowed:  # a person sees every reason before --apply
+            status, why = allowed
+            return answer(outcome, status, why + notes)
         runner = self.runner()
         try:
             with runner.exclusive(finding.resource_arn):
@@ -201,18 +210,23 @@ class Remediator:
             return [f"rule {finding.rule} is in {mode.value} mode: notified, not changed"]
         return []
 
-    def _may_not(self, finding: Finding, request: Request, force: list[str]) -> list[str]:
+    def _may_not(
+        self, finding: Finding, request: Request, force: list[str], manual: Sequence[str]
+    ) -> tuple[list[str], list[str]]:
         """Guards a person may pass (some only with --force); RoleWarden on its own may not.
 
-        `force`: the finding's force guards and what the plan's pre-flight found."""
-        assert finding.remediation is not None
-        blockers = finding.remediation.blockers
+        `force`: the guards (`_blockers`) and what the plan's pre-flight found that only
+        --force passes; `manual`: those that leave it to a person. (refusals, notes): a
+        person who may go ahead still sees every reason RoleWarden knows, in the plan and
+        the refusal (what was forced is in the journal)."""
         if not request.automatic:
             if force and not request.force:
-                return [f"blocked unless forced (--force): {reason}" for reason in force]
-            return []
-        if force or blockers.manual:
-            return [f"not automatic: {reason}" for reason in (*force, *blockers.manual)]
+                refusals = [f"blocked unless forced (--force): {reason}" for reason in force]
+                return refusals, _decides(manual)
+            forced = [f"forced (--force): {reason}" for reason in force]
+            return [], forced + _decides(manual)
+        if force or manual:
+            return [f"not automatic: {reason}" for reason in (*force, *manual)], []
         if self.journal is not None:
             restore = self.journal.restored_within(
                 finding.resource_arn, self.now(), self.settings.restore_grace_hours
@@ -221,21 +235,21 @@ class Remediator:
                 return [
                     f"restored less than {self.settings.restore_grace_hours} hours ago (journal "
                     f"{restore}, ROLEWARDEN_RESTORE_GRACE_HOURS): a person decides"
-                ]
-        return self._stack_guard(finding)
+                ], []
+        return [], []
 
-    def _stack_guard(self, finding: Finding) -> list[str]:
-        """CloudFormation does not tag the IAM roles it creates: ask it (when unsure, don't)."""
-        try:
-            stack = owning_stack(self.clients, finding.region, physical_id(finding))
-        except ActionError as error:
-            return [f"not automatic: cannot tell whether CloudFormation manages it ({error})"]
-        if stack:
-            return [
-                f"not automatic: managed by CloudFormation stack {stack}: fix the template, or "
-                "the stack puts it back"
-            ]
-        return []
+    def _blockers(self, finding: Finding) -> Blockers:
+        """The finding's guards, and what the account shows now beyond its snapshot (other
+        regions, stacks, protected profiles): the one place every guard is gathered."""
+        assert finding.remediation is not None
+        found = finding.remediation.blockers
+        live = self.account_guards.of(finding)
+        _warn_typos([*found.never, *found.manual, *live.manual], finding)
+        return Blockers(
+            never=found.never,
+            force=tuple(dict.fromkeys([*found.force, *live.force])),
+            manual=tuple(dict.fromkeys([*found.manual, *live.manual])),
+        )
 
     def _steps(self, remediation: Remediation, request: Request) -> list[Step]:
         params = dict(remediation.params)
@@ -255,6 +269,16 @@ class Remediator:
         assert self.journal is not None
         cap = HourlyCap(self.journal, self.account, self.settings.max_remediations_per_hour)
         return cap.reserve(self.now())
+
+
+def _decides(reasons: Sequence[str]) -> list[str]:
+    return [f"a person decides: {reason}" for reason in reasons]
+
+
+def _warn_typos(reasons: Sequence[str], finding: Finding) -> None:
+    typos = [reason for reason in reasons if "probable typo" in reason]
+    if typos:
+        logger.warning("probable typo of a guard tag", subject=finding.resource_arn, reasons=typos)
 
 
 def _actions_of(remediation: Remediation) -> set[str]:

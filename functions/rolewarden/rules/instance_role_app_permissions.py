@@ -21,8 +21,9 @@ Scenarios:
   6. Tasks on the role's hosts that run without a task role and can reach IMDS, or EC2
      services on their clusters without a task role (they use these permissions today)
      -> blocked unless forced (outage guard).
-  7. A host role (by registration, not by the ECS agent policy) that plain EC2 instances
-     use too -> their application may rely on it: a person decides.
+  7. A host role that instances which are not registered container instances use too
+     (a "generic EC2 role" carrying the ECS agent policy on an application server) ->
+     their application may rely on it: a person decides, naming them.
   8. A policy that cannot be parsed -> reported as an error on that policy; the role is
      never called compliant on the strength of the others.
   9. A policy other than the three baseline ones grants a host's parameter reads
@@ -30,6 +31,8 @@ Scenarios:
      AWS public parameters): on an application's path or on `*` they are application
      permissions, even beside AmazonSSMManagedInstanceCore; the evidence says why. On
      what a host needs they are baseline.
+ 10. An instance using the role is tagged `rolewarden:protected`, or with a near miss of
+     it (stray space, look-alike letters) -> not automatic, naming the instance.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ from rolewarden.policy.digest import document_digest
 from rolewarden.policy.evaluate import PolicyRef
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.evidence import policy_evidence, services_of
-from rolewarden.rules.guards import Guards, role_guards
-from rolewarden.rules.host_roles import carries_ecs_agent_policy, is_ecs_host_role
+from rolewarden.rules.guards import Guards, protected_behind, role_guards
+from rolewarden.rules.host_roles import is_ecs_host_role
 from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS as RULE_ID
 from rolewarden.rules.imds import imds_reachability
 from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
@@ -122,17 +125,30 @@ def _guards(snapshot: Snapshot, role: Role, unsplit: list[str], ecs_host: bool) 
     guards = role_guards(role)
     if not ecs_host:
         guards.manual.append("not an ECS host role: these may be the application's own permissions")
-    elif plain := plain_instances_using(snapshot, role):
-        guards.manual.append(
-            f"also the role of instances that are not ECS hosts ({', '.join(plain)}): "
-            "their applications may need these permissions"
-        )
     if unsplit:
         guards.force.append(
             "mixed policy grants baseline and application actions (removing it would stop the "
             f"ECS agent): {', '.join(unsplit)}; split it as proposed (an AWS managed policy "
             "cannot be edited: attach the baseline-only document as a policy of your own)"
         )
+    hosts = host_guards(snapshot, role, ecs_host)
+    guards.force += hosts.force
+    guards.manual += hosts.manual
+    return guards
+
+
+def host_guards(snapshot: Snapshot, role: Role, ecs_host: bool = True) -> Guards:
+    """What the instances using the role say about changing it: application servers among
+    them, tasks that use it through IMDS, protection put on a host. Also asked of the
+    regions outside ROLEWARDEN_REGIONS before an automatic change (IAM is global)."""
+    guards = Guards()
+    plain = plain_instances_using(snapshot, role) if ecs_host else []
+    if plain:
+        guards.manual.append(
+            f"also the role of instances that are not ECS hosts ({', '.join(plain)}): "
+            "their applications may need these permissions"
+        )
+    guards.manual += protected_behind({}, snapshot.instances_using_role(role))
     _outage_guard(snapshot, role, guards)
     return guards
 
@@ -168,18 +184,18 @@ def _evidence(
 
 
 def plain_instances_using(snapshot: Snapshot, role: Role) -> list[str]:
-    """Instances running with this role that are not ECS container instances.
+    """Instances with this role that are not registered ECS container instances.
 
-    A role that carries the ECS agent's policy is a host role on every instance (one
-    still booting, or stopped, is not registered yet).
+    Carrying the ECS agent's policy does not make an instance a host: a "generic EC2
+    role" on an application server carries it too. Only one still booting (pending) is
+    taken for a host whose agent has not registered yet; a running or stopped instance
+    that never registered may be an application server, and a person tells them apart.
     """
-    if carries_ecs_agent_policy(role):
-        return []
     hosts = snapshot.ecs_host_instance_ids()
     return sorted(
         instance.instance_id
         for instance in snapshot.instances_using_role(role)
-        if instance.instance_id not in hosts
+        if instance.instance_id not in hosts and instance.state != "pending"
     )
 
 

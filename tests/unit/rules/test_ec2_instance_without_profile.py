@@ -179,7 +179,9 @@ def test_protected_tag_counts_whatever_its_case() -> None:
     # When the rule runs in remediate mode, with a baseline profile
     settings = {"baseline_instance_profile": BASELINE_PROFILE}
     finding = only_finding(evaluate(RULE, snapshot, remediating(RULE, **settings)))
-    # Then it is never changed
+    # Then it is never changed, and the spelling is reported as a probable typo
     assert finding.remediation is not None
     assert finding.remediation.automatic is False
-    assert finding.remediation.blocked_by == ("protected: tagged rolewarden:protected",)
+    assert finding.remediation.blocked_by == (
+        'protected: tagged "RoleWarden:Protected" (taken as rolewarden:protected; probable typo)',
+    )

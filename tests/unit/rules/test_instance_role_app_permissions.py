@@ -540,15 +540,15 @@ def test_scenario_7_host_role_shared_with_a_plain_instance_is_a_persons_decision
     )
 
 
-def test_scenario_7_unregistered_instance_of_an_agent_policy_role_is_still_a_host() -> None:
+def test_scenario_7_booting_instance_of_an_agent_policy_role_is_still_a_host() -> None:
     # Given an offending role that carries the ECS agent policy, on a registered host and on
-    # an instance whose agent has not registered yet
+    # an instance still booting (pending: its agent has not registered yet)
     snapshot = empty_snapshot()
     role = add_role(
         snapshot, "ecs-host", inline={"orders-read": S3_READ}, attached=(ECS_AGENT_POLICY_ARN,)
     )
     add_ecs_host(snapshot, role)
-    add_instance(snapshot, "i-0booting", profile_arn=profile_of(role))
+    add_instance(snapshot, "i-0booting", profile_arn=profile_of(role), state="pending")
 
     # When the rule runs in remediate mode
     finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
@@ -557,6 +557,58 @@ def test_scenario_7_unregistered_instance_of_an_agent_policy_role_is_still_a_hos
     assert finding.evidence["instances"] == ["i-0booting", "i-0ecshost"]
     assert remediation_of(finding).blocked_by == ()
     assert remediation_of(finding).automatic is True
+
+
+@pytest.mark.parametrize("state", ["running", "stopped"])
+def test_scenario_7_application_server_with_a_generic_ec2_role_is_a_persons_decision(
+    state: str,
+) -> None:
+    # Given a "generic EC2 role" carrying the ECS agent policy, on a registered host and on
+    # an application server that is not a registered container instance
+    snapshot = empty_snapshot()
+    role = add_role(
+        snapshot, "generic-ec2", inline={"orders-read": S3_READ}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+    add_ecs_host(snapshot, role)
+    add_instance(snapshot, "i-0appserver", profile_arn=profile_of(role), state=state)
+
+    # When the rule runs in remediate mode
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+
+    # Then automatic remediation must not strip it, and the reason names the server
+    assert remediation_of(finding).automatic is False
+    assert remediation_of(finding).blocked_by == (
+        "also the role of instances that are not ECS hosts (i-0appserver): their applications "
+        "may need these permissions",
+    )
+
+
+def test_scenario_10_protected_or_near_miss_host_blocks_automatic_changes() -> None:
+    # Given a host role whose host is tagged rolewarden:protected, and another whose host
+    # carries a near miss of the key (a Cyrillic o)
+    snapshot = empty_snapshot()
+    role = add_role(
+        snapshot, "ecs-host", inline={"orders-read": S3_READ}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+    add_ecs_host(snapshot, role, tags={"rolewarden:protected": "true"})
+    typo = add_role(
+        snapshot, "typo-host", inline={"orders-read": S3_READ}, attached=(ECS_AGENT_POLICY_ARN,)
+    )
+    add_ecs_host(snapshot, typo, "i-0typohost", tags={"rolewarden:pr\u043etected": "true"})
+
+    # When the rule runs in remediate mode
+    findings = evaluate(RULE, snapshot, remediating(RULE)).findings
+
+    # Then neither is automatic, and each reason names the instance
+    blocked = {f.resource_id: remediation_of(f).blocked_by for f in findings}
+    assert not any(remediation_of(f).automatic for f in findings)
+    assert sorted(blocked.values()) == [
+        ("instance i-0ecshost: protected: tagged rolewarden:protected",),
+        (
+            'instance i-0typohost: probable typo: tag key "rolewarden:pr\\u043etected" looks '
+            "like rolewarden:protected: not honoured as written; fix the key",
+        ),
+    ]
 
 
 def test_scenario_6_unreadable_instances_block_automatic_removal() -> None:

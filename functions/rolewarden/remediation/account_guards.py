@@ -1,0 +1,245 @@
+"""Guards read from the account just before a change: what the finding's snapshot cannot see.
+
+IAM is global, so a role's hosts (and the stacks that would put a policy back) may be in
+any region, not only those of ROLEWARDEN_REGIONS. Read once per invocation (cached):
+- the account's regions (ec2:DescribeRegions), then in each region outside
+  ROLEWARDEN_REGIONS the instances using the role's profiles and what runs on them;
+- the stack owning the role, a policy being removed, or an instance (and the stack of the
+  Auto Scaling group that launched it), by physical id (cloudformation:DescribeStackResources);
+- the tags of the role's instance profiles (a `rolewarden:protected` put there).
+
+Calls, per role: 1 DescribeRegions, (1 + policies removed) DescribeStackResources per region,
+1 ListInstanceProfilesForRole + 1 GetInstanceProfile per profile, and the targeted reads of
+the role's instances in each region outside ROLEWARDEN_REGIONS (ECS only where some run).
+Per instance: 1 DescribeStackResources, and 1 DescribeAutoScalingGroups when an ASG launched it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.inventory.build import TargetedReader
+from rolewarden.inventory.iam import SkipDocument
+from rolewarden.inventory.snapshot import (
+    CLOUDFORMATION_STACK_TAG,
+    IamInventory,
+    Snapshot,
+)
+from rolewarden.remediation.change import ActionError, aws_call
+from rolewarden.remediation.ownership import owning_stack, physical_id
+from rolewarden.rules.guards import Guards, protected_behind
+from rolewarden.rules.instance_role_app_permissions import host_guards
+from rolewarden.rules.model import Finding
+
+STACK_PUTS_IT_BACK = "fix the template, or the stack puts it back"
+
+
+class AccountGuards:
+    def __init__(
+        self,
+        clients: AwsClients,
+        covered: Sequence[str],
+        account: str,
+        skip_document: SkipDocument,
+    ) -> None:
+        self.clients = clients
+        self.covered = list(covered)  # ROLEWARDEN_REGIONS: the finding's snapshot saw them
+        self.account = account
+        self.skip_document = skip_document
+        self._regions: list[str] | None = None
+        self._owners: dict[tuple[str, str], str | None] = {}
+
+    def of(self, finding: Finding) -> Guards:
+        """A person decides (`manual`) or forces (`force`) what these reads show."""
+        if finding.resource_type == "AWS::IAM::Role":
+            return self._role(finding)
+        if finding.resource_type == "AWS::EC2::Instance":
+            return self._instance(finding)
+        return Guards(manual=self._owned([finding.region], [("", physical_id(finding))]))
+
+    def regions(self) -> list[str]:
+        """Every region of the account, the covered ones first (DescribeRegions: enabled)."""
+        if self._regions is None:
+            ec2 = self.clients.client("ec2")
+            found = aws_call("ec2:DescribeRegions", ec2.describe_regions)
+            names = sorted(str(region["RegionName"]) for region in found.get("Regions", []))
+            self._regions = [*self.covered, *(name for name in names if name not in self.covered)]
+        return self._regions
+
+    # A role
+
+    def _role(self, finding: Finding) -> Guards:
+        role_name = physical_id(finding)
+        guards = Guards()
+        try:
+            regions = self.regions()
+        except ActionError as error:
+            guards.force.append(
+                f"outage guard: the account's regions could not be listed ({error}), so hosts "
+                "outside ROLEWARDEN_REGIONS are unknown"
+            )
+            regions = self.covered
+        guards.manual += self._owned(regions, _role_stack_ids(role_name, finding))
+        guards.manual += self._protected_profiles(role_name)
+        others = [region for region in regions if region not in self.covered]
+        outside = self._outside(role_name, others)
+        guards.force += outside.force
+        guards.manual += outside.manual
+        return guards
+
+    def _outside(self, role_name: str, regions: list[str]) -> Guards:
+        """The role's hosts and their tasks in the regions ROLEWARDEN_REGIONS leaves out."""
+        guards = Guards()
+        if not regions:
+            return guards
+        shared = IamInventory()
+        snapshots = [self._reader(region, shared).role(role_name) for region in regions]
+        unreadable = sorted(
+            {f"{error.region} ({error.operation})" for s in snapshots for error in s.errors}
+            | {f"{error.region} ({error.operation})" for error in shared.errors}
+        )
+        if unreadable:
+            guards.force.append(
+                "outage guard: regions outside ROLEWARDEN_REGIONS could not be read: "
+                + ", ".join(unreadable)
+                + "; who uses this role there is unknown"
+            )
+        combined = Snapshot.combine(snapshots)
+        role = combined.iam.role_by_name(role_name)
+        if role is None:
+            return guards
+        found = host_guards(combined, role)
+        where = ", ".join(
+            sorted({i.arn.split(":")[3] for i in combined.instances_using_role(role)})
+        )
+        prefix = f"in regions outside ROLEWARDEN_REGIONS ({where}): " if where else ""
+        guards.force += [prefix + reason for reason in found.force]
+        guards.manual += [prefix + reason for reason in found.manual]
+        return guards
+
+    def _reader(self, region: str, shared: IamInventory) -> TargetedReader:
+        account, partition = self.clients.account_and_partition()
+        return TargetedReader(self.clients, region, account, partition, self.skip_document, shared)
+
+    def _protected_profiles(self, role_name: str) -> list[str]:
+        try:
+            tags = self._profile_tags(role_name)
+        except ActionError as error:
+            return [f"cannot tell whether its instance profiles are protected ({error})"]
+        return protected_behind(tags, [])
+
+    def _profile_tags(self, role_name: str) -> dict[str, Mapping[str, str]]:
+        """Listing profiles does not return their tags: each is read (GetInstanceProfile)."""
+        iam = self.clients.client("iam")
+        listed = aws_call(
+            "iam:ListInstanceProfilesForRole",
+            iam.list_instance_profiles_for_role,
+            RoleName=role_name,
+        )
+        tags: dict[str, Mapping[str, str]] = {}
+        for profile in listed.get("InstanceProfiles", []):
+            name = str(profile["InstanceProfileName"])
+            read = aws_call(
+                "iam:GetInstanceProfile", iam.get_instance_profile, InstanceProfileName=name
+            )
+            tags[name] = _tags(read["InstanceProfile"].get("Tags"))
+        return tags
+
+    # An instance
+
+    def _instance(self, finding: Finding) -> Guards:
+        guards = Guards(manual=self._owned([finding.region], [("", finding.resource_id)]))
+        group = _asg_of(finding)
+        if group:
+            guards.manual += self._group_stack(finding.region, group)
+        return guards
+
+    def _group_stack(self, region: str, group: str) -> list[str]:
+        """CloudFormation tags the instances of a stack's ASG with the ASG only: ask the ASG."""
+        autoscaling = self.clients.client("autoscaling", region)
+        try:
+            found = aws_call(
+                "autoscaling:DescribeAutoScalingGroups",
+                autoscaling.describe_auto_scaling_groups,
+                AutoScalingGroupNames=[group],
+            )
+        except ActionError as error:
+            return [
+                f"cannot tell whether CloudFormation manages Auto Scaling group {group} ({error})"
+            ]
+        for each in found.get("AutoScalingGroups", []):
+            stack = _tags(each.get("Tags")).get(CLOUDFORMATION_STACK_TAG)
+            if stack:
+                return [
+                    f"launched by Auto Scaling group {group} of CloudFormation stack {stack}: "
+                    + STACK_PUTS_IT_BACK
+                ]
+        return []
+
+    # Stacks
+
+    def _owned(self, regions: list[str], ids: list[tuple[str, str]]) -> list[str]:
+        """(what, physical id) pairs: the reasons naming the stacks that own them."""
+        reasons: list[str] = []
+        for what, resource_id in ids:
+            reasons += self._stack_of(regions, what, resource_id)
+        return list(dict.fromkeys(reasons))
+
+    def _stack_of(self, regions: list[str], what: str, resource_id: str) -> list[str]:
+        """The first region whose stack owns it (one is enough to leave it to a person)."""
+        unknown = []
+        for region in regions:
+            try:
+                stack = self._owner(region, resource_id)
+            except ActionError as error:
+                unknown.append(f"{region}: {error}")
+                continue
+            if stack:  # the home region goes without saying
+                where = f" in {region}" if region not in self.covered[:1] else ""
+                return [
+                    f"{what}managed by CloudFormation stack {stack}{where}: {STACK_PUTS_IT_BACK}"
+                ]
+        if unknown:
+            return [
+                f"{what}cannot tell whether CloudFormation manages it (" + "; ".join(unknown) + ")"
+            ]
+        return []
+
+    def _owner(self, region: str, resource_id: str) -> str | None:
+        key = (region, resource_id)
+        if key not in self._owners:
+            self._owners[key] = owning_stack(self.clients, region, resource_id)
+        return self._owners[key]
+
+
+def _role_stack_ids(role_name: str, finding: Finding) -> list[tuple[str, str]]:
+    """The role, and each policy the remediation would remove: a stack may have created an
+    inline policy (AWS::IAM::RolePolicy: "policy|role") or attached a managed policy it
+    created (AWS::IAM::ManagedPolicy with Roles: its ARN) on a role it does not own. An
+    AWS managed policy no stack creates: attached by a stack, the role is the stack's."""
+    ids = [("", role_name)]
+    remediation = finding.remediation
+    steps = remediation.params.get("steps", []) if remediation is not None else []
+    for step in steps:
+        if step.get("policy_arn") and ":aws:policy/" not in str(step["policy_arn"]):
+            ids.append((f"managed policy {step['policy_arn']}: ", str(step["policy_arn"])))
+        if step.get("policy_name"):
+            name = str(step["policy_name"])
+            ids.append((f"inline policy {name}: ", f"{name}|{role_name}"))
+            ids.append((f"inline policy {name}: ", name))
+    return ids
+
+
+def _asg_of(finding: Finding) -> str | None:
+    """The ASG that launched the instance, as the finding's evidence names it (its tag)."""
+    cause: Any = finding.evidence.get("root_cause") or {}
+    if isinstance(cause, Mapping):
+        group = cause.get("auto_scaling_group")
+        return str(group) if group else None
+    return None
+
+
+def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tags or []}
