@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -334,10 +335,33 @@ def test_only_rolewarden_may_write_the_findings_state() -> None:
 
 
 def test_no_policy_trusts_a_path_or_a_role_name_pattern() -> None:
-    # Anyone who may create roles can use a path (or a name) that a pattern allows
+    # Anyone who may create roles can use a path (or a name) that a pattern allows: ARN
+    # patterns may only name what is not a principal (the account's instances)
     text = json.dumps(RESOURCES)
     assert "aws:PrincipalArn" not in text
-    assert "ArnNotLike" not in text and "ArnLike" not in text
+    patterns = [
+        (key, json.dumps(value))
+        for condition in _conditions(RESOURCES)
+        for operator, block in condition.items()
+        if operator.startswith(("ArnLike", "ArnNotLike"))
+        for key, value in block.items()
+    ]
+    assert patterns  # the PassRole statement's instances
+    for key, value in patterns:
+        assert key.lower() == "iam:associatedresourcearn", key
+        assert ":iam::" not in value and ":role/" not in value, value
+
+
+def _conditions(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Condition" and isinstance(value, dict):
+                yield value
+            else:
+                yield from _conditions(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _conditions(item)
 
 
 def test_the_journal_key_signs_for_the_remediate_role_only() -> None:

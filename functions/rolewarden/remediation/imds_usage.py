@@ -98,8 +98,9 @@ def _hourly_sums(
                 },
             }
         ],
-        "StartTime": now - timedelta(days=days),
-        "EndTime": now,
+        # Whole hours, as CloudWatch advises: each point is one clock hour, whenever asked.
+        "StartTime": _hour_of(now - timedelta(days=days)),
+        "EndTime": _hour_of(now) + timedelta(hours=1),
     }
     points: list[tuple[datetime, float]] = []
     while True:  # hourly points over 455 days fit one page: one call
@@ -111,3 +112,7 @@ def _hourly_sums(
         if not response.get("NextToken"):
             return points or None
         query["NextToken"] = response["NextToken"]
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)

@@ -26,11 +26,12 @@ import boto3
 import pytest
 
 from functional.accounts import ACCOUNT, APP_INLINE, REGION, make_role
+from functional.journals import create_table, signed_journal
 from rolewarden.evaluation.resource import evaluate_resource
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.caps import HourlyCap
-from rolewarden.remediation.journal import Journal, create_table
+from rolewarden.remediation.journal import Journal
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.remediator import HOURLY_CAP, Remediator
 from rolewarden.remediation.request import Request
@@ -106,7 +107,7 @@ def at_once(calls: list[Callable[[], T]]) -> list[T]:
 def invocation(table: str, now: datetime) -> Remediator:
     """A remediate invocation of its own (its own clients) whose clock reads `now`."""
     clients = AwsClients(boto3.Session(region_name=REGION), home_region=REGION)
-    journal = Journal(clients.client("dynamodb"), table)
+    journal = signed_journal(clients.client("dynamodb"), table)
     return Remediator(clients, SETTINGS, journal, ACCOUNT, now=lambda: now)
 
 
@@ -158,7 +159,7 @@ def test_racing_remediations_apply_exactly_the_cap(
     assert stripped == applied
     kept = [role for role in roles if inline_policies(session, role) == ["orders-table"]]
     assert len(kept) == 6
-    journal = Journal(session.client("dynamodb"), table)
+    journal = signed_journal(session.client("dynamodb"), table)
     assert {entry.resource_arn for entry in journal.entries()} == applied
 
 
@@ -166,7 +167,7 @@ def test_racers_across_the_hour_leave_no_room_for_a_second_cap(
     session: boto3.Session, table: str
 ) -> None:
     # Given ten invocations racing on both sides of noon under a cap of 4
-    journal = Journal(session.client("dynamodb"), table)
+    journal = signed_journal(session.client("dynamodb"), table)
     granted = race_caps(journal, [BEFORE_NOON if index % 2 else NOON for index in range(10)])
     assert granted == 4
     # When more come within 60 minutes of the first charge, then none fits
@@ -180,7 +181,9 @@ def race_caps(journal: Journal, clocks: list[datetime]) -> int:
     """How many of these racers, one per clock and each with its own client, a cap of 4 lets
     through."""
     caps = [
-        HourlyCap(Journal(boto3.client("dynamodb", region_name=REGION), journal.table), ACCOUNT, 4)
+        HourlyCap(
+            signed_journal(boto3.client("dynamodb", region_name=REGION), journal.table), ACCOUNT, 4
+        )
         for _ in clocks
     ]
     granted = at_once([partial(cap.reserve, now) for cap, now in zip(caps, clocks, strict=True)])
@@ -190,7 +193,7 @@ def race_caps(journal: Journal, clocks: list[datetime]) -> int:
 def test_a_charge_counts_for_sixty_minutes_and_no_longer(
     session: boto3.Session, table: str
 ) -> None:
-    journal = Journal(session.client("dynamodb"), table)
+    journal = signed_journal(session.client("dynamodb"), table)
     cap = HourlyCap(journal, ACCOUNT, 2)
     # Given charges at 11:30 and 12:10
     assert cap.reserve(NOON - timedelta(minutes=30))
@@ -205,7 +208,7 @@ def test_a_charge_counts_for_sixty_minutes_and_no_longer(
 def test_lowering_the_cap_counts_what_the_old_cap_charged(
     session: boto3.Session, table: str
 ) -> None:
-    journal = Journal(session.client("dynamodb"), table)
+    journal = signed_journal(session.client("dynamodb"), table)
     # Given three charges under a cap of 5
     assert all(HourlyCap(journal, ACCOUNT, 5).reserve(NOON) for _ in range(3))
     # When the cap is lowered to 3, then nothing more fits in the hour

@@ -26,10 +26,11 @@ import pytest
 
 from functional.accounts import REGION, instance_arn, make_host, short
 from functional.events import AwsCalls, recorded_session
+from functional.journals import create_table, signed_journal
 from rolewarden.demo.builders import create_cluster, register_task_definition, run_task
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediate import RemediationService
-from rolewarden.remediation.journal import Journal, Status, create_table
+from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
@@ -52,7 +53,7 @@ def aws(mock_aws: boto3.Session) -> Iterator[SimpleNamespace]:
     yield SimpleNamespace(
         session=session,
         calls=calls,
-        journal=Journal(session.client("dynamodb"), "journal"),
+        journal=signed_journal(session.client("dynamodb"), "journal"),
     )
 
 

@@ -22,16 +22,18 @@ import boto3
 import pytest
 
 from functional.accounts import REGION, make_host
+from functional.journals import create_table, signed_journal
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     allow,
+    create_cluster,
     create_customer_policy,
     create_role,
     policy_document,
 )
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediate import RemediationService
-from rolewarden.remediation.journal import Journal, Status, create_table
+from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
 from rolewarden.remediation.request import Request
@@ -43,6 +45,7 @@ AUTOMATIC = Request(actor="sweep", apply=True, automatic=True)
 PERSON = Request(actor="alice@example.com", apply=True)
 PERSON_FORCING = Request(actor="alice@example.com", apply=True, force=True)
 REMEDIATE = {"rule_modes": {RULE: "remediate"}}
+CLUSTER = "web"
 
 MIXED_MANAGED = policy_document(
     allow(["ecr:GetAuthorizationToken", "logs:PutLogEvents", "s3:GetObject"])
@@ -55,10 +58,11 @@ INLINE_BASELINE = policy_document(allow(["ecs:Poll"]))
 @pytest.fixture
 def aws(mock_aws: boto3.Session) -> Iterator[SimpleNamespace]:
     create_table(mock_aws.client("dynamodb"), "journal")
+    create_cluster(mock_aws.client("ecs"), CLUSTER)  # the hosts are registered ECS hosts
     yield SimpleNamespace(
         session=mock_aws,
         iam=mock_aws.client("iam"),
-        journal=Journal(mock_aws.client("dynamodb"), "journal"),
+        journal=signed_journal(mock_aws.client("dynamodb"), "journal"),
     )
 
 
@@ -94,7 +98,7 @@ def test_scenario_1_mixed_policies_are_split_on_their_own_and_restored_exactly(
     host = make_host(
         aws.session,
         "split-host",
-        cluster=None,
+        cluster=CLUSTER,
         managed=(ECS_AGENT_POLICY_ARN, policy),
         inline={"host": MIXED_INLINE},
     )
@@ -131,7 +135,9 @@ def test_scenario_2_a_policy_other_roles_use_is_split_only_when_a_person_forces_
 ) -> None:
     # Given the mixed customer managed policy on the host role and on an application's role
     policy = create_customer_policy(aws.iam, "shared-host-and-app", MIXED_MANAGED)
-    host = make_host(aws.session, "shared-host", managed=(ECS_AGENT_POLICY_ARN, policy))
+    host = make_host(
+        aws.session, "shared-host", cluster=CLUSTER, managed=(ECS_AGENT_POLICY_ARN, policy)
+    )
     create_role(aws.iam, "reporting-app", managed_policy_arns=(policy,))
     shared = (
         f"shared policy: {policy} is also attached to role reporting-app; its new version "
