@@ -32,6 +32,20 @@ def policy_version_text(clients: AwsClients, policy_arn: str, version_id: str) -
     return decoded(response["PolicyVersion"]["Document"])
 
 
+def default_version(clients: AwsClients, policy_arn: str) -> dict[str, Any]:
+    """A managed policy's default version (GetPolicy, then GetPolicyVersion), as IAM
+    returns it: `VersionId` and its `Document`, decoded by botocore."""
+    iam = clients.client("iam")
+    policy = aws_call("iam:GetPolicy", iam.get_policy, PolicyArn=policy_arn)["Policy"]
+    version: dict[str, Any] = aws_call(
+        "iam:GetPolicyVersion",
+        iam.get_policy_version,
+        PolicyArn=policy_arn,
+        VersionId=policy["DefaultVersionId"],
+    )["PolicyVersion"]
+    return version
+
+
 def decoded(text: str) -> str:
     return unquote(text)  # what botocore's decoding does before json.loads, and only that
 

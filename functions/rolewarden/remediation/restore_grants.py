@@ -18,6 +18,7 @@ from rolewarden.inventory.snapshot import IamInventory, Snapshot
 from rolewarden.policy.classify import classify_role
 from rolewarden.policy.evaluate import PolicyInput, PolicyRef, evaluate_role
 from rolewarden.remediation.change import ActionError, Change, State, aws_call
+from rolewarden.remediation.policy_text import default_version
 from rolewarden.rules.context import RuleContext
 
 
@@ -34,7 +35,7 @@ def critical_grants(clients: AwsClients, change: Change, context: RuleContext) -
         ref = PolicyRef("managed", arn.rsplit("/", 1)[-1], arn)
         if context.baseline.is_baseline_policy(ref):
             return []
-        return _critical(ref, _default_document(clients, arn), context)
+        return _critical(ref, default_version(clients, arn)["Document"], context)
     if change.action == "associate-instance-profile" and before.get("instance_profile_arn"):
         return _profile_critical(clients, str(before["instance_profile_arn"]), context)
     return []
@@ -70,18 +71,6 @@ def _critical(ref: PolicyRef, document: Any, context: RuleContext) -> list[str]:
         return [f"{ref.key}: cannot tell what it grants ({evaluation.errors[0].reason})"]
     verdict = classify_role(evaluation, [ref], context.baseline, context.catalogue)
     return [f"{ref.key}: {reason}" for reason in verdict.critical]
-
-
-def _default_document(clients: AwsClients, arn: str) -> Any:
-    iam = clients.client("iam")
-    policy = aws_call("iam:GetPolicy", iam.get_policy, PolicyArn=arn)["Policy"]
-    version = aws_call(
-        "iam:GetPolicyVersion",
-        iam.get_policy_version,
-        PolicyArn=arn,
-        VersionId=policy["DefaultVersionId"],
-    )
-    return version["PolicyVersion"]["Document"]
 
 
 def _profile_critical(clients: AwsClients, profile_arn: str, context: RuleContext) -> list[str]:

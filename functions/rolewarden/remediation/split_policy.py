@@ -34,6 +34,7 @@ from rolewarden.remediation.change import (
     State,
     aws_call,
 )
+from rolewarden.remediation.policy_text import default_version
 from rolewarden.remediation.role_policies import DeleteInlinePolicy
 from rolewarden.settings import Settings
 
@@ -191,14 +192,7 @@ def _plan_inline(
 
 def _read_managed(clients: AwsClients, arn: str) -> State:
     """The default version, and its document."""
-    iam = clients.client("iam")
-    policy = aws_call("iam:GetPolicy", iam.get_policy, PolicyArn=arn)["Policy"]
-    version = aws_call(
-        "iam:GetPolicyVersion",
-        iam.get_policy_version,
-        PolicyArn=arn,
-        VersionId=policy["DefaultVersionId"],
-    )["PolicyVersion"]
+    version = default_version(clients, arn)
     return {"default_version": version["VersionId"], "document": _decoded(version["Document"])}
 
 
