@@ -176,19 +176,8 @@ def test_a_forged_entry_putting_back_an_allow_everything_document_is_never_resto
 def test_a_forged_entry_giving_an_instance_an_admin_profile_is_never_restored(
     session: Any, rolewarden: SimpleNamespace
 ) -> None:
-    iam, ec2 = session.client("iam"), session.client("ec2")
-    create_role(iam, "forged-admin", managed_policy_arns=(ADMIN,))
-    admin_profile = create_instance_profile(iam, "forged-admin", "forged-admin")
-    create_role(iam, "forged-plain", managed_policy_arns=(ECS_AGENT_POLICY_ARN,))
-    plain_profile = create_instance_profile(iam, "forged-plain", "forged-plain")
-    instance = launch_instance(ec2, profile_arn=plain_profile)
-    change = Change(
-        "associate-instance-profile",
-        REGION,
-        {"instance_id": instance},
-        before={"instance_profile_arn": admin_profile},
-        after={"instance_profile_arn": plain_profile},
-    )
+    instance, change = back_to_an_admin_profile(session, "forged-admin", "forged-plain")
+    plain_profile = change.after["instance_profile_arn"]
     forged = entry_of(change, instance_arn(instance))
     write_unsigned(rolewarden.journal, forged)
     outcome = rolewarden.service.restore(forged.journal_id, FORCE)
@@ -362,19 +351,8 @@ def test_restoring_an_allow_everything_document_needs_force(
 def test_restoring_an_instance_profile_whose_role_is_admin_needs_force(
     session: Any, rolewarden: SimpleNamespace
 ) -> None:
-    iam, ec2 = session.client("iam"), session.client("ec2")
-    create_role(iam, "admin-behind", managed_policy_arns=(ADMIN,))
-    admin_profile = create_instance_profile(iam, "admin-behind", "admin-behind")
-    create_role(iam, "plain-behind", managed_policy_arns=(ECS_AGENT_POLICY_ARN,))
-    plain_profile = create_instance_profile(iam, "plain-behind", "plain-behind")
-    instance = launch_instance(ec2, profile_arn=plain_profile)
-    change = Change(
-        "associate-instance-profile",
-        REGION,
-        {"instance_id": instance},
-        before={"instance_profile_arn": admin_profile},
-        after={"instance_profile_arn": plain_profile},
-    )
+    instance, change = back_to_an_admin_profile(session, "admin-behind", "plain-behind")
+    plain_profile = change.after["instance_profile_arn"]
     signed = entry_of(change, instance_arn(instance))
     rolewarden.journal.save(signed)
     outcome = rolewarden.service.restore(signed.journal_id, APPLY)
@@ -447,3 +425,22 @@ def test_kms_macs_are_real_in_moto(mock_aws: boto3.Session) -> None:
     assert len(base64.b64decode(mac)) == 32
     with pytest.raises(Exception, match="does not match"):
         signer.verify(b"entry!", mac)
+
+
+def back_to_an_admin_profile(session: Any, admin: str, plain: str) -> tuple[str, Change]:
+    """An instance with a plain ECS host profile, and the change that gave it that profile in
+    place of one whose role has AdministratorAccess (what a restore would put back)."""
+    iam, ec2 = session.client("iam"), session.client("ec2")
+    create_role(iam, admin, managed_policy_arns=(ADMIN,))
+    admin_profile = create_instance_profile(iam, admin, admin)
+    create_role(iam, plain, managed_policy_arns=(ECS_AGENT_POLICY_ARN,))
+    plain_profile = create_instance_profile(iam, plain, plain)
+    instance = launch_instance(ec2, profile_arn=plain_profile)
+    change = Change(
+        "associate-instance-profile",
+        REGION,
+        {"instance_id": instance},
+        before={"instance_profile_arn": admin_profile},
+        after={"instance_profile_arn": plain_profile},
+    )
+    return instance, change
