@@ -24,7 +24,7 @@ from rolewarden.policy.catalogue import ActionCatalogue, ActionPatterns, matches
 from rolewarden.policy.critical import ROLE_ACTIONS, RoleGrant, critical_reasons, role_grants
 from rolewarden.policy.document import ALLOW, PolicyDocument, Statement
 from rolewarden.policy.evaluate import (
-    ActionGrant,
+    GrantList,
     GrantSource,
     PolicyRef,
     RoleEvaluation,
@@ -141,8 +141,8 @@ class PolicyVerdict:
 
     policy: PolicyRef
     baseline_by_identity: bool
-    application: list[ActionGrant] = field(default_factory=list)
-    baseline: list[ActionGrant] = field(default_factory=list)
+    application: GrantList = field(default_factory=GrantList)
+    baseline: GrantList = field(default_factory=GrantList)
     critical: list[str] = field(default_factory=list)
     beyond_host: list[HostReadBeyond] = field(default_factory=list)
     role_grants: list[RoleGrant] = field(default_factory=list)
@@ -200,8 +200,8 @@ def _classify_policy(
                 )
         application = granted.keys() - baseline_keys
     # Keys are the lower-case names: sorted, they list the grants by name.
-    verdict.application = list(map(granted.__getitem__, sorted(application)))
-    verdict.baseline = list(map(granted.__getitem__, sorted(baseline_keys)))
+    verdict.application = granted.listed(sorted(application))
+    verdict.baseline = granted.listed(sorted(baseline_keys))
     verdict.critical = critical_reasons(policy, application, granted, evaluation, catalogue)
     document = evaluation.documents.get(policy.key)
     role_actions = [granted[key] for key in sorted(application & ROLE_ACTIONS)]

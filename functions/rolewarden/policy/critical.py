@@ -29,6 +29,7 @@ from rolewarden.policy.catalogue import ActionCatalogue, ActionInfo, default_cat
 from rolewarden.policy.document import ALLOW, DENY, PolicyDocument, Statement
 from rolewarden.policy.evaluate import (
     ActionGrant,
+    Grants,
     GrantSource,
     PolicyRef,
     RoleEvaluation,
@@ -217,7 +218,7 @@ def role_grants(
     for grant in grants:
         if grant.info.name.lower() not in ROLE_ACTIONS:
             continue
-        for source in _own(grant, policy):
+        for source in _own(grant.sources, policy):
             statement = _statement(document, source)
             found.append(
                 RoleGrant(
@@ -234,7 +235,7 @@ def role_grants(
 def critical_reasons(
     policy: PolicyRef,
     application: AbstractSet[str],
-    granted: Mapping[str, ActionGrant],
+    granted: Grants,
     evaluation: RoleEvaluation,
     catalogue: ActionCatalogue,
 ) -> list[str]:
@@ -253,20 +254,20 @@ def critical_reasons(
     # Set operations, then a look at each hit: a role granting `*` has 22,000 grants.
     labelled = application & catalogue.keys_at_level(PERMISSIONS_MANAGEMENT)
     permissions_management = [
-        granted[key].info.name
-        for key in sorted(labelled)
-        if is_write_permissions_management(granted[key].info)
+        info.name
+        for info in map(catalogue.info, sorted(labelled))
+        if is_write_permissions_management(info)
     ]
     for key in sorted(application & ROLE_ACTIONS):
-        grant = granted[key]
-        broad = [s for s in _own(grant, policy) if reaches_any(s.scope, ANY_ROLE)]
+        broad = [s for s in _own(granted.sources[key], policy) if reaches_any(s.scope, ANY_ROLE)]
         if broad:
             written = sorted({r for s in broad for r in s.resources})
-            reasons.add(f"privilege escalation: {grant.info.name} on any role ({_some(written)})")
+            name = catalogue.info(key).name
+            reasons.add(f"privilege escalation: {name} on any role ({_some(written)})")
     escalation = [
-        granted[key].info.name
+        catalogue.info(key).name
         for key in sorted(application & escalation_actions().keys())
-        if _escalates(escalation_actions()[key], _own(granted[key], policy))
+        if _escalates(escalation_actions()[key], _own(granted.sources[key], policy))
     ]
     if permissions_management:
         reasons.add("permissions management: " + _some(permissions_management))
@@ -347,8 +348,8 @@ def _written_actions(statement: Statement) -> str:
     return "NotAction " + ", ".join(statement.not_actions or ())
 
 
-def _own(grant: ActionGrant, policy: PolicyRef) -> list[GrantSource]:
-    return [source for source in grant.sources if source.policy == policy]
+def _own(sources: Iterable[GrantSource], policy: PolicyRef) -> list[GrantSource]:
+    return [source for source in sources if source.policy == policy]
 
 
 def _statement(document: PolicyDocument | None, source: GrantSource) -> Statement | None:

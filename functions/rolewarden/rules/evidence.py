@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from rolewarden.inventory.snapshot import Instance
+from rolewarden.policy.catalogue import ActionInfo
 from rolewarden.policy.classify import HostReadBeyond, PolicyVerdict, RoleVerdict
-from rolewarden.policy.evaluate import ActionGrant
 
 # Per service and access level, list at most this many action names.
 ACTIONS_SHOWN = 25
@@ -22,11 +23,11 @@ def instance_evidence(instance: Instance, **fields: Any) -> dict[str, Any]:
     return evidence
 
 
-def actions_by_service(grants: list[ActionGrant]) -> dict[str, dict[str, Any]]:
+def actions_by_service(actions: Iterable[ActionInfo]) -> dict[str, dict[str, Any]]:
     """{"s3": {"Read": {"count": 2, "actions": [...]}, ...}, ...}"""
     grouped: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for grant in grants:
-        grouped[grant.info.service][grant.info.access_level].append(grant.info.name)
+    for info in actions:
+        grouped[info.service][info.access_level].append(info.name)
     return {
         service: {
             level: {"count": len(names), "actions": sorted(names)[:ACTIONS_SHOWN]}
@@ -39,7 +40,7 @@ def actions_by_service(grants: list[ActionGrant]) -> dict[str, dict[str, Any]]:
 def policy_evidence(verdict: PolicyVerdict) -> dict[str, Any]:
     """One offending policy: what it grants beyond the baseline, from which statements."""
     own = verdict.policy
-    sources = [s for g in verdict.application for s in g.sources if s.policy == own]
+    sources = [s for s in verdict.application.sources() if s.policy == own]
     evidence = {
         "policy": own.as_json(),
         "mixed": verdict.mixed,
@@ -48,16 +49,12 @@ def policy_evidence(verdict: PolicyVerdict) -> dict[str, Any]:
         "granted_by": sorted({source.pattern for source in sources}),
         "resources": sorted({resource for source in sources for resource in source.resources}),
         "conditional": all(source.conditional for source in sources)
-        or all(grant.boundary_conditional for grant in verdict.application),
+        or verdict.application.boundary_conditional,
         "partially_denied_by": sorted(
-            {
-                f"{n.policy.name}/{n.statement}"
-                for g in verdict.application
-                for n in g.partial_denies
-            }
+            {f"{n.policy.name}/{n.statement}" for n in verdict.application.partial_denies()}
         ),
         "critical": verdict.critical,
-        "actions": actions_by_service(verdict.application),
+        "actions": actions_by_service(verdict.application.infos()),
     }
     if verdict.baseline and not verdict.baseline_by_identity:
         evidence["baseline_grants"] = baseline_scope(verdict)
@@ -91,15 +88,19 @@ def baseline_scope(verdict: PolicyVerdict) -> dict[str, list[str]]:
 
 
 def services_of(verdict: RoleVerdict) -> list[str]:
-    return sorted({g.info.service for policy in verdict.offending for g in policy.application})
+    return sorted(
+        {info.service for policy in verdict.offending for info in policy.application.infos()}
+    )
 
 
 def application_summary(verdict: RoleVerdict) -> dict[str, Any]:
     """A compact view of a role's application actions (for a task reaching them via IMDS)."""
-    grants = {g.info.name: g for policy in verdict.offending for g in policy.application}
+    actions = {
+        info.name: info for policy in verdict.offending for info in policy.application.infos()
+    }
     return {
-        "application_action_count": len(grants),
+        "application_action_count": len(actions),
         "services": services_of(verdict),
         "critical": verdict.critical,
-        "actions": actions_by_service(list(grants.values())),
+        "actions": actions_by_service(actions.values()),
     }

@@ -268,7 +268,7 @@ def _proposed_splits(
                     "baseline_only_document": baseline_only_document(
                         document, context.baseline, context.catalogue
                     ),
-                    "move_to_task_role": sorted(grant.info.name for grant in policy.application)[
+                    "move_to_task_role": sorted(info.name for info in policy.application.infos())[
                         :50
                     ],
                 }
