@@ -151,9 +151,10 @@ class Grants(Mapping[str, ActionGrant]):
         self.partial_denies: dict[str, list[DenyNote]] = partial_denies or {}
 
     def __getitem__(self, key: str) -> ActionGrant:
-        return ActionGrant(
-            self._catalogue.info(key), self.sources[key], self.partial_denies.get(key, [])
-        )
+        return ActionGrant(self.info(key), self.sources[key], self.partial_denies.get(key, []))
+
+    def info(self, key: str) -> ActionInfo:
+        return self._catalogue.info(key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.sources)
@@ -199,7 +200,6 @@ class GrantList(Sequence[ActionGrant]):
     @overload
     def __getitem__(self, index: slice) -> list[ActionGrant]: ...
     def __getitem__(self, index: int | slice) -> ActionGrant | list[ActionGrant]:
-        assert self._grants is not None or not self.keys
         if isinstance(index, slice):
             return [self._grant(key) for key in self.keys[index]]
         return self._grant(self.keys[index])
@@ -224,8 +224,7 @@ class GrantList(Sequence[ActionGrant]):
     def infos(self) -> list[ActionInfo]:
         if self._grants is None:
             return []
-        info = self._grants._catalogue.info
-        return [info(key) for key in self.keys]
+        return list(map(self._grants.info, self.keys))
 
     def _source_lists(self) -> list[list[GrantSource]]:
         """Each distinct list of sources once: the grants of one statement share theirs."""
