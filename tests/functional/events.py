@@ -18,6 +18,7 @@ and the metrics and log lines a handler printed.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import sys
@@ -276,7 +277,8 @@ class Invoker:
     variable is cleared and only those given are set, `runtime.session` returns a
     recorded session, and the settings cache is cleared before each invocation. One
     Invoker is one warm container: its invocations share `cache` (what the container
-    remembers of earlier events), which no other test sees.
+    remembers of earlier events) and what CloudFormation said of the function's stack,
+    which no other test sees.
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -299,6 +301,9 @@ class Invoker:
         monkeypatch.setattr(runtime, "session", lambda: container_session)
         self.cache = ContextCache()
         monkeypatch.setattr(runtime, "context_cache", lambda: self.cache)
+        # What the container learnt of its stack, once (a new container asks again).
+        stack_resources = functools.cache(runtime._stack_resources.__wrapped__)
+        monkeypatch.setattr(runtime, "_stack_resources", stack_resources)
 
     def settings(self, **values: str) -> None:
         """ROLEWARDEN_<NAME>=value for each (an empty value unsets it). A journal table

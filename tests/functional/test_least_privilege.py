@@ -234,7 +234,12 @@ def _more_paths(function: str, demo: DemoAccount, invoke: samples.Invoker) -> sa
     if function == "SweepFunction":  # a finding gone since the last sweep is resolved
         boto3.client("ec2").terminate_instances(InstanceIds=[demo.legacy_batch_instance_id])
         calls.calls += invoke(sweep.handler, samples.load_event("schedule-sweep"), **DEPLOYED).calls
-    if function != "RemediateFunction":
+    if function != "RemediateFunction":  # as in its stack: is the findings table its own?
+        handler = FUNCTIONS[function][0]
+        with pytest.MonkeyPatch.context() as lambda_environment:
+            lambda_environment.setenv("AWS_LAMBDA_FUNCTION_NAME", f"rolewarden-{function}")
+            # (any event: the check comes first, before an event is even read)
+            calls.calls += invoke(handler, {}, **DEPLOYED).calls
         return calls
     orphan = f"arn:aws:ec2:us-east-1:{demo.account_id}:instance/{demo.orphan_profile_instance_id}"
     requests = [
@@ -418,6 +423,18 @@ def test_remediate_role_writes_only_the_accounts_roles_and_its_own_tables() -> N
     }
     [roles] = [s for s in writes if actions(s) & role_writes]
     assert roles["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"}
+
+
+@pytest.mark.parametrize(
+    "role", ["ConfigRuleFunctionRole", "EventFunctionRole", "SweepFunctionRole"]
+)
+def test_detection_roles_read_only_their_own_stacks_resources(role: str) -> None:
+    # The findings table check asks CloudFormation about the function's own stack alone
+    [statement] = [
+        s for s in _allows(role) if "cloudformation:DescribeStackResources" in actions(s)
+    ]
+    assert actions(statement) == {"cloudformation:DescribeStackResources"}
+    assert statement["Resource"] == {"Ref": "AWS::StackId"}
 
 
 def _listed(resource: Any) -> list[Any]:

@@ -9,6 +9,8 @@ Scenarios:
   2. A setting names another table or key, or is unset while the stack has one -> refused,
      naming the variable, the value and the stack's resource.
   3. The function is in no stack -> nothing to compare; CloudFormation fails -> an error.
+  4. Asked about some settings only (the detection functions: the findings table) -> only
+     those are compared.
 """
 
 from __future__ import annotations
@@ -109,3 +111,15 @@ def test_cloudformation_failing_is_an_error_not_a_pass() -> None:
     stubber = answered(error="Rate exceeded")
     with pytest.raises(StackReadError, match="DescribeStackResources"):
         stack_resources(stubber.client, FUNCTION)
+
+
+def test_the_detection_functions_compare_the_findings_table_alone() -> None:
+    # Given settings whose journal is another's, but whose findings table is the stack's
+    settings = Settings(journal_table="elsewhere", findings_table=OWN["FindingsTable"])
+    # Then, asked about the findings table only, nothing is foreign; another table is
+    assert foreign_settings(settings, OWN, fields=["findings_table"]) == []
+    other = settings.model_copy(update={"findings_table": "quiet-findings"})
+    assert foreign_settings(other, OWN, fields=["findings_table"]) == [
+        "ROLEWARDEN_FINDINGS_TABLE=quiet-findings is not this stack's FindingsTable "
+        "(prod-FindingsTable-4D5E6F): refused, nothing is changed"
+    ]

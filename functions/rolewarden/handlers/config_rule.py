@@ -24,6 +24,7 @@ from rolewarden.settings import Mode
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings()
+    alerts = runtime.alerts()  # a findings table not the stack's stops start-up
     try:
         invocation = ConfigRuleInvocation.model_validate(event)
     except ValidationError as error:
@@ -47,7 +48,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     calls = put_evaluations(
         clients, result.verdicts, invocation.result_token, settings.config_test_mode
     )
-    runtime.alerts().findings(result.findings, trigger=f"config:{invocation.config_rule_name}")
+    alerts.findings(result.findings, trigger=f"config:{invocation.config_rule_name}")
     count("EvaluationErrors", len(result.errors))
     return {
         "rule": rule,

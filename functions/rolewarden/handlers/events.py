@@ -27,6 +27,7 @@ from rolewarden.evaluation.targets import evaluate_targets
 from rolewarden.handlers import runtime
 from rolewarden.handlers.idempotency import once
 from rolewarden.handlers.malformed import refuse_foreign_account, reject
+from rolewarden.notify.alerts import AlertSink
 from rolewarden.observability import count, logger, metrics, tracer
 from rolewarden.remediation.automatic import remediate_automatically
 
@@ -36,14 +37,15 @@ from rolewarden.remediation.automatic import remediate_automatically
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.settings()
+    alerts = runtime.alerts()  # a findings table not the stack's stops start-up
     try:
         parsed = TRIGGER_EVENT.validate_python(event)
     except ValidationError as error:
         return reject("EventBridge event", error)
-    return once(parsed.id, lambda: _evaluate(parsed), context)  # repeats: once
+    return once(parsed.id, lambda: _evaluate(parsed, alerts), context)  # repeats: once
 
 
-def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
+def _evaluate(parsed: TriggerEvent, alerts: AlertSink) -> dict[str, Any]:
     settings = runtime.settings()
     changes, targets = exemption_changes(parsed), targets_of(parsed)
     # Only an event with something to read or announce needs to know whose it is.
@@ -51,7 +53,6 @@ def _evaluate(parsed: TriggerEvent) -> dict[str, Any]:
         own := runtime.own_account()
     ) != parsed.account:
         return refuse_foreign_account(parsed.account, own)
-    alerts = runtime.alerts()
     alerts.exemption_changes(changes, parsed.account, parsed.region)
     if isinstance(targets, Skip):
         details = {"reason": targets.reason, "event_id": parsed.id, **targets.details}

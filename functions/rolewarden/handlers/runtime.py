@@ -22,10 +22,10 @@ from rolewarden.notify.channel import Channel
 from rolewarden.notify.findings_state import FindingsState
 from rolewarden.notify.notifier import Notifier
 from rolewarden.notify.sns import SnsChannel
-from rolewarden.observability import logger
+from rolewarden.observability import count, logger
 from rolewarden.remediation.automatic import Dispatcher, InProcess, ViaFunction
 from rolewarden.rules.context import RuleContext
-from rolewarden.settings import Settings, refuse_unknown_variables
+from rolewarden.settings import Settings, SettingsError, refuse_unknown_variables
 
 
 @functools.cache
@@ -134,20 +134,47 @@ def foreign_settings() -> list[str]:
     return stack_foreign_settings(settings(), resources)
 
 
+def findings_table() -> str | None:
+    """The table that decides which alerts are new: ROLEWARDEN_FINDINGS_TABLE, and in the
+    stack only the stack's own (another table could silence them): naming another stops
+    start-up. When CloudFormation cannot say, no table this invocation: every finding is
+    announced (louder, never quieter) and no state is written; the next one asks again.
+    Unset, there is nothing to check: no state is kept anywhere."""
+    table = settings().findings_table
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if not table or not function:
+        return table
+    try:
+        resources = _stack_resources(function)
+    except StackReadError as error:
+        count("StackReadErrors")
+        logger.error(
+            "findings table not used: cannot tell whether it is the stack's",
+            table=table,
+            reason=str(error),
+        )
+        return None
+    foreign = stack_foreign_settings(settings(), resources, fields=["findings_table"])
+    if foreign:
+        raise SettingsError(f"invalid setting: {foreign[0]}")
+    return table
+
+
 @functools.cache  # a function's stack cannot change while its container lives
 def _stack_resources(function: str) -> dict[str, str]:
     return stack_resources(clients().client("cloudformation"), function)
 
 
 def alerts() -> AlertSink:
-    """Every configured channel, and the findings table when there is one."""
+    """Every configured channel, and the findings table when there is one (in the stack,
+    only its own: see findings_table). Built once per invocation, at start-up."""
     settings_, clients_ = settings(), clients()
+    table = findings_table()
     channels: list[Channel] = []
     if settings_.topic_arn:
         channels.append(SnsChannel(clients_, settings_.topic_arn))
     if settings_.slack_secret_name:
         channels.append(_slack(settings_.slack_secret_name, session()))
-    table = settings_.findings_table
     state = FindingsState(clients_.client("dynamodb"), table) if table else None
     return AlertSink(Notifier(channels), state, settings_.dedup_hours)
 

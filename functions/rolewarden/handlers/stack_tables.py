@@ -5,13 +5,15 @@ changing the code: pointed at another table, the journal would keep no undo (or 
 ones) and the hourly cap would start again; the findings table, silence alerts. So the
 remediate function asks CloudFormation which stack it belongs to (by its own function
 name: Lambda sets AWS_LAMBDA_FUNCTION_NAME, and no one can override it) and refuses to act
-when a setting names anything but that stack's resource. Outside a stack (the CLI, the
-demo, a deployment of one's own) there is nothing to compare with.
+when a setting names anything but that stack's resource; the event, sweep and Config rule
+functions, which decide with the findings table which alerts are new, refuse to start when
+it is not the stack's (runtime.findings_table). Outside a stack (the CLI, the demo, a
+deployment of one's own) there is nothing to compare with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -49,10 +51,13 @@ def stack_resources(cloudformation: Any, function_name: str) -> dict[str, str]:
     }
 
 
-def foreign_settings(settings: Settings, resources: Mapping[str, str]) -> list[str]:
-    """The settings that name something other than the stack's own resource."""
+def foreign_settings(
+    settings: Settings, resources: Mapping[str, str], fields: Iterable[str] = tuple(STACK_RESOURCES)
+) -> list[str]:
+    """The settings (of `fields`) that name something other than the stack's own resource."""
     problems = []
-    for field, (logical_id, variable) in STACK_RESOURCES.items():
+    for field in fields:
+        logical_id, variable = STACK_RESOURCES[field]
         own = resources.get(logical_id)
         value = getattr(settings, field)
         if own is None or _same(value, own):

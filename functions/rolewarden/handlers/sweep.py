@@ -25,8 +25,8 @@ MESSAGES_PER_SWEEP = 50
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings()
+    alerts = runtime.alerts()  # a findings table not the stack's stops start-up
     result = scan_account(runtime.session(), runtime.regions(), settings, settings.enabled_rules())
-    alerts = runtime.alerts()
     due = alerts.findings(result.findings, trigger="sweep", limit=MESSAGES_PER_SWEEP)
     remediations = remediate_automatically(
         result.findings,
