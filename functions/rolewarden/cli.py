@@ -22,7 +22,6 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from rolewarden.baseline_policies import check_extra_baseline_policies
 from rolewarden.cli_remediation import (
     CommandError,
     add_parsers,
@@ -39,6 +38,7 @@ from rolewarden.rules.ids import RULE_IDS
 from rolewarden.rules.model import Severity
 from rolewarden.scan import ScanResult, scan_account
 from rolewarden.settings import REGION_PATTERN, Settings, SettingsError
+from rolewarden.settings.baseline_policies import check_extra_baseline_policies
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

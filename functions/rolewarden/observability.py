@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-
-from rolewarden.rules.model import Finding
 
 # Each function names itself (template.yaml): its metrics carry its own `service` dimension.
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "rolewarden")
@@ -77,16 +74,6 @@ def for_the_command_line() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(previous)
-
-
-def count_findings(findings: Iterable[Finding]) -> None:
-    """Findings by rule and by severity (one metric each, so dashboards can slice)."""
-    findings = list(findings)
-    metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=len(findings))
-    for rule, number in Counter(finding.rule for finding in findings).items():
-        metrics.add_metric(name=f"Findings.{rule}", unit=MetricUnit.Count, value=number)
-    for severity, number in Counter(finding.severity.value for finding in findings).items():
-        metrics.add_metric(name=f"Findings.{severity}", unit=MetricUnit.Count, value=number)
 
 
 def count(name: str, value: float = 1) -> None:

@@ -18,7 +18,6 @@ from rolewarden.remediation.payload import RemediatePayload
 from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import Request
 from rolewarden.remediation.signing import JournalSigner
-from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Finding
 from rolewarden.scan import evaluate_account
 from rolewarden.settings import Settings
@@ -56,7 +55,7 @@ class RemediationService:
         _targets, region = targets_of_arn(resource_arn)
         region = region or self.regions[0]
         scope = Scope(self.account, self.partition, region, tuple(self.regions))
-        context = RuleContext.from_settings(self.settings)  # fresh: it caches role verdicts
+        context = self.settings.rule_context()  # fresh: it caches role verdicts
         verdict = evaluate_resource(self.clients, scope, context, rule, resource_arn)
         if verdict.finding is None:
             subject = {"rule": rule, "resource_arn": resource_arn}
@@ -85,7 +84,7 @@ class RemediationService:
             self.account,
             self.partition,
             self.regions,
-            RuleContext.from_settings(self.settings),
+            self.settings.rule_context(),
             self.settings.enabled_rules(),
         )
         for rule_run in run.runs:

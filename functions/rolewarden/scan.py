@@ -95,7 +95,7 @@ def scan_account(
 ) -> ScanResult:
     clients = AwsClients(session, home_region=regions[0] if regions else None)
     account, partition = clients.account_and_partition()
-    context = RuleContext.from_settings(settings, today)
+    context = settings.rule_context(today)
     evaluated = evaluate_account(clients, account, partition, regions, context, rule_ids)
     runs = evaluated.runs
 

@@ -37,7 +37,6 @@ from rolewarden.demo.builders import (
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import TargetedReader
 from rolewarden.rules import ids
-from rolewarden.rules.context import RuleContext
 from rolewarden.rules.engine import run_rules
 from rolewarden.settings import Settings
 
@@ -348,7 +347,7 @@ class TestAwsvpcAndHostNetworkTasks:
         # sweep's
         assert [s.name for s in snapshot.services.values()] == ["api"]
         assert snapshot.instances[host.instance_id].ecs_agent_settings == {}
-        run = run_rules(snapshot, RuleContext.from_settings(Settings()), [RULE_IMDS])
+        run = run_rules(snapshot, Settings().rule_context(), [RULE_IMDS])
         expected = finding(world.result, RULE_IMDS, host.instance_arn)
         assert [f.as_json() for f in run.findings if f.resource_arn == host.instance_arn] == [
             expected
@@ -374,5 +373,5 @@ def targeted_reader(world: SimpleNamespace) -> TargetedReader:
         REGION,
         ACCOUNT,
         "aws",
-        RuleContext.from_settings(Settings()).skip_document,
+        Settings().rule_context().skip_document,
     )

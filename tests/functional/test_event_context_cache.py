@@ -31,7 +31,6 @@ from rolewarden.evaluation.targets import TargetedResult, Targets, evaluate_targ
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.rules import ids
-from rolewarden.rules.context import RuleContext
 from rolewarden.settings import Settings
 
 ROLE = "shop-ecs-host"
@@ -44,7 +43,7 @@ def role_event(session: boto3.Session, cache: ContextCache) -> tuple[TargetedRes
         clients,
         Targets(role_names=frozenset({ROLE})),
         Scope(ACCOUNT, "aws", REGION, (REGION,)),
-        RuleContext.from_settings(Settings()),
+        Settings().rule_context(),
         [ids.INSTANCE_ROLE_APP_PERMISSIONS],
         cache,
     )

@@ -15,7 +15,6 @@ from rolewarden.demo.builders import (
 )
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import TargetedReader
-from rolewarden.rules.context import RuleContext
 from rolewarden.rules.engine import run_rules
 from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS
 from rolewarden.settings import Settings
@@ -50,7 +49,7 @@ def test_a_role_that_no_instance_uses_is_read_without_its_policies_until_one_doe
         managed_policy_arns=(policy,),
         inline_policies={"cache": policy_document(allow(["dynamodb:GetItem"]))},
     )
-    context = RuleContext.from_settings(Settings(instance_role_scope="all"))
+    context = Settings(instance_role_scope="all").rule_context()
     reader = TargetedReader(AwsClients(mock_aws), REGION, ACCOUNT, "aws", context.skip_document)
 
     # When an event names it, it is read without its policies (no rule judges it)

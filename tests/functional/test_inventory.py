@@ -117,7 +117,7 @@ def world(moto_account: Any, scan: Callable[..., ScanResult]) -> Iterator[Simple
 
 
 def context() -> RuleContext:
-    return RuleContext.from_settings(Settings(instance_role_scope="all"))
+    return Settings(instance_role_scope="all").rule_context()
 
 
 def full_snapshot(session: boto3.Session) -> tuple[Snapshot, AwsClients]:

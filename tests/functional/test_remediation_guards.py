@@ -60,7 +60,6 @@ from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
-from rolewarden.rules.context import RuleContext
 from rolewarden.rules.exemptions import EXEMPT_RULES_TAG
 from rolewarden.rules.model import Finding
 from rolewarden.settings import Settings
@@ -124,7 +123,7 @@ class Account:
     def finding(self, rule: str, arn: str, **settings: Any) -> Finding:
         """The finding as the event and sweep paths hand it to automatic remediation."""
         scope = Scope(ACCOUNT, "aws", REGION, (REGION,))
-        context = RuleContext.from_settings(Settings(**settings))
+        context = Settings(**settings).rule_context()
         verdict = evaluate_resource(self.clients, scope, context, rule, arn)
         assert verdict.finding is not None, verdict.reason
         return verdict.finding

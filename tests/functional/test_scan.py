@@ -34,7 +34,6 @@ from rolewarden.inventory import iam as iam_reader
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import build_snapshot, read_account_iam
 from rolewarden.rules import ids
-from rolewarden.rules.context import RuleContext
 from rolewarden.rules.engine import run_rules
 from rolewarden.rules.model import Compliance
 from rolewarden.settings import Settings
@@ -164,7 +163,7 @@ class TestScanErrors:
         # ... and the role is neither reported nor evaluated COMPLIANT (scenario 7)
         assert finding(result, RULE_APP, world.reader_arn) is None
         clients = AwsClients(session)
-        context = RuleContext.from_settings(Settings())
+        context = Settings().rule_context()
         iam = read_account_iam(clients, context.skip_document)
         snapshot = build_snapshot(clients, REGION, ACCOUNT, "aws", iam, context.skip_document)
         verdicts = [

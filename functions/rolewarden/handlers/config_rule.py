@@ -16,7 +16,7 @@ from rolewarden.evaluation.config_rule import ConfigRuleError, evaluate_invocati
 from rolewarden.handlers import runtime
 from rolewarden.handlers.malformed import reject
 from rolewarden.observability import count, logger, metrics, tracer
-from rolewarden.settings import Mode
+from rolewarden.rules.modes import Mode
 
 
 @logger.inject_lambda_context

@@ -11,7 +11,6 @@ import os
 
 import boto3
 
-from rolewarden.baseline_policies import check_extra_baseline_policies
 from rolewarden.evaluation.scope import Scope
 from rolewarden.handlers.stack_tables import StackReadError, stack_resources
 from rolewarden.handlers.stack_tables import foreign_settings as stack_foreign_settings
@@ -26,6 +25,7 @@ from rolewarden.observability import count, logger
 from rolewarden.remediation.automatic import Dispatcher, InProcess, ViaFunction
 from rolewarden.rules.context import RuleContext
 from rolewarden.settings import Settings, SettingsError, refuse_unknown_variables
+from rolewarden.settings.baseline_policies import check_extra_baseline_policies
 
 
 @functools.cache
@@ -88,7 +88,7 @@ def _account_of(session_: boto3.Session) -> str:
 
 
 def rule_context() -> RuleContext:
-    return RuleContext.from_settings(settings())
+    return settings().rule_context()
 
 
 def scope(account: str, region: str | None = None) -> Scope:

@@ -7,6 +7,7 @@ when the table fails, the findings are announced rather than lost.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from rolewarden.notify.messages import (
     remediation_notice,
 )
 from rolewarden.notify.notifier import Notifier
-from rolewarden.observability import count, count_findings, logger
+from rolewarden.observability import count, logger
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.rules.model import Compliance, Evaluation, Finding, finding_id
 from rolewarden.rules.registry import REGISTRY
@@ -154,3 +155,12 @@ class AlertSink:
     def _state_failed(error: FindingsStateError) -> None:
         count("FindingsStateErrors")
         logger.error("findings state unavailable", error=str(error))
+
+
+def count_findings(findings: Sequence[Finding]) -> None:
+    """Findings by rule and by severity (one metric each, so dashboards can slice)."""
+    count("Findings", len(findings))
+    for rule, number in Counter(finding.rule for finding in findings).items():
+        count(f"Findings.{rule}", number)
+    for severity, number in Counter(finding.severity.value for finding in findings).items():
+        count(f"Findings.{severity}", number)

@@ -21,7 +21,8 @@ from rolewarden.remediation.change import ActionError, aws_call
 from rolewarden.remediation.outcome import Outcome
 from rolewarden.remediation.request import Request
 from rolewarden.rules.model import Finding
-from rolewarden.settings import Mode, Settings
+from rolewarden.rules.modes import Mode
+from rolewarden.settings import Settings
 
 SWEEP = "sweep"  # what caused a change the scheduled sweep found
 

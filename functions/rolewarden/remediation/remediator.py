@@ -31,9 +31,9 @@ from rolewarden.remediation.request import (
 )
 from rolewarden.remediation.restorer import Restorer
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
-from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Blockers, Finding, Remediation
-from rolewarden.settings import Mode, Settings
+from rolewarden.rules.modes import Mode
+from rolewarden.settings import Settings
 
 Step = tuple[Action, dict[str, Any]]
 
@@ -66,7 +66,7 @@ class Remediator:
         self.poll = poll or Poll()
         home = [clients.home_region] if clients.home_region else []
         covered = list(regions or settings.regions or home)
-        skip = RuleContext.from_settings(settings).skip_document
+        skip = settings.rule_context().skip_document
         self.account_guards = AccountGuards(clients, covered, account, skip)
 
     def remediate(self, finding: Finding, request: Request) -> Outcome:

@@ -40,7 +40,6 @@ from rolewarden.remediation.request import (
 )
 from rolewarden.remediation.restore_grants import critical_grants, undo_summary
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
-from rolewarden.rules.context import RuleContext
 from rolewarden.rules.guards import never_changed
 from rolewarden.settings import Settings
 
@@ -146,7 +145,7 @@ class Restorer:
     ) -> list[str] | None:
         """What the restore would grant that is critical (None: it could not be judged)."""
         try:
-            context = RuleContext.from_settings(settings)
+            context = settings.rule_context()
             return critical_grants(self.clients, original.change, context)
         except ActionError as error:
             answer(outcome, OutcomeStatus.FAILED, [f"judging the restore failed: {error}"])

@@ -34,7 +34,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
             yield Evaluation.compliant(RULE_ID, resource, "has an instance profile")
             continue
         guards = resource_guards(instance.tags)
-        profile = context.settings.baseline_instance_profile
+        profile = context.baseline_instance_profile
         if profile is None:
             guards.never.append(
                 "no baseline instance profile configured (ROLEWARDEN_BASELINE_INSTANCE_PROFILE)"

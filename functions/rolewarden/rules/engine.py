@@ -61,7 +61,7 @@ def _apply_exemption(evaluation: Evaluation, context: RuleContext, run: RuleRun)
     if evaluation.violation is None:
         return evaluation
     exemption = exemption_of(
-        evaluation.resource.tags, context.today, context.settings.max_exemption_days
+        evaluation.resource.tags, context.today, context.max_exemption_days
     ).for_rule(evaluation.rule)
     if exemption.exempts:
         assert exemption.until is not None and exemption.reason is not None

@@ -67,7 +67,7 @@ def evaluate(snapshot: Snapshot, context: RuleContext) -> Iterator[Evaluation]:
                     automatic=False,
                     params={
                         "instance_id": instance.instance_id,
-                        "instance_profile": context.settings.baseline_instance_profile,
+                        "instance_profile": context.baseline_instance_profile,
                         "replace": True,
                     },
                     blockers=guards.freeze(),

@@ -55,8 +55,8 @@ from rolewarden.rules.host_roles import is_ecs_host_role
 from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS as RULE_ID
 from rolewarden.rules.imds import imds_reachability
 from rolewarden.rules.model import Evaluation, Remediation, Rule, Severity, Violation
+from rolewarden.rules.modes import InstanceRoleScope
 from rolewarden.rules.resources import IAM_ROLE, role_resource, short_name
-from rolewarden.settings import InstanceRoleScope
 
 ACTION = "remove-application-policies"
 SPLIT = "split-mixed-policy"

@@ -36,7 +36,6 @@ from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.remediator import HOURLY_CAP, Remediator
 from rolewarden.remediation.request import Request
 from rolewarden.rules import ids
-from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Finding
 from rolewarden.settings import Settings
 
@@ -78,7 +77,7 @@ def finding_of(session: boto3.Session, role: str) -> Finding:
     verdict = evaluate_resource(
         clients,
         Scope(ACCOUNT, "aws", REGION, (REGION,)),
-        RuleContext.from_settings(SETTINGS),
+        SETTINGS.rule_context(),
         RULE_APP,
         arn,
     )

@@ -57,7 +57,7 @@ def empty_snapshot() -> Snapshot:
 
 
 def context(today: date = TODAY, **settings: Any) -> RuleContext:
-    return RuleContext.from_settings(Settings(**settings), today=today)
+    return Settings(**settings).rule_context(today=today)
 
 
 def remediating(rule_id: str, **settings: Any) -> RuleContext:

@@ -12,7 +12,7 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
-from enum import StrEnum
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import (
@@ -26,7 +26,9 @@ from pydantic import (
 
 from rolewarden.policy.classify import policy_identity
 from rolewarden.policy.critical import CRITICAL_AWS_MANAGED_POLICIES, grants_critical_action
+from rolewarden.rules.context import RuleContext
 from rolewarden.rules.ids import RULE_IDS
+from rolewarden.rules.modes import InstanceRoleScope, Mode
 
 PREFIX = "ROLEWARDEN_"
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -44,17 +46,6 @@ CRITICAL_BASELINE_POLICY = (
 
 class SettingsError(ValueError):
     """A setting is malformed; the message names the environment variable."""
-
-
-class Mode(StrEnum):
-    OFF = "off"
-    NOTIFY = "notify"
-    REMEDIATE = "remediate"
-
-
-class InstanceRoleScope(StrEnum):
-    ECS_HOSTS = "ecs-hosts"
-    ALL = "all"
 
 
 CommaList = Annotated[tuple[str, ...], Field(default=())]
@@ -158,6 +149,21 @@ class Settings(BaseModel):
 
     def mode(self, rule_id: str) -> Mode:
         return self.rule_modes.get(rule_id, Mode.NOTIFY)
+
+    def rule_context(self, today: date | None = None) -> RuleContext:
+        """What the rules read of these settings (a fresh one: it caches role verdicts)."""
+        return RuleContext.build(
+            extra_baseline_actions=self.extra_baseline_actions,
+            extra_baseline_policy_arns=self.extra_baseline_policy_arns,
+            scope=self.instance_role_scope,
+            remediating=() if self.dry_run else self._remediating(),
+            max_exemption_days=self.max_exemption_days,
+            baseline_instance_profile=self.baseline_instance_profile,
+            today=today,
+        )
+
+    def _remediating(self) -> list[str]:
+        return [rule for rule in RULE_IDS if self.mode(rule) is Mode.REMEDIATE]
 
     def enabled_rules(self) -> list[str]:
         return [rule for rule in RULE_IDS if self.mode(rule) is not Mode.OFF]
