@@ -50,6 +50,7 @@ lint: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check functions tests benchmarks
 	$(BIN)/ruff format --check functions tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(TOOLS)/bin/cfn-lint template.yaml docs/iam-event-forwarder.yaml
 	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template template.yaml
 

@@ -23,7 +23,7 @@ from rolewarden.demo.builders import (
     policy_document,
     register_container_instance,
 )
-from rolewarden.scan import ScanResult
+from rolewarden.evaluation.account import ScanResult
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -22,9 +22,9 @@ from rolewarden.demo.emulator import (
     support_missing_moto_filters,
     unpin_ecs_tasks_in_process,
 )
+from rolewarden.evaluation.account import ScanResult, scan_account
 from rolewarden.observability import metrics
 from rolewarden.rules.ids import RULE_IDS
-from rolewarden.scan import ScanResult, scan_account
 from rolewarden.settings import Settings
 
 REGION = "us-east-1"

@@ -25,10 +25,10 @@ from benchmarks.meter import CallMeter
 from functional.conftest import TODAY
 from functional.events import TASK_DEFINITION_ARN, Invoker, load_event
 from rolewarden.demo.builders import EXEMPT_REASON_TAG, EXEMPT_UNTIL_TAG
+from rolewarden.evaluation.account import ScanResult
 from rolewarden.handlers.events import handler
 from rolewarden.inventory import iam as iam_reader
 from rolewarden.rules.model import finding_id
-from rolewarden.scan import ScanResult
 
 READS = ("sts", "iam", "ec2", "ecs")  # a scan's services; the sweep adds its alerts
 

@@ -48,7 +48,7 @@ import pytest
 
 from functional.accounts import REGION, expected_finding_id, instance_arn
 from functional.journals import create_table, key_alias, with_journal_key
-from rolewarden.cli import main
+from rolewarden.cli.main import main
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     SSM_CORE_POLICY_ARN,

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from functional.accounts import REGION, expected_finding_id, instance_arn
-from rolewarden.cli import main
+from rolewarden.cli.main import main
 from rolewarden.demo.builders import launch_instance
 from rolewarden.observability import logger
 from rolewarden.rules import ids

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from functional.accounts import EXEMPTION_REASON, Scan, finding, instance_arn, make_host
+from rolewarden.cli.output import render_table
 from rolewarden.demo.builders import (
     EXEMPT_REASON_TAG,
     EXEMPT_UNTIL_TAG,
@@ -25,7 +26,6 @@ from rolewarden.demo.builders import (
     launch_instance,
     register_container_instance,
 )
-from rolewarden.output import render_table
 from rolewarden.rules import ids
 
 RULES_TAG = "rolewarden:exempt-rules"

@@ -55,10 +55,10 @@ from rolewarden.demo.builders import (
     register_task_definition,
     run_task,
 )
+from rolewarden.evaluation.account import scan_account
 from rolewarden.handlers.events import handler
 from rolewarden.rules import ids
 from rolewarden.rules.model import finding_id
-from rolewarden.scan import scan_account
 from rolewarden.settings import Settings
 
 EU = "eu-west-1"

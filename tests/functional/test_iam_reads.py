@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from rolewarden.cli_remediation import caller
+from rolewarden.cli.remediation import caller
 from rolewarden.demo.builders import (
     allow,
     create_customer_policy,

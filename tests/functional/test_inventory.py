@@ -31,6 +31,7 @@ from rolewarden.demo.builders import (
     register_task_definition,
     run_task,
 )
+from rolewarden.evaluation.account import ScanResult
 from rolewarden.inventory import iam as iam_reader
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import TargetedReader, build_snapshot, read_account_iam
@@ -44,7 +45,6 @@ from rolewarden.rules import ids
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.engine import run_rules
 from rolewarden.rules.ids import RULE_IDS
-from rolewarden.scan import ScanResult
 from rolewarden.settings import Settings
 
 ACCOUNT = "123456789012"

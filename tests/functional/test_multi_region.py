@@ -14,8 +14,8 @@ from rolewarden.demo.builders import (
     policy_document,
     register_container_instance,
 )
+from rolewarden.evaluation.account import scan_account
 from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS, RULE_IDS
-from rolewarden.scan import scan_account
 from rolewarden.settings import Settings
 
 

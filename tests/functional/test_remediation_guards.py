@@ -31,7 +31,7 @@ from functional.accounts import (
 from functional.accounts import make_role as build_role
 from functional.journals import create_table, signed_journal
 from functional.moto_stacks import stacks_found_by_physical_id
-from rolewarden.cli_remediation import render_outcome
+from rolewarden.cli.remediation import render_outcome
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     ECS_TASKS_SERVICE,
@@ -53,12 +53,12 @@ from rolewarden.evaluation.resource import evaluate_resource
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.notify.messages import remediation_notice
-from rolewarden.remediate import RemediationService
 from rolewarden.remediation.automatic import InProcess, remediate_automatically
 from rolewarden.remediation.journal import Journal, Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import Request
+from rolewarden.remediation.service import RemediationService
 from rolewarden.rules import ids
 from rolewarden.rules.exemptions import EXEMPT_RULES_TAG
 from rolewarden.rules.model import Finding

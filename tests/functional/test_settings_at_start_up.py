@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from functional.events import INSTANCE_ID, Invoker, load_event
-from rolewarden.cli import main
+from rolewarden.cli.main import main
 from rolewarden.demo.builders import (
     SSM_CORE_POLICY_ARN,
     create_instance_profile,

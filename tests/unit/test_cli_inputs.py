@@ -20,11 +20,11 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
-from rolewarden import cli
-from rolewarden.cli import EXIT_ERROR, main
-from rolewarden.output import printable, render_table
+from rolewarden.cli import main as cli
+from rolewarden.cli.main import EXIT_ERROR, main
+from rolewarden.cli.output import printable, render_table
+from rolewarden.evaluation.account import ScanResult
 from rolewarden.rules.model import Finding, Severity
-from rolewarden.scan import ScanResult
 
 NOT_AN_AWS_ANSWER = (
     "Unable to parse response (not well-formed (invalid token): line 2, column 26), invalid "

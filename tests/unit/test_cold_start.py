@@ -29,7 +29,7 @@ OTHER_FUNCTIONS = {
         "rolewarden.evaluation.cloudtrail",
         "rolewarden.remediation.remediator",  # the remediate function changes the account
     ),
-    "events": ("rolewarden.remediation.remediator", "rolewarden.scan"),
+    "events": ("rolewarden.remediation.remediator", "rolewarden.evaluation.account"),
     "config_rule": (
         "aws_lambda_powertools.utilities.idempotency",
         "rolewarden.evaluation.cloudtrail",

@@ -6,12 +6,12 @@ from collections import Counter
 
 import pytest
 
-from rolewarden.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, exit_code, main
+from rolewarden.cli.main import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, exit_code, main
+from rolewarden.cli.output import render_table
+from rolewarden.evaluation.account import ScanResult
 from rolewarden.inventory.snapshot import ScanError
-from rolewarden.output import render_table
 from rolewarden.rules.engine import ExemptResource
 from rolewarden.rules.model import Finding, Severity
-from rolewarden.scan import ScanResult
 
 ACCOUNT = "111122223333"
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import boto3
 
-from rolewarden.cli_remediation import (
+from rolewarden.cli.remediation import (
     caller,
     create_signed_table,
     render_journal,
@@ -24,12 +24,12 @@ from rolewarden.demo.builders import (
     create_instance_profile,
     create_role,
 )
+from rolewarden.evaluation.account import scan_account
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.remediate import RemediationService, journal_of
 from rolewarden.remediation.request import Request
+from rolewarden.remediation.service import RemediationService, journal_of
 from rolewarden.rules import ids
 from rolewarden.rules.model import finding_id
-from rolewarden.scan import scan_account
 from rolewarden.settings import Settings
 
 JOURNAL_TABLE = "rolewarden-journal"

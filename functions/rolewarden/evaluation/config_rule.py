@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rolewarden.evaluation.account import evaluate_account
 from rolewarden.evaluation.config_events import (
     ConfigRuleInvocation,
     ConfigurationItem,
@@ -30,7 +31,6 @@ from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Compliance, Evaluation, Finding
 from rolewarden.rules.registry import REGISTRY
 from rolewarden.rules.resources import EC2_INSTANCE, ECS_TASK_DEFINITION, IAM_ROLE
-from rolewarden.scan import evaluate_account
 
 IAM_POLICY = "AWS::IAM::Policy"
 MAX_ANNOTATION = 256

@@ -20,8 +20,8 @@ from rolewarden.handlers import runtime
 from rolewarden.handlers.idempotency import once
 from rolewarden.handlers.malformed import reject
 from rolewarden.observability import count, logger, metrics, tracer
-from rolewarden.remediate import RemediationService, act_on, journal_of
 from rolewarden.remediation.payload import RemediatePayload
+from rolewarden.remediation.service import RemediationService, act_on, journal_of
 
 
 @logger.inject_lambda_context

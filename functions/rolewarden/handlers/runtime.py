@@ -110,8 +110,8 @@ def dispatcher(account: str, alerts: AlertSink) -> Dispatcher:
         return ViaFunction(clients_, function)
     # Without the stack (the demo) this process changes the account itself; the deployed
     # functions hand over, so only here is the remediation machinery loaded.
-    from rolewarden.remediate import journal_of  # noqa: PLC0415
     from rolewarden.remediation.remediator import Remediator  # noqa: PLC0415
+    from rolewarden.remediation.service import journal_of  # noqa: PLC0415
 
     journal = journal_of(clients_, settings().journal_table, settings().journal_key)
     remediator = Remediator(clients_, settings(), journal, account, regions=regions())

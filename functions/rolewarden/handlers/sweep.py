@@ -10,10 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from rolewarden.evaluation.account import scan_account
 from rolewarden.handlers import runtime
 from rolewarden.observability import count, logger, metrics, tracer
 from rolewarden.remediation.automatic import remediate_automatically
-from rolewarden.scan import scan_account
 
 # One message per new finding, the most severe first; the digest counts the rest (Slack
 # takes about one message a second, and the first sweep of an account finds everything).

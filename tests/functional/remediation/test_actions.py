@@ -44,12 +44,12 @@ from rolewarden.demo.builders import (
 )
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.policy.digest import document_digest
-from rolewarden.remediate import RemediationService, journal_of
 from rolewarden.remediation.change import ActionError, ActionRefusedError, Change
 from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
 from rolewarden.remediation.request import Request
+from rolewarden.remediation.service import RemediationService, journal_of
 from rolewarden.rules import ids
 from rolewarden.settings import Settings
 

@@ -29,10 +29,10 @@ from functional.events import AwsCalls, recorded_session
 from functional.journals import create_table, signed_journal
 from rolewarden.demo.builders import create_cluster, register_task_definition, run_task
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.remediate import RemediationService
 from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.request import Request
+from rolewarden.remediation.service import RemediationService
 from rolewarden.rules import ids
 from rolewarden.settings import Settings
 

@@ -36,11 +36,11 @@ from functional.remediation.support import (
     start_rolewarden,
 )
 from rolewarden.demo.builders import ECS_AGENT_POLICY_ARN, S3_READ_ONLY_POLICY_ARN
-from rolewarden.remediate import RemediationService
 from rolewarden.remediation.journal import LOCK_SECONDS
 from rolewarden.remediation.outcome import OutcomeStatus
 from rolewarden.remediation.request import Request
 from rolewarden.remediation.runner import ChangeRunner
+from rolewarden.remediation.service import RemediationService
 from rolewarden.settings import Settings
 
 AUTOMATIC = Request(actor="event:e-1", apply=True, automatic=True)

@@ -32,11 +32,11 @@ from rolewarden.demo.builders import (
     policy_document,
 )
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.remediate import RemediationService
 from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
 from rolewarden.remediation.request import Request
+from rolewarden.remediation.service import RemediationService
 from rolewarden.rules import ids
 from rolewarden.settings import Settings
 

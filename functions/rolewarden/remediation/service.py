@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rolewarden.evaluation.account import evaluate_account
 from rolewarden.evaluation.resource import evaluate_resource, targets_of_arn
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory.aws import AwsClients
@@ -19,7 +20,6 @@ from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import Request
 from rolewarden.remediation.signing import JournalSigner
 from rolewarden.rules.model import Finding
-from rolewarden.scan import evaluate_account
 from rolewarden.settings import Settings
 
 SELF_DECLARED = " (self-declared: a direct invoke's requested_by, not verified by AWS)"

@@ -12,8 +12,8 @@ import os
 import re
 import sys
 
+from rolewarden.evaluation.account import ScanResult
 from rolewarden.rules.model import Finding, Severity
-from rolewarden.scan import ScanResult
 
 # C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the
 # bidirectional overrides and isolates (they reorder what a person reads).

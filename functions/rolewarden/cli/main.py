@@ -22,21 +22,21 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from rolewarden.cli_remediation import (
+from rolewarden.cli.output import emit, printable, render_table
+from rolewarden.cli.remediation import (
     CommandError,
     add_parsers,
     run_journal,
     run_remediate,
     run_restore,
 )
+from rolewarden.evaluation.account import ScanResult, scan_account
 from rolewarden.evaluation.resource import ResourceArnError
 from rolewarden.inventory.aws import AwsClients, InventoryError, session_from_environment
 from rolewarden.observability import for_the_command_line
-from rolewarden.output import emit, printable, render_table
 from rolewarden.remediation.journal import JournalError
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.rules.model import Severity
-from rolewarden.scan import ScanResult, scan_account
 from rolewarden.settings import REGION_PATTERN, Settings, SettingsError
 from rolewarden.settings.baseline_policies import check_extra_baseline_policies
 
@@ -204,7 +204,3 @@ def exit_code(result: ScanResult, fail_on: Severity) -> int:
     if any(finding.severity.rank >= fail_on.rank for finding in result.findings):
         return EXIT_FINDINGS
     return EXIT_ERROR if result.errors else EXIT_OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())

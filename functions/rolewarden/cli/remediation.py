@@ -21,14 +21,14 @@ from typing import Any
 
 import boto3
 
+from rolewarden.cli.output import emit, printable_lines
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.output import emit, printable_lines
-from rolewarden.remediate import RemediationService, journal_of
 from rolewarden.remediation.change import ActionError, aws_call
 from rolewarden.remediation.journal import Journal, JournalEntry, create_table
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
 from rolewarden.remediation.request import Request
+from rolewarden.remediation.service import RemediationService, journal_of
 from rolewarden.remediation.signing import SigningError, create_key
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.settings import Settings

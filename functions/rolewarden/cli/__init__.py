@@ -1,0 +1,1 @@
+"""The `rolewarden` command: scan, remediate, restore, the journal, the demo."""
