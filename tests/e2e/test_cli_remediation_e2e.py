@@ -106,9 +106,12 @@ def test_readme_loop_fixes_an_instance_and_restores_it(
     # When the user creates the journal table
     created = rolewarden("journal", "create-table", JOURNAL, env=env)
 
-    # Then exit 0, and the line says how to use it and the key that signs its entries
+    # Then exit 0, a line says how to use it and the key that signs its entries, and one
+    # who alone may write it (the emulator's caller)
     assert created.returncode == 0, created.stderr
-    (line,) = created.stdout.splitlines()
+    line, protection = created.stdout.splitlines()
+    identity = session.client("sts").get_caller_identity()
+    assert protection.startswith(f"only {identity['Arn']} (aws:userid {identity['UserId']}) ")
     key = line.rsplit("ROLEWARDEN_JOURNAL_KEY=", 1)[-1]
     assert line == (
         f"created journal table {JOURNAL} and its signing key {key}; use them with "

@@ -8,7 +8,9 @@ checks one step. Output is captured with `redirect_stdout` (capsys is per test).
 
 Scenarios:
   1. `journal create-table NAME` creates the table with the template's keys and says how
-     to use it; creating it again is a one-line error (exit 2).
+     to use it; its policy, as the template's, denies item writes to all but the caller
+     (an IAM user's exact user id; for a role, any session of it), and it says so;
+     creating it again is a one-line error (exit 2).
   2. The README loop on an instance without a profile: the plan changes nothing, --apply
      associates the baseline profile and prints the journal id and the command to undo;
      `journal` lists who did it, `--output json` keeps the states before and after;
@@ -76,6 +78,7 @@ NO_JOURNAL = (
 KILL_SWITCH = "  - ROLEWARDEN_DRY_RUN=true: this deployment is read-only; nothing was changed"
 PLAN_ONLY = "  - plan only: nothing was changed (apply to change)"
 TO_APPLY = "  to apply: run the same command with --apply"
+JOURNAL_HEADER = ["JOURNAL", "ID", "STATUS", "SIGNATURE", "ACTION", "RESOURCE,", "BY"]
 
 
 # --- running the command ------------------------------------------------------------------
@@ -101,6 +104,13 @@ class Run:
         assert len(lines) == 1, self.err
         assert lines[0].startswith("rolewarden: "), self.err
         return lines[0]
+
+    @property
+    def journal_rows(self) -> list[str]:
+        """The entries `rolewarden journal` lists, under its header."""
+        header, *rows = self.lines
+        assert header.split() == JOURNAL_HEADER, self.out
+        return rows
 
     def undo_id(self) -> str:
         """The journal id in the `to undo:` line (one change)."""
@@ -243,13 +253,19 @@ class TestJournalCreateTable:
         # Given no table / When a person creates one
         created = rolewarden("journal", "create-table", "cli-journal")
 
-        # Then exit 0, one line saying how to use it
+        # Then exit 0, a line saying how to use it, and one saying who alone may write it
+        # (moto's default caller is an IAM user: its exact user id)
         assert created.code == 0, created.err
-        (line,) = created.lines
-        key = line.rsplit("ROLEWARDEN_JOURNAL_KEY=", 1)[-1]
-        assert line == (
+        usage, protection = created.lines
+        key = usage.rsplit("ROLEWARDEN_JOURNAL_KEY=", 1)[-1]
+        assert usage == (
             f"created journal table cli-journal and its signing key {key}; use them with "
             f"ROLEWARDEN_JOURNAL_TABLE=cli-journal ROLEWARDEN_JOURNAL_KEY={key}"
+        )
+        user_id = demo.session.client("sts").get_caller_identity()["UserId"]
+        assert protection == written_only_by(caller_arn(demo.session), user_id)
+        assert table_policy(demo.session, "cli-journal") == journal_policy(
+            caller_arn(demo.session), user_id
         )
         # And the key signs with HMAC, for the person who made it only (and the account
         # administers it)
@@ -267,6 +283,44 @@ class TestJournalCreateTable:
         }
         listed = rolewarden("journal", journal_table="cli-journal")
         assert (listed.code, listed.lines) == (0, ["The journal is empty."])
+
+    def test_a_role_makes_a_table_only_its_sessions_may_write(self, demo: SimpleNamespace) -> None:
+        # Given a person working as a role (with a path), assumed in a session
+        iam = demo.session.client("iam")
+        role = iam.create_role(
+            RoleName="journal-keeper",
+            Path="/ops/",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{demo.account.account_id}:root"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]
+        credentials = demo.session.client("sts").assume_role(
+            RoleArn=role["Arn"], RoleSessionName="jane"
+        )["Credentials"]
+
+        # When they create a journal table
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
+            env.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
+            env.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+            created = rolewarden("journal", "create-table", "role-journal")
+
+        # Then the table's policy lets every session of that role write items (its role id,
+        # any session name), and denies the item writes to everyone else; the output says so
+        assert created.code == 0, created.err
+        assert created.lines[1] == written_only_by(role["Arn"], f"{role['RoleId']}:*")
+        assert table_policy(demo.session, "role-journal") == journal_policy(
+            role["Arn"], f"{role['RoleId']}:*"
+        )
 
     def test_creating_it_again_is_a_one_line_error(self, demo: SimpleNamespace) -> None:
         # Given the table exists
@@ -366,10 +420,11 @@ class TestRemediateAndRestoreAnInstance:
         run, _profile = loop.steps["journal"]
 
         assert run.code == 0, run.err
-        [line] = run.lines
+        [line] = run.journal_rows
         assert line.split() == [
             loop.journal_id,
             "verified",
+            "verified",  # its signature: the key `journal create-table` made verifies it
             "associate-instance-profile",
             loop.arn,
             "by",
@@ -425,8 +480,8 @@ class TestRemediateAndRestoreAnInstance:
         assert restore["restore_of"] == loop.journal_id
         assert restore["state_after"] == {"instance_profile_arn": None}
         after, _profile = loop.steps["journal after"]
-        assert f"(restore of {loop.journal_id})" in after.lines[0]
-        assert after.lines[1].split()[:2] == [loop.journal_id, "restored"]
+        assert f"(restore of {loop.journal_id})" in after.journal_rows[0]
+        assert after.journal_rows[1].split()[:3] == [loop.journal_id, "restored", "verified"]
 
     def test_a_second_restore_has_nothing_to_do(self, loop: SimpleNamespace) -> None:
         run, profile = loop.steps["restore again"]
@@ -555,7 +610,8 @@ class TestOutageGuard:
         }
         # And the table output marks both FORCED
         assert guarded.journal.code == 0
-        assert [line.endswith(" FORCED") for line in guarded.journal.lines] == [True, True]
+        rows = guarded.journal.journal_rows
+        assert [line.endswith(" FORCED") for line in rows] == [True, True]
 
 
 # --- 4. no journal ------------------------------------------------------------------------
@@ -626,7 +682,7 @@ class TestWithoutAJournal:
         ]
         listed = rolewarden("journal", "--journal-table", table)
         assert listed.code == 0
-        assert [line.split()[0] for line in listed.lines] == [entry["journal_id"]]
+        assert [line.split()[0] for line in listed.journal_rows] == [entry["journal_id"]]
 
     def test_journal_without_a_table_is_an_error(self, demo: SimpleNamespace) -> None:
         run = rolewarden("journal")
@@ -989,6 +1045,59 @@ class TestTaskRole:
         assert moved.code == 0, moved.err
         now = running(demo.session, "payments", "stock")
         assert task_role_of(demo.session, now) == demo.account.checkout_task_role_arn, moved.out
+
+
+def table_policy(session: boto3.Session, table: str) -> dict[str, Any]:
+    dynamodb = session.client("dynamodb")
+    arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+    policy: dict[str, Any] = json.loads(dynamodb.get_resource_policy(ResourceArn=arn)["Policy"])
+    return policy
+
+
+def journal_policy(writer_arn: str, userid: str) -> dict[str, Any]:
+    """template.yaml's JournalTable policy, with the CLI's caller as the writer."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TheWriterKeepsTheJournal",
+                "Effect": "Allow",
+                "Principal": {"AWS": writer_arn},
+                "Action": [
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:Scan",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "OnlyTheWriterWrites",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": [
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:PartiQLInsert",
+                    "dynamodb:PartiQLUpdate",
+                    "dynamodb:PartiQLDelete",
+                ],
+                "Resource": "*",
+                "Condition": {"StringNotLike": {"aws:userid": userid}},
+            },
+        ],
+    }
+
+
+def written_only_by(writer_arn: str, userid: str) -> str:
+    return (
+        f"only {writer_arn} (aws:userid {userid}) may write its entries: the table's policy "
+        "denies PutItem, UpdateItem, DeleteItem, BatchWriteItem, PartiQLInsert, "
+        "PartiQLUpdate, PartiQLDelete to every other caller; remediate and restore as that "
+        "caller"
+    )
 
 
 def caller_arn(session: boto3.Session) -> str:

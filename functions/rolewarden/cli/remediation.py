@@ -16,25 +16,39 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
-from rolewarden.cli.output import emit, printable_lines
+from rolewarden.cli.output import emit, printable, printable_lines
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.change import ActionError, aws_call
-from rolewarden.remediation.journal import Journal, JournalEntry, create_table
+from rolewarden.remediation.journal import (
+    WRITE_ACTIONS,
+    CheckedEntry,
+    Journal,
+    create_table,
+    writer_policy,
+    writer_userid,
+)
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS
 from rolewarden.remediation.request import Request
 from rolewarden.remediation.service import RemediationService, journal_of
-from rolewarden.remediation.signing import SigningError, create_key
+from rolewarden.remediation.signing import JournalSigner, SigningError, create_key
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.settings import Settings
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR, EXIT_PLAN_REFUSED = 0, 1, 2, 3
 FINDING_ID = re.compile(r"[0-9a-f]{16}")
+ROOT_KEY = (
+    "created as the root user: only the root user may write this journal, and the key's "
+    "policy names the account, so any principal whose IAM policies allow kms:GenerateMac "
+    "may sign with it; create the journal as a role or user instead"
+)
 
 
 class CommandError(Exception):
@@ -137,34 +151,66 @@ def run_journal(args: argparse.Namespace, session: boto3.Session) -> int:
     if args.journal_command == "create-table":
         if Settings.from_env().dry_run:
             raise CommandError("ROLEWARDEN_DRY_RUN=true: read-only, no table created")
-        key = create_signed_table(clients, args.name)
-        emit(
-            f"created journal table {args.name} and its signing key {key}; use them with "
-            f"ROLEWARDEN_JOURNAL_TABLE={args.name} ROLEWARDEN_JOURNAL_KEY={key}"
-        )
+        created = create_signed_table(clients, args.name)
+        emit(render_created(args.name, created))
+        if created.writer.endswith(":root"):
+            warn(ROOT_KEY)
         return EXIT_OK
-    table = args.journal_table or Settings.from_env().journal_table
+    settings = Settings.from_env()
+    table = args.journal_table or settings.journal_table
     if not table:
         raise CommandError("no journal table: set ROLEWARDEN_JOURNAL_TABLE or pass --journal-table")
-    entries = Journal(clients.client("dynamodb"), table).entries()
+    key = settings.journal_key
+    signer = JournalSigner(clients.client("kms"), key) if key else None
+    checked = Journal(clients.client("dynamodb"), table, signer).checked_entries()
+    if signer is None and checked:
+        warn("no journal key (ROLEWARDEN_JOURNAL_KEY): signatures were not checked")
     if args.output == "json":
-        emit(json.dumps([entry.as_json() for entry in entries], indent=2, default=str))
+        emit(json.dumps([listed.as_json() for listed in checked], indent=2, default=str))
     else:
-        emit(render_journal(entries))
+        emit(render_journal(checked))
     return EXIT_OK
 
 
-def create_signed_table(clients: AwsClients, name: str) -> str:
-    """A journal table and the HMAC key that signs its entries (only this caller may sign
-    with it, as only the remediate role may in the stack); returns the key's ARN."""
+@dataclass(frozen=True)
+class CreatedJournal:
+    """What `journal create-table` made, besides the table."""
+
+    key: str  # the ARN of the HMAC key that signs its entries
+    writer: str  # the caller's principal, the only one the key lets sign
+    userid: str  # its `aws:userid` pattern, the only one the table lets write items
+
+
+def create_signed_table(clients: AwsClients, name: str) -> CreatedJournal:
+    """A journal table and the HMAC key that signs its entries: only this caller may sign
+    with the key, and write the table's items, as only the remediate role may in the
+    stack."""
     account, partition = clients.account_and_partition()
     try:
         writer = principal_of(clients.client("iam"), caller(clients))
         key = create_key(clients.client("kms"), name, account, partition, writer)
     except (ActionError, SigningError) as error:
         raise CommandError(f"no journal table created: {error}") from error
-    create_table(clients.client("dynamodb"), name)
-    return key
+    userid = writer_userid(caller(clients), clients.caller_user_id())
+    create_table(clients.client("dynamodb"), name, writer_policy(writer, userid))
+    return CreatedJournal(key, writer, userid)
+
+
+def render_created(name: str, created: CreatedJournal) -> str:
+    denied = ", ".join(action.removeprefix("dynamodb:") for action in WRITE_ACTIONS)
+    return printable_lines(
+        [
+            f"created journal table {name} and its signing key {created.key}; use them with "
+            f"ROLEWARDEN_JOURNAL_TABLE={name} ROLEWARDEN_JOURNAL_KEY={created.key}",
+            f"only {created.writer} (aws:userid {created.userid}) may write its entries: "
+            f"the table's policy denies {denied} to every other caller; remediate and "
+            "restore as that caller",
+        ]
+    )
+
+
+def warn(message: str) -> None:
+    print(f"rolewarden: warning: {printable(message)}", file=sys.stderr)
 
 
 def principal_of(iam: Any, caller_arn: str) -> str:
@@ -233,16 +279,22 @@ def render_outcome(outcome: Outcome) -> str:
     return printable_lines(lines)
 
 
-def render_journal(entries: list[JournalEntry]) -> str:
-    if not entries:
+def render_journal(checked: list[CheckedEntry]) -> str:
+    if not checked:
         return "The journal is empty."
-    width = max(len(entry.action) for entry in entries)
-    lines = []
-    for entry in entries:
+    id_width = max(len(listed.entry.journal_id) for listed in checked)
+    width = max(len(listed.entry.action) for listed in checked)
+    lines = [
+        f"{'JOURNAL ID':<{id_width}}  {'STATUS':<9} {'SIGNATURE':<9} {'ACTION':<{width}}  "
+        "RESOURCE, BY"
+    ]
+    for listed in checked:
+        entry = listed.entry
         restore = f" (restore of {entry.restore_of})" if entry.restore_of else ""
         forced = " FORCED" if entry.forced else ""
         lines.append(
-            f"{entry.journal_id}  {entry.status.value:<9} {entry.action:<{width}}  "
+            f"{entry.journal_id:<{id_width}}  {entry.status.value:<9} "
+            f"{listed.signature.value:<9} {entry.action:<{width}}  "
             f"{entry.resource_arn}  by {entry.actor}{restore}{forced}"
         )
     return printable_lines(lines)

@@ -15,6 +15,7 @@ import boto3
 from rolewarden.cli.remediation import (
     caller,
     create_signed_table,
+    render_created,
     render_journal,
     render_outcome,
 )
@@ -46,7 +47,9 @@ def remediation_loop(session: boto3.Session, account: DemoAccount, say: Say = pr
     create_role(iam, BASELINE_PROFILE, managed_policy_arns=(SSM_CORE_POLICY_ARN,))
     create_instance_profile(iam, BASELINE_PROFILE, BASELINE_PROFILE)
     say(f"\n$ rolewarden journal create-table {JOURNAL_TABLE}")
-    key = create_signed_table(clients, JOURNAL_TABLE)
+    created = create_signed_table(clients, JOURNAL_TABLE)
+    say(render_created(JOURNAL_TABLE, created))
+    key = created.key
     journal = journal_of(clients, JOURNAL_TABLE, key)
     assert journal is not None
     settings = Settings.from_env().model_copy(
@@ -78,7 +81,7 @@ def remediation_loop(session: boto3.Session, account: DemoAccount, say: Say = pr
     say(f"\n$ rolewarden scan  -> finding {bare} {'is gone' if fixed else 'is STILL OPEN'}")
 
     say("\n$ rolewarden journal")
-    say(render_journal(journal.entries()))
+    say(render_journal(journal.checked_entries()))
     ids_ = " ".join(entry.journal_id for entry in outcome.journal)
     say(f"\n$ rolewarden restore {ids_} --apply")
     for entry in outcome.journal:

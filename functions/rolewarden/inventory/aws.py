@@ -89,7 +89,7 @@ class AwsClients:
         self.home_region: str | None = home_region or session.region_name
         self.counter = counter or ApiCallCounter()
         self._clients: dict[tuple[str, str | None, str], Any] = {}
-        self._caller_arn: str | None = None
+        self._caller: dict[str, Any] | None = None
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self._client(service, region, "retried", RETRY_CONFIG)
@@ -119,12 +119,19 @@ class AwsClients:
 
     def caller_arn(self) -> str:
         """Who these clients act as, from STS: asked once, it cannot change."""
-        if self._caller_arn is None:
+        return str(self._caller_identity()["Arn"])
+
+    def caller_user_id(self) -> str:
+        """The caller's unique id (`aws:userid`): "<role id>:<session>" for a role."""
+        return str(self._caller_identity()["UserId"])
+
+    def _caller_identity(self) -> dict[str, Any]:
+        if self._caller is None:
             try:
-                self._caller_arn = str(self.client("sts").get_caller_identity()["Arn"])
+                self._caller = self.client("sts").get_caller_identity()
             except (ClientError, BotoCoreError) as error:
                 raise error_from("sts:GetCallerIdentity", error) from error
-        return self._caller_arn
+        return self._caller
 
     def account_and_partition(self) -> tuple[str, str]:
         """The caller's account id and partition (never hard-coded)."""

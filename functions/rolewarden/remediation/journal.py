@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -33,14 +33,37 @@ LOCK_PREFIX = "lock#"
 ENTRY_SK = "entry"
 # A lock outlives its holder at most this long (a function that timed out holds none).
 LOCK_SECONDS = 15 * 60
+# The item writes a journal table denies to all but its writer (template.yaml's JournalTable).
+WRITE_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+)
 
 
 class JournalError(Exception):
     """The journal cannot be read or written; no change is made without it."""
 
 
+class Signature(StrEnum):
+    """What a journal entry's signature says about it."""
+
+    VERIFIED = "verified"  # signed by the journal key, over this very entry
+    MISSING = "missing"  # unsigned: RoleWarden did not write it
+    INVALID = "invalid"  # altered since it was signed, or copied from another entry
+    UNCHECKED = "unchecked"  # no journal key to check it with
+
+
 class UntrustedEntryError(Exception):
     """A journal entry is unsigned, or its signature does not hold: it is never restored."""
+
+    def __init__(self, message: str, signature: Signature) -> None:
+        super().__init__(message)
+        self.signature = signature
 
 
 class Status(StrEnum):
@@ -97,6 +120,23 @@ class JournalEntry:
         }
 
 
+@dataclass(frozen=True)
+class CheckedEntry:
+    """A journal entry as listed: what it says, and whether its signature holds."""
+
+    entry: JournalEntry
+    signature: Signature
+
+    def as_json(self) -> dict[str, Any]:
+        return self.entry.as_json() | {"signature": self.signature.value}
+
+
+def _newest_first(entry: JournalEntry) -> tuple[str, str]:
+    """A sort key, with reverse=True. The id tells the second only: the time in the
+    entry orders steps of one second."""
+    return entry.time, entry.journal_id
+
+
 def new_journal_id(now: datetime) -> str:
     """Sortable by time, unique without coordination."""
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
@@ -118,18 +158,23 @@ class Journal:
     def trusted(self, journal_id: str) -> JournalEntry | None:
         """The entry, once its signature is verified; UntrustedEntryError when it fails."""
         item = self._get_item(journal_id)
-        if item is None:
-            return None
+        return None if item is None else self._verified(journal_id, item)
+
+    def _verified(self, journal_id: str, item: dict[str, Any]) -> JournalEntry:
+        """The item's entry if its signature holds (one KMS VerifyMac), else
+        UntrustedEntryError saying which way it fails (its `signature`)."""
         if self.signer is None:
             raise UntrustedEntryError(
                 f"journal entry {journal_id} cannot be verified: no journal key "
-                "(ROLEWARDEN_JOURNAL_KEY); an entry that cannot be verified is never restored"
+                "(ROLEWARDEN_JOURNAL_KEY); an entry that cannot be verified is never restored",
+                Signature.UNCHECKED,
             )
         signature = item.get("signature", {}).get("S")
         if not signature:
             raise UntrustedEntryError(
                 f"journal entry {journal_id} is unsigned: RoleWarden signs every entry it "
-                "writes, so it was written by someone else; never restored"
+                "writes, so it was written by someone else; never restored",
+                Signature.MISSING,
             )
         document = json.loads(item["entry"]["S"])
         try:
@@ -137,12 +182,14 @@ class Journal:
         except InvalidMacError as error:
             raise UntrustedEntryError(
                 f"journal entry {journal_id} was altered since RoleWarden wrote it ({error} "
-                f"under journal key {self.signer.key_id}); never restored"
+                f"under journal key {self.signer.key_id}); never restored",
+                Signature.INVALID,
             ) from error
         if document.get("journal_id") != journal_id:
             raise UntrustedEntryError(
                 f"journal entry {journal_id} holds the signed entry of "
-                f"{document.get('journal_id')}: copied, not written there; never restored"
+                f"{document.get('journal_id')}: copied, not written there; never restored",
+                Signature.INVALID,
             )
         return _entry(item)
 
@@ -168,10 +215,26 @@ class Journal:
             raise JournalError(f"journal table {self.table}: {operation}: {error}") from error
 
     def entries(self) -> list[JournalEntry]:
-        """Newest first."""
+        """Newest first, as stored (unverified: `checked_entries` verifies them)."""
         found = [_entry(item) for item in self._scan(ENTRY_PREFIX)]
-        # The id tells the second only: the time in the entry orders steps of one second.
-        return sorted(found, key=lambda entry: (entry.time, entry.journal_id), reverse=True)
+        return sorted(found, key=_newest_first, reverse=True)
+
+    def checked_entries(self) -> list[CheckedEntry]:
+        """Newest first, each with what its signature says, verified as `trusted` verifies
+        an entry before a restore: one KMS VerifyMac per signed entry (none without a
+        journal key; a KMS failure is a JournalError, not a verdict). Each is listed under
+        the id it is stored at, the one `restore` takes (a copy says another inside)."""
+        checked = []
+        for item in self._scan(ENTRY_PREFIX):
+            journal_id = item["pk"]["S"].removeprefix(ENTRY_PREFIX)
+            try:
+                signature = Signature.VERIFIED
+                entry = self._verified(journal_id, item)
+            except UntrustedEntryError as error:
+                signature = error.signature
+                entry = replace(_entry(item), journal_id=journal_id)
+            checked.append(CheckedEntry(entry, signature))
+        return sorted(checked, key=lambda listed: _newest_first(listed.entry), reverse=True)
 
     def mark_restored(self, resource_arn: str, when: datetime, journal_id: str) -> None:
         self._put(
@@ -258,10 +321,57 @@ class Journal:
             raise JournalError(f"journal table {self.table}: {operation}: {error}") from error
 
 
-def create_table(dynamodb: Any, name: str) -> None:
-    """The schema of template.yaml's JournalTable, for the CLI without the stack."""
+def writer_userid(caller_arn: str, user_id: str) -> str:
+    """The `aws:userid` pattern of the journal's writer, from sts:GetCallerIdentity.
+
+    An assumed role's user id is "<role id>:<session name>": every session of that role
+    (the next one has another name), as the template names the remediate role. Anyone
+    else is their exact user id: an IAM user's, a federated user's ("<account>:<name>",
+    whose prefix every federated user of the account shares), the root user's (the
+    account id). Unique ids are never reused: a principal made again later is not it.
+    """
+    if caller_arn.split(":", 5)[-1].startswith("assumed-role/"):
+        return user_id.split(":", 1)[0] + ":*"
+    return user_id
+
+
+def writer_policy(writer_arn: str, userid: str) -> dict[str, Any]:
+    """template.yaml's JournalTable policy, for a table the CLI created: only the writer
+    (`userid`, from `writer_userid`) may write items. ("*": the policy of a table that
+    does not exist yet cannot name its ARN.)"""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TheWriterKeepsTheJournal",
+                "Effect": "Allow",
+                "Principal": {"AWS": writer_arn},
+                # Scan: `rolewarden journal` lists the CLI's table, as its writer.
+                "Action": [
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:Scan",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "OnlyTheWriterWrites",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": list(WRITE_ACTIONS),
+                "Resource": "*",
+                "Condition": {"StringNotLike": {"aws:userid": userid}},
+            },
+        ],
+    }
+
+
+def create_table(dynamodb: Any, name: str, policy: dict[str, Any] | None = None) -> None:
+    """The schema of template.yaml's JournalTable, for the CLI without the stack, with
+    `policy` (`writer_policy`) as its resource policy once it is ACTIVE."""
     try:
-        dynamodb.create_table(
+        created = dynamodb.create_table(
             TableName=name,
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
@@ -281,6 +391,24 @@ def create_table(dynamodb: Any, name: str) -> None:
         )
     except (ClientError, BotoCoreError) as error:
         raise JournalError(f"cannot create journal table {name}: {error}") from error
+    if policy is not None:
+        _put_policy(dynamodb, created["TableDescription"]["TableArn"], name, policy)
+
+
+def _put_policy(dynamodb: Any, arn: str, name: str, policy: dict[str, Any]) -> None:
+    """Put the policy on the new table (CreateTable's ResourcePolicy would leave no moment
+    without it, but the emulator ignores it; the table is empty meanwhile, and an entry
+    written then is unsigned, never restored). NO_POLICY: refused if one is already
+    there, i.e. someone else put theirs first."""
+    try:
+        dynamodb.put_resource_policy(
+            ResourceArn=arn, Policy=json.dumps(policy), ExpectedRevisionId="NO_POLICY"
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise JournalError(
+            f"journal table {name} was created without its policy ({error}): anyone the "
+            "account allows may write it; delete it and create it again"
+        ) from error
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
