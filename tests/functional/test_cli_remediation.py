@@ -31,6 +31,10 @@ Scenarios:
      services move only with --update-service; restore deregisters the revision.
      After a restore the fix can be made again; --update-service after the revision
      exists moves the services to it.
+  8. `journal` shows what each entry's signature says (one KMS VerifyMac each, as before
+     a restore): verified, missing (unsigned), invalid (edited in DynamoDB, or a signed
+     entry copied under another id, listed under the id it is stored at); without a
+     journal key every entry is unchecked, and stderr says so once.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import re
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -49,7 +54,7 @@ import boto3
 import pytest
 
 from functional.accounts import REGION, expected_finding_id, instance_arn
-from functional.journals import create_table, key_alias, with_journal_key
+from functional.journals import create_table, key_alias, signed_journal, with_journal_key
 from rolewarden.cli.main import main
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -64,7 +69,9 @@ from rolewarden.demo.builders import (
     seed_demo_account,
 )
 from rolewarden.observability import logger, metrics
-from rolewarden.remediation.journal import Journal
+from rolewarden.remediation import journal as journal_module
+from rolewarden.remediation.change import Change
+from rolewarden.remediation.journal import Journal, JournalEntry, Status, new_journal_id
 from rolewarden.rules import ids
 
 BASELINE = "rolewarden-baseline"
@@ -1045,6 +1052,122 @@ class TestTaskRole:
         assert moved.code == 0, moved.err
         now = running(demo.session, "payments", "stock")
         assert task_role_of(demo.session, now) == demo.account.checkout_task_role_arn, moved.out
+
+
+# --- 8. the journal's signatures ----------------------------------------------------------
+
+
+class TestJournalSignatures:
+    TABLE = "signatures-journal"
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def stored(cls, demo: SimpleNamespace) -> SimpleNamespace:
+        """One entry RoleWarden signed, one written unsigned, one signed then edited in
+        DynamoDB, one signed entry copied under another id: newest first in that order."""
+        dynamodb = demo.session.client("dynamodb")
+        create_table(dynamodb, cls.TABLE)
+        journal = signed_journal(dynamodb, cls.TABLE)
+        signed, unsigned, tampered, original = (
+            listed_entry(f"2030-01-01T12:00:0{second}+00:00") for second in (4, 3, 2, 1)
+        )
+        journal.save(signed)
+        dynamodb.put_item(TableName=cls.TABLE, Item=journal_module._item(unsigned))
+        journal.save(tampered)
+        item = dynamodb.get_item(TableName=cls.TABLE, Key=entry_key(tampered.journal_id))["Item"]
+        edited = item["entry"]["S"].replace('"actor": "alice"', '"actor": "bob"')
+        assert edited != item["entry"]["S"]
+        dynamodb.update_item(
+            TableName=cls.TABLE,
+            Key=entry_key(tampered.journal_id),
+            UpdateExpression="SET #entry = :entry",
+            ExpressionAttributeNames={"#entry": "entry"},
+            ExpressionAttributeValues={":entry": {"S": edited}},
+        )
+        journal.save(original)
+        copy = dynamodb.get_item(TableName=cls.TABLE, Key=entry_key(original.journal_id))["Item"]
+        copied = "20300101T120000Z-c0ffee00"
+        dynamodb.put_item(TableName=cls.TABLE, Item=copy | entry_key(copied))
+        return SimpleNamespace(
+            verified=signed.journal_id,
+            missing=unsigned.journal_id,
+            invalid=tampered.journal_id,
+            original=original.journal_id,
+            copied=copied,
+        )
+
+    def expected(self, stored: SimpleNamespace) -> list[tuple[str, str]]:
+        return [
+            (stored.verified, "verified"),
+            (stored.missing, "missing"),
+            (stored.invalid, "invalid"),
+            (stored.original, "verified"),
+            (stored.copied, "invalid"),  # listed under the id restore takes, not the copy's
+        ]
+
+    def test_the_table_shows_each_entrys_signature(self, stored: SimpleNamespace) -> None:
+        # When the journal is listed with its key
+        run = rolewarden("journal", journal_table=self.TABLE)
+
+        # Then each entry shows what its signature says, and nothing is said on stderr
+        assert run.code == 0, run.err
+        assert [(row.split()[0], row.split()[2]) for row in run.journal_rows] == self.expected(
+            stored
+        )
+        assert run.err == ""
+
+    def test_the_json_has_each_entrys_signature(self, stored: SimpleNamespace) -> None:
+        run = rolewarden("journal", "--output", "json", journal_table=self.TABLE)
+
+        assert run.code == 0, run.err
+        listed = json.loads(run.out)
+        assert [(e["journal_id"], e["signature"]) for e in listed] == self.expected(stored)
+        # And the tampered entry is listed as it now reads: invalid says not to trust it
+        assert [e["actor"] for e in listed if e["journal_id"] == stored.invalid] == ["bob"]
+
+    def test_without_a_key_every_entry_is_unchecked_and_it_says_so_once(
+        self, stored: SimpleNamespace
+    ) -> None:
+        # When the journal is listed without a journal key
+        table = rolewarden("journal", journal_table=self.TABLE, journal_key="")
+        data = rolewarden("journal", "--output", "json", journal_table=self.TABLE, journal_key="")
+
+        # Then every entry is unchecked, and one line on stderr says why
+        for run in (table, data):
+            assert run.code == 0, run.err
+            assert run.err.splitlines() == [
+                "rolewarden: warning: no journal key (ROLEWARDEN_JOURNAL_KEY): signatures "
+                "were not checked"
+            ]
+        assert {row.split()[2] for row in table.journal_rows} == {"unchecked"}
+        assert {entry["signature"] for entry in json.loads(data.out)} == {"unchecked"}
+        assert len(table.journal_rows) == len(self.expected(stored))
+
+
+def listed_entry(time: str) -> JournalEntry:
+    when = datetime.fromisoformat(time)
+    return JournalEntry(
+        journal_id=new_journal_id(when),
+        time=time,
+        actor="alice",
+        rule=ids.EC2_INSTANCE_WITHOUT_PROFILE,
+        finding_id="0123456789abcdef",
+        resource_arn=instance_arn("i-0123456789abcdef0"),
+        account="123456789012",
+        change=Change(
+            "associate-instance-profile",
+            REGION,
+            {"instance_id": "i-0123456789abcdef0"},
+            before={"instance_profile_arn": None},
+            after={"instance_profile_arn": "arn:aws:iam::123456789012:instance-profile/x"},
+            summary="associate i-0123456789abcdef0 with instance profile x",
+        ),
+        status=Status.VERIFIED,
+    )
+
+
+def entry_key(journal_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"entry#{journal_id}"}, "sk": {"S": "entry"}}
 
 
 def table_policy(session: boto3.Session, table: str) -> dict[str, Any]:
