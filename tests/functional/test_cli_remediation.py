@@ -9,8 +9,9 @@ checks one step. Output is captured with `redirect_stdout` (capsys is per test).
 Scenarios:
   1. `journal create-table NAME` creates the table with the template's keys and says how
      to use it; its policy, as the template's, denies item writes to all but the caller
-     (an IAM user's exact user id; for a role, any session of it), and it says so;
-     creating it again is a one-line error (exit 2).
+     (an IAM user's exact user id; for a role, any session of it; the root user, with a
+     warning that the key then trusts the account's IAM), and it says so; creating it
+     again is a one-line error (exit 2).
   2. The README loop on an instance without a profile: the plan changes nothing, --apply
      associates the baseline profile and prints the journal id and the command to undo;
      `journal` lists who did it, `--output json` keeps the states before and after;
@@ -34,7 +35,8 @@ Scenarios:
   8. `journal` shows what each entry's signature says (one KMS VerifyMac each, as before
      a restore): verified, missing (unsigned), invalid (edited in DynamoDB, or a signed
      entry copied under another id, listed under the id it is stored at); without a
-     journal key every entry is unchecked, and stderr says so once.
+     journal key every entry is unchecked, and stderr says so once; a key KMS cannot
+     use is an error (exit 2), not a verdict.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from rolewarden.demo.builders import (
     register_task_definition,
     seed_demo_account,
 )
+from rolewarden.inventory.aws import AwsClients
 from rolewarden.observability import logger, metrics
 from rolewarden.remediation import journal as journal_module
 from rolewarden.remediation.change import Change
@@ -328,6 +331,28 @@ class TestJournalCreateTable:
         assert table_policy(demo.session, "role-journal") == journal_policy(
             role["Arn"], f"{role['RoleId']}:*"
         )
+
+    def test_the_root_user_makes_a_table_only_root_may_write_and_is_warned(
+        self, demo: SimpleNamespace
+    ) -> None:
+        # Given a person signed in as the account's root user (STS says so; moto has none)
+        account = demo.account.account_id
+        root = {"Arn": f"arn:aws:iam::{account}:root", "UserId": account, "Account": account}
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(AwsClients, "_caller_identity", lambda _self: root)
+            created = rolewarden("journal", "create-table", "root-journal")
+
+        # Then the table lets only the root user write (its user id is the account id), and
+        # a warning says the key's policy, naming the account, trusts the account's IAM
+        assert created.code == 0, created.err
+        assert created.lines[1] == written_only_by(root["Arn"], account)
+        assert table_policy(demo.session, "root-journal") == journal_policy(root["Arn"], account)
+        assert created.err.splitlines() == [
+            "rolewarden: warning: created as the root user: only the root user may write this "
+            "journal, and the key's policy names the account, so any principal whose IAM "
+            "policies allow kms:GenerateMac may sign with it; create the journal as a role or "
+            "user instead"
+        ]
 
     def test_creating_it_again_is_a_one_line_error(self, demo: SimpleNamespace) -> None:
         # Given the table exists
@@ -1142,6 +1167,17 @@ class TestJournalSignatures:
         assert {row.split()[2] for row in table.journal_rows} == {"unchecked"}
         assert {entry["signature"] for entry in json.loads(data.out)} == {"unchecked"}
         assert len(table.journal_rows) == len(self.expected(stored))
+
+    def test_a_key_kms_cannot_use_is_an_error_not_a_verdict(self, stored: SimpleNamespace) -> None:
+        # When the journal is listed with a key that does not exist
+        run = rolewarden("journal", journal_table=self.TABLE, journal_key="alias/no-such-key")
+
+        # Then exit 2, one line naming the key, and no entry is listed as anything
+        assert run.code == 2
+        assert run.error_line.startswith(
+            f"rolewarden: journal table {self.TABLE}: VerifyMac: journal key alias/no-such-key: "
+        )
+        assert run.out == ""
 
 
 def listed_entry(time: str) -> JournalEntry:
