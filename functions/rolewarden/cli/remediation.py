@@ -3,7 +3,8 @@
 Plans by default; changes only with --apply (and never under ROLEWARDEN_DRY_RUN). The
 journal is required for any change: ROLEWARDEN_JOURNAL_TABLE or --journal-table, and
 ROLEWARDEN_JOURNAL_KEY, the KMS HMAC key that signs its entries (`journal create-table`
-makes both).
+makes both, the table writable by its creator only). `journal` lists every entry with
+what its signature says (verified, missing, invalid; unchecked without a key).
 Exit codes: 0 planned, applied, restored or nothing to do; 1 refused on --apply (a guard,
 a mode, no journal: the message says which); 2 an error (a finding id that is not one, a
 journal id the journal does not hold...), or a change that failed; 3 a plan that --apply

@@ -4,7 +4,8 @@ One item per change, written before the change is made (with the state before it
 updated once the change is verified or has failed. The table's generic keys (pk, sk)
 also hold the restore markers (restore grace) and the hourly remediation counter.
 Each entry is signed as it is written (signing.py); `trusted` gives an entry only when
-its signature holds.
+its signature holds, and `checked_entries` lists each with what its signature says.
+A table the CLI creates gets the template's resource policy: only its writer writes items.
 """
 
 from __future__ import annotations
