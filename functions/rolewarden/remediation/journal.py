@@ -55,7 +55,7 @@ class Signature(StrEnum):
 
     VERIFIED = "verified"  # signed by the journal key, over this very entry
     MISSING = "missing"  # unsigned: RoleWarden did not write it
-    INVALID = "invalid"  # altered since it was signed, or copied from another entry
+    INVALID = "invalid"  # altered since, signed with another key, or copied from another entry
     UNCHECKED = "unchecked"  # no journal key to check it with
 
 
@@ -225,17 +225,15 @@ class Journal:
         an entry before a restore: one KMS VerifyMac per signed entry (none without a
         journal key; a KMS failure is a JournalError, not a verdict). Each is listed under
         the id it is stored at, the one `restore` takes (a copy says another inside)."""
-        checked = []
-        for item in self._scan(ENTRY_PREFIX):
-            journal_id = item["pk"]["S"].removeprefix(ENTRY_PREFIX)
-            try:
-                signature = Signature.VERIFIED
-                entry = self._verified(journal_id, item)
-            except UntrustedEntryError as error:
-                signature = error.signature
-                entry = replace(_entry(item), journal_id=journal_id)
-            checked.append(CheckedEntry(entry, signature))
+        checked = [self._checked(item) for item in self._scan(ENTRY_PREFIX)]
         return sorted(checked, key=lambda listed: _newest_first(listed.entry), reverse=True)
+
+    def _checked(self, item: dict[str, Any]) -> CheckedEntry:
+        journal_id = item["pk"]["S"].removeprefix(ENTRY_PREFIX)
+        try:
+            return CheckedEntry(self._verified(journal_id, item), Signature.VERIFIED)
+        except UntrustedEntryError as error:
+            return CheckedEntry(replace(_entry(item), journal_id=journal_id), error.signature)
 
     def mark_restored(self, resource_arn: str, when: datetime, journal_id: str) -> None:
         self._put(
