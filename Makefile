@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 PYTEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
-.PHONY: demo test lint pytest unit functional e2e bench clean
+.PHONY: demo test lint format build pytest unit functional e2e bench clean
 
 $(STAMP): pyproject.toml layers/dependencies/requirements.txt tests/requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "RoleWarden needs Python 3.11+")'
@@ -53,6 +53,18 @@ lint: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/lint-imports
 	$(TOOLS)/bin/cfn-lint template.yaml docs/iam-event-forwarder.yaml
 	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template template.yaml
+
+format: $(STAMP)  ## rewrite the code as lint wants it (imports sorted, formatted)
+	$(BIN)/ruff check --fix-only functions tests benchmarks
+	$(BIN)/ruff format functions tests benchmarks
+
+# sam build needs the runtime's own Python on PATH: pyenv's, or one already there.
+RUNTIME_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) \
+	$(shell command -v python3.13))
+
+build: $(TOOLS_STAMP)  ## sam build into .aws-sam/build (samconfig.toml), as `sam deploy` takes it
+	@test -n "$(RUNTIME_PYTHON)" || { echo "sam build needs python3.13 (the runtime) on PATH"; exit 1; }
+	PATH="$(dir $(RUNTIME_PYTHON)):$$PATH" $(TOOLS)/bin/sam build
 
 unit: $(STAMP)
 	$(PYTEST) tests/unit

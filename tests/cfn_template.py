@@ -58,8 +58,8 @@ def granted_to_role(resources: dict[str, Any], role: str) -> set[str]:
     (tables' ResourcePolicy, keys' KeyPolicy) whose Allow names the role's ARN."""
     own = {
         action
-        for policy in resources[role]["Properties"]["Policies"]
-        for statement in statements(policy["PolicyDocument"])
+        for document in role_policies(resources, role)
+        for statement in statements(document)
         for action in actions(statement)
     }
     return own | {
@@ -69,6 +69,19 @@ def granted_to_role(resources: dict[str, Any], role: str) -> set[str]:
         if statement["Effect"] == "Allow" and role in principal_roles(statement)
         for action in actions(statement)
     }
+
+
+def role_policies(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """The documents of a role's own policies: inline, and the template's managed
+    policies it attaches (ManagedPolicyArns: !Ref Policy)."""
+    properties = resources[role]["Properties"]
+    inline = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+    attached = [
+        resources[arn["Ref"]]["Properties"]["PolicyDocument"]
+        for arn in properties.get("ManagedPolicyArns", [])
+        if isinstance(arn, dict) and "Ref" in arn
+    ]
+    return inline + attached
 
 
 def resource_policies(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -35,7 +35,9 @@ class Untraced:
     A disabled Powertools Tracer would still import the X-Ray SDK, which outside Lambda
     builds X-Ray clients for its sampler on import (about 150 ms for nothing)."""
 
-    def capture_lambda_handler(self, lambda_handler: Callable[..., Any]) -> Callable[..., Any]:
+    def capture_lambda_handler(
+        self, lambda_handler: Callable[..., Any], capture_response: bool = True
+    ) -> Callable[..., Any]:
         return lambda_handler
 
 
@@ -63,6 +65,12 @@ keep_aws_wire_out_of_logs()
 logger = Logger(service=SERVICE)
 tracer = _tracer()
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+
+
+def traced(lambda_handler: Callable[..., Any]) -> Callable[..., Any]:
+    """The handler in an X-Ray subsegment, without its result: a result names roles and
+    policies, and a remediation's carries the documents it journaled."""
+    return tracer.capture_lambda_handler(lambda_handler, capture_response=False)
 
 
 @contextmanager

@@ -141,6 +141,18 @@ def test_built_layer_holds_the_pinned_runtime_packages(built: tuple[Path, str]) 
     assert not (built[0] / "SweepFunction" / "moto").exists()
 
 
+@pytest.mark.parametrize(
+    "function", ["ConfigRuleFunction", "EventFunction", "SweepFunction", "RemediateFunction"]
+)
+def test_functions_carry_neither_the_demo_nor_the_cli(
+    built: tuple[Path, str], function: str
+) -> None:
+    package = built[0] / function / "rolewarden"
+    assert (package / "handlers").is_dir()
+    assert not (package / "demo").exists()
+    assert not (package / "cli").exists()
+
+
 @pytest.mark.parametrize(("layer", "machine"), [
     ("DependenciesLayerX86", "x86_64"), ("DependenciesLayerArm64", "aarch64"),
 ])  # fmt: skip

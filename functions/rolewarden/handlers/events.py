@@ -28,13 +28,13 @@ from rolewarden.handlers import runtime
 from rolewarden.handlers.idempotency import once
 from rolewarden.handlers.malformed import refuse_foreign_account, reject
 from rolewarden.notify.alerts import AlertSink
-from rolewarden.observability import count, logger, metrics, tracer
+from rolewarden.observability import count, logger, metrics, traced
 from rolewarden.remediation.automatic import remediate_automatically
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.settings()
     alerts = runtime.alerts()  # a findings table not the stack's stops start-up

@@ -19,14 +19,14 @@ from pydantic import ValidationError
 from rolewarden.handlers import runtime
 from rolewarden.handlers.idempotency import once
 from rolewarden.handlers.malformed import reject
-from rolewarden.observability import count, logger, metrics, tracer
+from rolewarden.observability import count, logger, metrics, traced
 from rolewarden.remediation.payload import RemediatePayload
 from rolewarden.remediation.service import RemediationService, act_on, journal_of
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.settings_for_changes()
     try:

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rolewarden.evaluation.account import scan_account
 from rolewarden.handlers import runtime
-from rolewarden.observability import count, logger, metrics, tracer
+from rolewarden.observability import count, logger, metrics, traced
 from rolewarden.remediation.automatic import remediate_automatically
 
 # One message per new finding, the most severe first; the digest counts the rest (Slack
@@ -22,7 +22,7 @@ MESSAGES_PER_SWEEP = 50
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings()
     alerts = runtime.alerts()  # a findings table not the stack's stops start-up

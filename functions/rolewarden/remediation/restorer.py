@@ -18,7 +18,7 @@ from rolewarden.evaluation.resource import ResourceArnError, targets_of_arn
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.snapshot import SERVICE_LINKED_PATH
 from rolewarden.observability import count
-from rolewarden.remediation.change import ActionError, Change, Poll, aws_call, matches
+from rolewarden.remediation.change import ActionError, Change, Poll, State, aws_call, matches
 from rolewarden.remediation.journal import (
     Journal,
     JournalEntry,
@@ -77,22 +77,10 @@ class Restorer:
             return outcome
         if original.status is Status.RESTORED:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, ["already restored"])
-        try:
-            never = never_changed_now(self.clients, original.change)
-            current = ACTIONS[original.action].read(self.clients, original.change)
-        except ActionError as error:
-            return answer(outcome, OutcomeStatus.FAILED, [f"reading the resource failed: {error}"])
-        if never:  # protected (or found to be RoleWarden's own) since the change
-            return refused(outcome, [f"never changed: {reason}" for reason in never])
-        if matches(current, original.change.before):
-            reason = "the resource is as it was before the change: nothing to restore"
-            return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [reason])
-        forced = []
-        if not matches(current, original.change.after):
-            changed = _changed_since(original, current)
-            if not request.force:
-                return refused(outcome, [f"{changed}; --force restores it anyway"])
-            forced = [changed]
+        found = self._current(original, request, outcome)
+        if found is None:
+            return outcome
+        current, forced = found
         undo = Change(
             original.action,
             original.change.region,
@@ -119,6 +107,32 @@ class Restorer:
         except ResourceBusyError as error:
             return refused(outcome, [str(error)])
         return outcome
+
+    def _current(
+        self, original: JournalEntry, request: Request, outcome: Outcome
+    ) -> tuple[State, list[str]] | None:
+        """The resource as it is now, and what `--force` overrides to restore it (None:
+        there is nothing to restore, or it may not be, and `outcome` says why)."""
+        try:
+            never = never_changed_now(self.clients, original.change)
+            current = ACTIONS[original.action].read(self.clients, original.change)
+        except ActionError as error:
+            answer(outcome, OutcomeStatus.FAILED, [f"reading the resource failed: {error}"])
+            return None
+        if never:  # protected (or found to be RoleWarden's own) since the change
+            refused(outcome, [f"never changed: {reason}" for reason in never])
+            return None
+        if matches(current, original.change.before):
+            reason = "the resource is as it was before the change: nothing to restore"
+            answer(outcome, OutcomeStatus.NOTHING_TO_DO, [reason])
+            return None
+        if matches(current, original.change.after):
+            return current, []
+        changed = _changed_since(original, current)
+        if not request.force:
+            refused(outcome, [f"{changed}; --force restores it anyway"])
+            return None
+        return current, [changed]
 
     def _original(self, journal_id: str, outcome: Outcome) -> JournalEntry | None:
         """The entry, when it is signed and restorable (None: `outcome` says why not)."""
