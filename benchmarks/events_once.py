@@ -23,7 +23,8 @@ from typing import Any
 from benchmarks.lambda_process import measure
 from benchmarks.meter import CallMeter
 from rolewarden.demo.event import DemoLambdaContext
-from rolewarden.handlers import events, runtime
+from rolewarden.handlers import events
+from rolewarden.triggers.wiring import this_container
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 REPEATS = 3
@@ -93,7 +94,7 @@ def main() -> None:
     ]
     samples = [sample_event(path, ids) for path in paths]
     names = [path.stem for path in paths]
-    meter = CallMeter().attach(runtime.session())
+    meter = CallMeter().attach(this_container().session)
     context = DemoLambdaContext()
     cold_event = samples[paths.index(EVENTS_DIR / COLD_EVENT)]
     _, cold = measure(meter, functools.partial(_decide, cold_event, context))

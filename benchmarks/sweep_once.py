@@ -14,7 +14,8 @@ from pathlib import Path
 from benchmarks.lambda_process import measure, peak_rss_bytes
 from benchmarks.meter import CallMeter
 from rolewarden.demo.event import DemoLambdaContext
-from rolewarden.handlers import runtime, sweep
+from rolewarden.handlers import sweep
+from rolewarden.triggers.wiring import this_container
 
 SCHEDULE_EVENT = json.loads(
     (Path(__file__).resolve().parents[1] / "events/schedule-sweep.json").read_text()
@@ -22,7 +23,7 @@ SCHEDULE_EVENT = json.loads(
 
 
 def main() -> None:
-    meter = CallMeter().attach(runtime.session())
+    meter = CallMeter().attach(this_container().session)
     result, cost = measure(meter, lambda: sweep.handler(SCHEDULE_EVENT, DemoLambdaContext()))
     cost |= {
         "peak_rss_bytes": peak_rss_bytes(),

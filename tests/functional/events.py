@@ -18,7 +18,6 @@ and the metrics and log lines a handler printed.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import os
 import sys
@@ -35,9 +34,8 @@ import botocore.session
 import pytest
 
 from functional.journals import with_journal_key
-from rolewarden.handlers import runtime
-from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.observability import logger
+from rolewarden.triggers.wiring import Container
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
@@ -274,11 +272,10 @@ class Invoker:
     """Invokes a handler in-process as Lambda would, inside the moto account in use.
 
     Per test: AWS_REGION and the Powertools variables are set, every ROLEWARDEN_*
-    variable is cleared and only those given are set, `runtime.session` returns a
-    recorded session, and the settings cache is cleared before each invocation. One
-    Invoker is one warm container: its invocations share `cache` (what the container
-    remembers of earlier events) and what CloudFormation said of the function's stack,
-    which no other test sees.
+    variable is cleared and only those given are set. One Invoker is one warm container
+    (`container`, on a recorded session): its invocations share `cache` (what the
+    container remembers of earlier events) and what CloudFormation said of the
+    function's stack, which no other test sees.
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -297,13 +294,8 @@ class Invoker:
         }.items():
             monkeypatch.setenv(name, value)
         # One session per test, as Lambda has one per container (the account is asked once).
-        container_session = recorded_session(self.calls)
-        monkeypatch.setattr(runtime, "session", lambda: container_session)
-        self.cache = ContextCache()
-        monkeypatch.setattr(runtime, "context_cache", lambda: self.cache)
-        # What the container learnt of its stack, once (a new container asks again).
-        stack_resources = functools.cache(runtime._stack_resources.__wrapped__)
-        monkeypatch.setattr(runtime, "_stack_resources", stack_resources)
+        self.container = Container(session=recorded_session(self.calls))
+        self.cache = self.container.context_cache
 
     def settings(self, **values: str) -> None:
         """ROLEWARDEN_<NAME>=value for each (an empty value unsets it). A journal table
@@ -317,9 +309,8 @@ class Invoker:
 
     def __call__(self, handler: Any, event: dict[str, Any], **settings: str) -> Invocation:
         self.settings(**settings)
-        runtime.settings.cache_clear()
         self.calls.clear()
         self._capsys.readouterr()
         with logs_to_current_stdout():
-            result = handler(event, FakeLambdaContext())
+            result = handler(event, FakeLambdaContext(), container=self.container)
         return Invocation(result, self._capsys.readouterr().out, list(self.calls.calls))

@@ -47,7 +47,6 @@ from rolewarden.demo.builders import (
 )
 from rolewarden.evaluation.config_reporter import put_evaluations
 from rolewarden.evaluation.config_rule import ConfigVerdict
-from rolewarden.handlers import runtime
 from rolewarden.handlers.config_rule import handler
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.rules import ids
@@ -456,7 +455,7 @@ class TestConfigRuleEvaluator:
         self, invoke: Invoker, monkeypatch: pytest.MonkeyPatch, *responses: tuple[str, Any]
     ) -> Stubber:
         """A stubbed Config client: moto cannot return configuration items as Config does."""
-        clients = AwsClients(runtime.session(), home_region="us-east-1")
+        clients = AwsClients(invoke.container.session, home_region="us-east-1")
         stubber = Stubber(clients.client("config"))
         for operation, response in responses:
             if isinstance(response, Exception):
@@ -465,7 +464,7 @@ class TestConfigRuleEvaluator:
                 stubber.add_response(operation, response)
         stubber.add_response("put_evaluations", {"FailedEvaluations": []})
         stubber.activate()
-        monkeypatch.setattr(runtime, "clients", lambda: clients)
+        invoke.container.fixed_clients = clients
         return stubber
 
     @staticmethod

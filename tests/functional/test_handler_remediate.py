@@ -479,11 +479,10 @@ def test_a_journal_table_other_than_the_stacks_is_refused(
     # PhysicalResourceId, so the stack's resources are given; stack_tables' unit tests
     # cover the call), whose journal setting was pointed at another table
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "rolewarden-remediate")
-    monkeypatch.setattr(
-        remediate.runtime,
-        "_stack_resources",
-        lambda function: {"JournalTable": "stack-journal", "JournalKey": "k"},
-    )
+    invoke.container.stacks["rolewarden-remediate"] = {
+        "JournalTable": "stack-journal",
+        "JournalKey": "k",
+    }
     host = demo.account.shop_host_imdsv1_instance_id
     # When a change is asked for
     done = invoke(

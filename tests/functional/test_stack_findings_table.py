@@ -1,5 +1,5 @@
 """In the stack, the event, sweep and Config rule functions keep the alerts' state only in
-the stack's own findings table (handlers/runtime.findings_table, handlers/stack_tables).
+the stack's own findings table (triggers/wiring.py Wiring.findings_table, triggers/stack_tables).
 
 The findings table decides which alerts are new: pointed at another table, a setting
 could silence them. The functions run here as Lambda runs them in the stack

@@ -1,5 +1,5 @@
 """In the stack, the remediate function uses only the stack's own journal, key and findings
-table (handlers/stack_tables.py).
+table (triggers/stack_tables.py).
 
 moto's DescribeStackResources ignores PhysicalResourceId (the call this needs), so
 CloudFormation's answers are botocore Stubber responses here.
@@ -19,12 +19,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from rolewarden.handlers.stack_tables import (
+from rolewarden.settings import Settings
+from rolewarden.triggers.stack_tables import (
     StackReadError,
     foreign_settings,
     stack_resources,
 )
-from rolewarden.settings import Settings
 
 FUNCTION = "prod-remediate"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"

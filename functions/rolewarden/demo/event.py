@@ -1,16 +1,22 @@
 """The demo's second act: a change arrives as a CloudTrail event, and the event evaluator
-(the Lambda handler itself, called in-process: moto's EventBridge does not invoke Lambda)
-judges only what the call touched."""
+(the one call its Lambda handler makes, in-process: moto's EventBridge does not invoke
+Lambda) judges only what the call touched."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import boto3
+
+from rolewarden.evaluation.cloudtrail import TRIGGER_EVENT
+from rolewarden.observability import for_the_command_line, metrics
+from rolewarden.triggers import events
+from rolewarden.triggers.wiring import Container, Wiring
 
 ATTACHED_POLICY = "arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess"
 
@@ -53,13 +59,11 @@ def attach_role_policy_event(account: str, role_name: str, policy_arn: str) -> d
     }
 
 
-def evaluate_event(event: dict[str, Any]) -> dict[str, Any]:
-    """Invoke the event evaluator as Lambda would, its logs and metrics kept quiet."""
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    from rolewarden.handlers.events import handler  # noqa: PLC0415 - after the quiet settings
-
-    with contextlib.redirect_stdout(io.StringIO()):  # the metrics Lambda would ship
-        result: dict[str, Any] = handler(event, DemoLambdaContext())
+def evaluate_event(session: boto3.Session, event: dict[str, Any]) -> dict[str, Any]:
+    """What the event function does with the event, on the demo's session; its logs kept
+    quiet, its metrics (which Lambda would ship) dropped."""
+    wiring = Wiring.for_detection(Container(session=session))
+    with for_the_command_line(), contextlib.redirect_stdout(io.StringIO()):
+        result = events.evaluate_event(wiring, TRIGGER_EVENT.validate_python(event))
+        metrics.clear_metrics()
     return result

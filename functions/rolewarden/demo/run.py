@@ -83,7 +83,7 @@ def _an_event_arrives(
         "host role. CloudTrail reports AttachRolePolicy; the event evaluator judges that role:"
     )
     session.client("iam").attach_role_policy(RoleName=role, PolicyArn=ATTACHED_POLICY)
-    outcome = evaluate_event(attach_role_policy_event(account, role, ATTACHED_POLICY))
+    outcome = evaluate_event(session, attach_role_policy_event(account, role, ATTACHED_POLICY))
     new = set(outcome.get("findings", []))
     after = scan_account(session, [region], settings, settings.enabled_rules())
     for finding in after.findings:

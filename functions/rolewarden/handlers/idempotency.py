@@ -16,16 +16,18 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rolewarden.handlers import runtime
+from rolewarden.triggers.wiring import Wiring
 
 # How long a delivery is remembered: EventBridge and Lambda retry within hours, not days.
 IDEMPOTENCY_HOURS = 24
 
 
-def once(key: str, work: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]:
+def once(
+    wiring: Wiring, key: str, work: Callable[[], dict[str, Any]], context: LambdaContext
+) -> dict[str, Any]:
     """Run `work` once per key (Powertools idempotency, DynamoDB); a repeat gets the first
     result. Without ROLEWARDEN_IDEMPOTENCY_TABLE (the CLI, the demo) it just runs."""
-    table = runtime.settings().idempotency_table
+    table = wiring.settings.idempotency_table
     if not table:
         return work()
 
@@ -33,7 +35,7 @@ def once(key: str, work: Callable[[], dict[str, Any]], context: LambdaContext) -
     config.register_lambda_context(context)  # an invocation that times out may be retried
 
     # A store per invocation: its client belongs to this invocation's session.
-    store = DynamoDBPersistenceLayer(table_name=table, boto3_session=runtime.session())
+    store = DynamoDBPersistenceLayer(table_name=table, boto3_session=wiring.session)
 
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="key", persistence_store=store, config=config

@@ -20,24 +20,6 @@ def reject(kind: str, error: Exception) -> dict[str, Any]:
     return {"status": "rejected", "reason": f"malformed {kind}: {reason}"}
 
 
-def refuse_foreign_account(event_account: str, own_account: str) -> dict[str, Any]:
-    """An event of another account: this function can read only its own account, so
-    nothing is evaluated (until the organization mode), and nothing names either account
-    wrongly."""
-    reason = (
-        f"event of account {event_account}, but this function reads account {own_account}: "
-        "it has no credentials for that account, so nothing is evaluated"
-    )
-    logger.error(
-        "event of another account refused",
-        event_account=event_account,
-        own_account=own_account,
-        reason=reason,
-    )
-    count("ForeignAccountEvents")
-    return {"status": "refused", "reason": reason}
-
-
 def _reason(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return "; ".join(

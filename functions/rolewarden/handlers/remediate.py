@@ -16,19 +16,21 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from rolewarden.handlers import runtime
 from rolewarden.handlers.idempotency import once
 from rolewarden.handlers.malformed import reject
-from rolewarden.observability import count, logger, metrics, traced
+from rolewarden.observability import logger, metrics, traced
 from rolewarden.remediation.payload import RemediatePayload
-from rolewarden.remediation.service import RemediationService, act_on, journal_of
+from rolewarden.triggers.remediate import refused_settings, remediate
+from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 @traced
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    runtime.settings_for_changes()
+def handler(
+    event: dict[str, Any], context: LambdaContext, container: Container | None = None
+) -> dict[str, Any]:
+    wiring = Wiring.for_changes(container or this_container())
     try:
         body, caller_arn = unwrap(event)
         payload = RemediatePayload.model_validate(body)
@@ -37,32 +39,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info(
         "remediation requested", request=payload.model_dump(exclude_none=True), caller=caller_arn
     )
-    foreign = runtime.foreign_settings()
-    if foreign:  # a setting pointed away from the stack's own journal, key or findings
-        count("RemediationsRefused")
-        logger.error("settings name another stack's resources", reasons=foreign)
-        return {"status": "refused", "reasons": foreign}
-
-    def act() -> dict[str, Any]:
-        service = _service()
-        outcome = act_on(service, payload, caller_arn)
-        count(f"Remediate.{outcome.status.value}")
-        runtime.alerts().remediations(
-            [outcome], service.account, runtime.home_region(), automatic=payload.automatic
-        )
-        return outcome.as_json()
-
+    if refusal := refused_settings(wiring):
+        return refusal
     if payload.automatic and payload.event_id:  # a retried delivery changes nothing twice
         key = f"{payload.event_id}|{payload.rule}|{payload.resource_arn}"
-        return once(key, act, context)
-    return act()
-
-
-def _service() -> RemediationService:
-    clients = runtime.clients()
-    settings = runtime.settings()
-    journal = journal_of(clients, settings.journal_table, settings.journal_key)
-    return RemediationService(clients, settings, runtime.regions(), journal, cli=False)
+        return once(wiring, key, lambda: remediate(wiring, payload, caller_arn), context)
+    return remediate(wiring, payload, caller_arn)
 
 
 def unwrap(event: dict[str, Any]) -> tuple[Any, str | None]:

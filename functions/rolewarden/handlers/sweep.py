@@ -1,8 +1,4 @@
-"""Scheduled sweep: the whole account, in each region RoleWarden covers.
-
-Findings of rules in remediate mode are handed to the remediate function, at most
-ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN of them.
-"""
+"""Scheduled sweep: the whole account, in each region RoleWarden covers (triggers/sweep.py)."""
 
 from __future__ import annotations
 
@@ -10,40 +6,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rolewarden.evaluation.account import scan_account
-from rolewarden.handlers import runtime
-from rolewarden.observability import count, logger, metrics, traced
-from rolewarden.remediation.automatic import remediate_automatically
-
-# One message per new finding, the most severe first; the digest counts the rest (Slack
-# takes about one message a second, and the first sweep of an account finds everything).
-MESSAGES_PER_SWEEP = 50
+from rolewarden.observability import logger, metrics, traced
+from rolewarden.triggers.sweep import sweep
+from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 @traced
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = runtime.settings()
-    alerts = runtime.alerts()  # a findings table not the stack's stops start-up
-    result = scan_account(runtime.session(), runtime.regions(), settings, settings.enabled_rules())
-    due = alerts.findings(result.findings, trigger="sweep", limit=MESSAGES_PER_SWEEP)
-    remediations = remediate_automatically(
-        result.findings,
-        settings,
-        runtime.dispatcher(result.account, alerts),
-        actor=f"sweep:{context.aws_request_id}",
-    )
-    resolved = alerts.digest(result.summary(), result.findings, due, settings.enabled_rules())
-    for kind, examined in result.examined.items():
-        count(f"ResourcesExamined.{kind}", examined)
-    for service, calls in result.api_calls.items():
-        count(f"ApiCalls.{service}", calls)
-    count("EvaluationErrors", len(result.errors))
-    count("SweepCompleted")  # the heartbeat: an alarm fires when it stops
-    return {
-        **result.summary(),
-        "new_findings": [finding.finding_id for finding in due.new],
-        "resolved_findings": resolved,
-        "remediations": remediations,
-    }
+def handler(
+    event: dict[str, Any], context: LambdaContext, container: Container | None = None
+) -> dict[str, Any]:
+    wiring = Wiring.for_detection(container or this_container())
+    return sweep(wiring, context.aws_request_id)

@@ -15,7 +15,7 @@ repeat from one event to the next and can be remembered safely:
 
 Entries are keyed by account (organization mode will share containers between accounts)
 and the least recently used are dropped beyond `capacity`. A failed read is never kept.
-The handler's container holds one cache (`handlers.runtime`); a sweep or a CLI scan
+The handler's container holds one cache (`triggers.wiring.Container`); a sweep or a CLI scan
 reads everything afresh and needs none.
 """
 

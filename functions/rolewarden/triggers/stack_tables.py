@@ -7,7 +7,7 @@ remediate function asks CloudFormation which stack it belongs to (by its own fun
 name: Lambda sets AWS_LAMBDA_FUNCTION_NAME, and no one can override it) and refuses to act
 when a setting names anything but that stack's resource; the event, sweep and Config rule
 functions, which decide with the findings table which alerts are new, refuse to start when
-it is not the stack's (runtime.findings_table). Outside a stack (the CLI, the demo, a
+it is not the stack's (Wiring.findings_table). Outside a stack (the CLI, the demo, a
 deployment of one's own) there is nothing to compare with.
 """
 
