@@ -1,8 +1,11 @@
-"""Teach moto what CloudFormation answers: DescribeStackResources by PhysicalResourceId.
+"""Teach moto what CloudFormation answers.
 
-moto reads only StackName (it ignores PhysicalResourceId and answers "Stack with id None
-does not exist", as if no stack owned anything). AWS finds the stack that owns the
-resource and returns that stack's resources; so does this, per region, from moto's stacks.
+- DescribeStackResources by PhysicalResourceId: moto reads only StackName (it ignores
+  PhysicalResourceId and answers "Stack with id None does not exist", as if no stack
+  owned anything). AWS finds the stack that owns the resource and returns that stack's
+  resources; so does this, per region, from moto's stacks.
+- DescribeStacks hides a NoEcho parameter's value (****): moto compares each value with
+  the NoEcho parameters' names, so it shows the value unless it equals a name.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 import pytest
 from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import Stack
 from moto.cloudformation.responses import CloudFormationResponse, StackResourceDTO
 from moto.core.responses import ActionResult
 
@@ -35,4 +39,18 @@ def stacks_found_by_physical_id() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(CloudFormationResponse, "describe_stack_resources", describe_stack_resources)
+        yield
+
+
+@contextmanager
+def no_echo_parameters_hidden() -> Iterator[None]:
+    def parameter_list(self: Any) -> list[dict[str, Any]]:
+        hidden = self.resource_map.no_echo_parameter_keys
+        return [
+            {"ParameterKey": key, "ParameterValue": "****" if key in hidden else value}
+            for key, value in self.resource_map.resolved_parameters.items()
+        ]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Stack, "parameter_list", property(parameter_list))
         yield
