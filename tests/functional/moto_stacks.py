@@ -6,6 +6,8 @@
   resources; so does this, per region, from moto's stacks.
 - DescribeStacks hides a NoEcho parameter's value (****): moto compares each value with
   the NoEcho parameters' names, so it shows the value unless it equals a name.
+- AWS::IAM::RolePolicy puts an inline policy on its RoleName: moto skips the type (it
+  knows AWS::IAM::Policy, the same policy with Roles, which this one becomes).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import Stack
 from moto.cloudformation.responses import CloudFormationResponse, StackResourceDTO
 from moto.core.responses import ActionResult
+from moto.iam.models import InlinePolicy
 
 
 @contextmanager
@@ -53,4 +57,29 @@ def no_echo_parameters_hidden() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Stack, "parameter_list", property(parameter_list))
+        yield
+
+
+class _RolePolicy(InlinePolicy):  # not a direct CloudFormationModel: moto's map is unchanged
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        properties["Roles"] = [properties.pop("RoleName")]
+        as_policy = {**cloudformation_json, "Properties": properties}
+        return InlinePolicy.create_from_cloudformation_json(
+            resource_name, as_policy, *args, **kwargs
+        )
+
+
+@contextmanager
+def role_policies_created() -> Iterator[None]:
+    original = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        return _RolePolicy if resource_type == "AWS::IAM::RolePolicy" else original(resource_type)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parsing, "resource_class_from_type", resource_class_from_type)
         yield

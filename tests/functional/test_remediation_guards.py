@@ -31,7 +31,11 @@ from functional.accounts import (
 )
 from functional.accounts import make_role as build_role
 from functional.journals import create_table, signed_journal
-from functional.moto_stacks import no_echo_parameters_hidden, stacks_found_by_physical_id
+from functional.moto_stacks import (
+    no_echo_parameters_hidden,
+    role_policies_created,
+    stacks_found_by_physical_id,
+)
 from rolewarden.cli.remediation import render_outcome
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -1259,7 +1263,7 @@ def deny_access(**_: Any) -> None:
 
 @pytest.fixture
 def stacks() -> Iterator[None]:
-    with stacks_found_by_physical_id(), no_echo_parameters_hidden():
+    with stacks_found_by_physical_id(), no_echo_parameters_hidden(), role_policies_created():
         yield
 
 
@@ -1497,6 +1501,41 @@ class TestInlinePoliciesAStackPutsOnARoleItDoesNotOwn:
         assert plan.reasons[1] == f"a person decides: {reason}"
         assert account.inline_policies(role) == [f"{stack}-orders"]
         assert journal.entries() == []
+
+    def test_a_stacks_role_policy_holds_the_roles_other_inline_policies_too(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role with an application policy put by hand, and a stack whose
+        # AWS::IAM::RolePolicy (RoleName: the role) puts a baseline-only policy on it
+        role = unique("role-policy-host", journal)
+        arn = account.host_role(role)
+        stack = f"{role}-logs"
+        logs = policy_document({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"})
+        create_stack(
+            account,
+            stack,
+            {
+                "Logs": {
+                    "Type": "AWS::IAM::RolePolicy",
+                    "Properties": {"PolicyName": "logs", "PolicyDocument": logs, "RoleName": role},
+                }
+            },
+            REGION,
+        )
+        assert sorted(account.inline_policies(role)) == ["logs", "orders-table"]
+
+        # When RoleWarden removes the application policy on its own
+        outcome = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused, naming the stack's policy; both policies stay
+        assert_refused(
+            outcome,
+            [
+                f"not automatic: inline policy logs: put by CloudFormation stack {stack} on a "
+                "role it does not own: fix the template, or the stack puts it back"
+            ],
+        )
+        assert sorted(account.inline_policies(role)) == ["logs", "orders-table"]
 
     def test_a_stacks_policy_on_another_role_does_not_hold_this_one(
         self, account: Account, journal: Journal
