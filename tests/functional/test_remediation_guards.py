@@ -1581,3 +1581,44 @@ class TestInlinePoliciesAStackPutsOnARoleItDoesNotOwn:
             ],
         )
         assert account.inline_policies(role) == ["orders-table"]
+
+    def test_stacks_that_cannot_be_read_refuse_and_say_which(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role, us-west-2's stacks that cannot be listed, and a stack here
+        # whose template cannot be read
+        role = unique("stacks-unreadable", journal)
+        arn = account.host_role(role)
+        stack = f"{role}-queues"
+        create_stack(account, stack, {"Orders": {"Type": "AWS::SQS::Queue"}}, REGION)
+        clients = AwsClients(account.session, home_region=REGION)  # this test's own
+        clients.client("cloudformation", OTHER_REGION).meta.events.register(
+            "before-call.cloudformation.DescribeStacks", deny_access
+        )
+
+        def deny_this_template(params: dict[str, Any], **_: Any) -> None:
+            if f":stack/{stack}/" in params["StackName"]:
+                deny_access()
+
+        clients.client("cloudformation", REGION).meta.events.register(
+            "before-parameter-build.cloudformation.GetTemplate", deny_this_template
+        )
+        service = RemediationService(
+            clients, Settings(**REMEDIATE_APP), [REGION], journal, cli=True
+        )
+
+        # When RoleWarden remediates it on its own
+        outcome = service.by_resource(RULE_APP, arn, AUTOMATIC)
+
+        # Then it is refused, naming the stack and the region; nothing changed
+        denied = "UnauthorizedOperation: not in this region"
+        assert_refused(
+            outcome,
+            [
+                "not automatic: cannot tell whether CloudFormation stacks put an inline policy "
+                f"on it: templates unreadable: {stack} (cloudformation:GetTemplate: {denied})",
+                "not automatic: cannot tell whether a CloudFormation stack puts an inline "
+                f"policy on it ({OTHER_REGION}: cloudformation:DescribeStacks: {denied})",
+            ],
+        )
+        assert account.inline_policies(role) == ["orders-table"]

@@ -233,6 +233,7 @@ class AccountGuards:
             where = f" in {region}" if region not in self.covered[:1] else ""
             for stack in stacks:
                 reasons += _puts_on(role_name, stack, where)
+            reasons += _unreadable([stack for stack in stacks if stack.unreadable], where)
         if unknown:
             reasons.append(
                 "cannot tell whether a CloudFormation stack puts an inline policy on it ("
@@ -281,8 +282,6 @@ def _puts_on(role_name: str, stack: StackPolicies, where: str) -> list[str]:
     """Why the stack's inline policies leave the role to a person (role names: any case,
     as IAM's are unique whatever their case)."""
     name = f"CloudFormation stack {stack.stack}{where}"
-    if stack.unreadable:
-        return [f"cannot tell whether {name} puts an inline policy on it ({stack.unreadable})"]
     reasons = []
     for policy in stack.policies:
         if role_name.casefold() in {role.casefold() for role in policy.roles}:
@@ -295,6 +294,19 @@ def _puts_on(role_name: str, stack: StackPolicies, where: str) -> list[str]:
                 f"cannot tell which role {name}'s inline policy {policy.label()} targets"
             )
     return reasons
+
+
+def _unreadable(stacks: list[StackPolicies], where: str) -> list[str]:
+    """One reason for the stacks whose templates could not be read (a denied GetTemplate
+    denies them all), naming each and each distinct error."""
+    if not stacks:
+        return []
+    names = ", ".join(stack.stack for stack in stacks)
+    errors = "; ".join(dict.fromkeys(str(stack.unreadable) for stack in stacks))
+    return [
+        f"cannot tell whether CloudFormation stacks{where} put an inline policy on it: "
+        f"templates unreadable: {names} ({errors})"
+    ]
 
 
 def _asg_of(finding: Finding) -> str | None:
