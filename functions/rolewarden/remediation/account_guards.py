@@ -93,7 +93,8 @@ class AccountGuards:
             regions = self.covered
         guards.manual += self._owned(regions, _role_stack_ids(role_name, finding))
         if _changes_inline_policies(finding):
-            guards.manual += self._put_by_stacks(regions, role_name)
+            partition = finding.resource_arn.split(":")[1]
+            guards.manual += self._put_by_stacks(regions, role_name, partition)
         guards.manual += self._protected_profiles(role_name)
         others = [region for region in regions if region not in self.covered]
         outside = self._outside(role_name, others)
@@ -219,14 +220,14 @@ class AccountGuards:
             ]
         return []
 
-    def _put_by_stacks(self, regions: list[str], role_name: str) -> list[str]:
+    def _put_by_stacks(self, regions: list[str], role_name: str, partition: str) -> list[str]:
         """Stacks that put an inline policy on the role without owning it: any change to its
         inline policies is a person's, as the next stack update puts the stack's back."""
         reasons: list[str] = []
         unknown = []
         for region in regions:
             try:
-                stacks = self._policies_of_stacks(region)
+                stacks = self._policies_of_stacks(region, partition)
             except ActionError as error:
                 unknown.append(f"{region}: {error}")
                 continue
@@ -242,9 +243,11 @@ class AccountGuards:
             )
         return reasons
 
-    def _policies_of_stacks(self, region: str) -> list[StackPolicies]:
+    def _policies_of_stacks(self, region: str, partition: str) -> list[StackPolicies]:
         if region not in self._stack_policies:
-            self._stack_policies[region] = inline_policy_stacks(self.clients, region)
+            self._stack_policies[region] = inline_policy_stacks(
+                self.clients, region, self.account, partition
+            )
         return self._stack_policies[region]
 
     def _owner(self, region: str, resource_id: str) -> str | None:

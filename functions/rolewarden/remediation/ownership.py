@@ -63,7 +63,9 @@ class StackPolicies:
     unreadable: str | None = None
 
 
-def inline_policy_stacks(clients: AwsClients, region: str) -> list[StackPolicies]:
+def inline_policy_stacks(
+    clients: AwsClients, region: str, account: str, partition: str
+) -> list[StackPolicies]:
     """The region's stacks that put inline policies on roles, read from their templates.
 
     An inline policy a stack puts on a role it does not own has no physical id naming the
@@ -71,7 +73,6 @@ def inline_policy_stacks(clients: AwsClients, region: str) -> list[StackPolicies
     templates are read. Calls: cloudformation:DescribeStacks (paginated) for the stacks
     not deleted and their parameter values, then one cloudformation:GetTemplate per stack
     (TemplateStage Processed: a SAM or other transform expanded, as the stack was built)."""
-    account, partition = clients.account_and_partition()
     pseudo = {
         "AWS::Region": region,
         "AWS::AccountId": account,
@@ -112,11 +113,10 @@ def _stack_policies(
     return StackPolicies(name, tuple(inline_policies(template, _parameters(stack), pseudo)))
 
 
-def _parameters(stack: Mapping[str, Any]) -> dict[str, str]:
-    """The stack's parameter values; a NoEcho one (shown as ****) cannot be told."""
-    values = {}
+def _parameters(stack: Mapping[str, Any]) -> dict[str, str | None]:
+    """The stack's parameter values; None for a NoEcho one (shown as ****): it cannot be told."""
+    values: dict[str, str | None] = {}
     for parameter in stack.get("Parameters", []):
         value = parameter.get("ResolvedValue", parameter.get("ParameterValue"))
-        if value is not None and value != NO_ECHO:
-            values[str(parameter["ParameterKey"])] = str(value)
+        values[str(parameter["ParameterKey"])] = None if value in (None, NO_ECHO) else str(value)
     return values

@@ -94,12 +94,15 @@ def load_template(body: str | Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def inline_policies(
-    template: Mapping[str, Any], parameters: Mapping[str, str], pseudo: Mapping[str, str]
+    template: Mapping[str, Any],
+    parameters: Mapping[str, str | None],
+    pseudo: Mapping[str, str],
 ) -> list[InlinePolicy]:
     """Each inline-policy resource of the template, on roles the stack does not create.
 
-    `parameters`: the stack's values (DescribeStacks), a missing one taking the template's
-    Default; `pseudo`: AWS::StackName, AWS::Region, AWS::AccountId, AWS::Partition ..."""
+    `parameters`: the stack's values (DescribeStacks; None: hidden, NoEcho), a missing one
+    taking the template's Default; `pseudo`: AWS::StackName, AWS::Region, AWS::AccountId,
+    AWS::Partition ..."""
     resources = _mapping(template.get("Resources"))
     context = _context(template, resources, parameters, pseudo)
     own_names = _own_role_names(resources, context)
@@ -214,7 +217,7 @@ def _join(argument: Any, context: Context) -> str | None:
 def _context(
     template: Mapping[str, Any],
     resources: Mapping[str, Any],
-    parameters: Mapping[str, str],
+    parameters: Mapping[str, str | None],
     pseudo: Mapping[str, str],
 ) -> Context:
     declared = _mapping(template.get("Parameters"))
@@ -226,7 +229,9 @@ def _context(
         if kind == "CommaDelimitedList" or kind.startswith("List<"):
             lists.add(str(name))
         if name in parameters:
-            values[str(name)] = parameters[name]
+            value = parameters[name]
+            if value is not None:  # NoEcho: neither its value nor its Default is known
+                values[str(name)] = value
         elif isinstance(declaration.get("Default"), str | int | float):
             values[str(name)] = str(declaration["Default"])
     own = frozenset(

@@ -149,6 +149,14 @@ class TestUnknown:
 
         assert (found.roles, found.unknown_roles) == (("web-host",), True)
 
+    def test_hidden_parameter_is_unknown_even_with_a_default(self) -> None:
+        declared = {"Type": "String", "NoEcho": True, "Default": "default-host"}
+        body = {"Parameters": {"HostRole": declared}, **template(App=policy([{"Ref": "HostRole"}]))}
+
+        [found] = inline_policies(load_template(body), {"HostRole": None}, PSEUDO)
+
+        assert (found.roles, found.unknown_roles) == ((), True)
+
     def test_unresolvable_policy_name_is_labelled_by_its_resource(self) -> None:
         [found] = policies(template(App=policy(["web-host"], name={"Fn::ImportValue": "x"})))
 
