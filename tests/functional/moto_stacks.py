@@ -7,7 +7,8 @@
 - DescribeStacks hides a NoEcho parameter's value (****): moto compares each value with
   the NoEcho parameters' names, so it shows the value unless it equals a name.
 - AWS::IAM::RolePolicy puts an inline policy on its RoleName: moto skips the type (it
-  knows AWS::IAM::Policy, the same policy with Roles, which this one becomes).
+  knows AWS::IAM::Policy, the same policy with Roles, which this one becomes), and its
+  physical id is "policy|role", as CloudFormation's.
 """
 
 from __future__ import annotations
@@ -68,9 +69,17 @@ class _RolePolicy(InlinePolicy):  # not a direct CloudFormationModel: moto's map
         properties = dict(cloudformation_json.get("Properties", {}))
         properties["Roles"] = [properties.pop("RoleName")]
         as_policy = {**cloudformation_json, "Properties": properties}
-        return InlinePolicy.create_from_cloudformation_json(
+        created = InlinePolicy.create_from_cloudformation_json(
             resource_name, as_policy, *args, **kwargs
         )
+        created.__class__ = _RolePolicyIdentified
+        return created
+
+
+class _RolePolicyIdentified(InlinePolicy):
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.policy_name}|{self.role_names[0]}"
 
 
 @contextmanager

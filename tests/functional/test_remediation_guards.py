@@ -1537,6 +1537,40 @@ class TestInlinePoliciesAStackPutsOnARoleItDoesNotOwn:
         )
         assert sorted(account.inline_policies(role)) == ["logs", "orders-table"]
 
+    def test_the_stacks_role_policy_being_removed_is_named_once(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role created by hand, and a stack whose AWS::IAM::RolePolicy puts
+        # the application policy on it (found by physical id and in the template)
+        role = unique("role-policy-app", journal)
+        arn = account.host_role(role, inline={})
+        stack = f"{role}-app"
+        properties = {"PolicyName": "orders", "PolicyDocument": ORDERS_TABLE_POLICY}
+        create_stack(
+            account,
+            stack,
+            {
+                "App": {
+                    "Type": "AWS::IAM::RolePolicy",
+                    "Properties": {**properties, "RoleName": role},
+                }
+            },
+            REGION,
+        )
+
+        # When RoleWarden removes it on its own
+        outcome = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused with one reason naming the policy and the stack; it stays
+        assert_refused(
+            outcome,
+            [
+                f"not automatic: inline policy orders: managed by CloudFormation stack {stack}: "
+                "fix the template, or the stack puts it back"
+            ],
+        )
+        assert account.inline_policies(role) == ["orders"]
+
     def test_a_stacks_policy_on_another_role_does_not_hold_this_one(
         self, account: Account, journal: Journal
     ) -> None:

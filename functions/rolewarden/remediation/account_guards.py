@@ -91,10 +91,12 @@ class AccountGuards:
                 "outside ROLEWARDEN_REGIONS are unknown"
             )
             regions = self.covered
-        guards.manual += self._owned(regions, _role_stack_ids(role_name, finding))
+        owned = self._owned(regions, _role_stack_ids(role_name, finding))
+        guards.manual += owned
         if _changes_inline_policies(finding):
             partition = finding.resource_arn.split(":")[1]
-            guards.manual += self._put_by_stacks(regions, role_name, partition)
+            put = self._put_by_stacks(regions, role_name, partition)
+            guards.manual += [reason for reason in put if _as_owned(reason) not in owned]
         guards.manual += self._protected_profiles(role_name)
         others = [region for region in regions if region not in self.covered]
         outside = self._outside(role_name, others)
@@ -297,6 +299,14 @@ def _puts_on(role_name: str, stack: StackPolicies, where: str) -> list[str]:
                 f"cannot tell which role {name}'s inline policy {policy.label()} targets"
             )
     return reasons
+
+
+def _as_owned(reason: str) -> str:
+    """The reason the physical-id check gives the same policy of the same stack (an
+    AWS::IAM::RolePolicy's id is "policy|role"): it is said once."""
+    return reason.replace(" on a role it does not own: ", ": ").replace(
+        ": put by ", ": managed by "
+    )
 
 
 def _unreadable(stacks: list[StackPolicies], where: str) -> list[str]:
