@@ -108,8 +108,9 @@ def granted(function: str) -> set[str]:
 @pytest.fixture
 def account(mock_aws: boto3.Session) -> Iterator[tuple[DemoAccount, str]]:
     """The demo account, plus an awsvpc task without a task role on the payments host
-    (its host's user data decides whether it reaches IMDS, so that read happens too), and
-    the alert channels: the topic, and Slack (a local stand-in, its URL in the secret)."""
+    (its host's user data decides whether it reaches IMDS, so that read happens too), a
+    stack, and the alert channels: the topic, and Slack (a local stand-in, its URL in the
+    secret)."""
     with SlackStandIn() as slack:
         mock_aws.client("secretsmanager").create_secret(
             Name=DEPLOYED["slack_secret_name"], SecretString=slack.url
@@ -135,6 +136,12 @@ def account(mock_aws: boto3.Session) -> Iterator[tuple[DemoAccount, str]]:
             BillingMode="PAY_PER_REQUEST",
         )
         mock_aws.client("sns").create_topic(Name="rolewarden-alerts")
+        # A stack: before an inline policy changes, the stacks' templates are read for
+        # inline policies they put on roles they do not own.
+        mock_aws.client("cloudformation").create_stack(
+            StackName="shop-queues",
+            TemplateBody=json.dumps({"Resources": {"Orders": {"Type": "AWS::SQS::Queue"}}}),
+        )
         ecs, ec2 = mock_aws.client("ecs"), mock_aws.client("ec2")
         # An instance whose profile was deleted: a whole-account read lists the profiles,
         # then asks for the one it did not list by name.

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from functional.accounts import (
     ACCOUNT,
     APP_INLINE,
+    ORDERS_TABLE,
     ORDERS_TABLE_POLICY,
     ecs_user_data,
     instance_arn,
@@ -30,7 +31,11 @@ from functional.accounts import (
 )
 from functional.accounts import make_role as build_role
 from functional.journals import create_table, signed_journal
-from functional.moto_stacks import stacks_found_by_physical_id
+from functional.moto_stacks import (
+    no_echo_parameters_hidden,
+    role_policies_created,
+    stacks_found_by_physical_id,
+)
 from rolewarden.cli.remediation import render_outcome
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -1258,7 +1263,7 @@ def deny_access(**_: Any) -> None:
 
 @pytest.fixture
 def stacks() -> Iterator[None]:
-    with stacks_found_by_physical_id():
+    with stacks_found_by_physical_id(), no_echo_parameters_hidden(), role_policies_created():
         yield
 
 
@@ -1435,4 +1440,219 @@ class TestProtectionWherePeoplePutIt:
         # Then it is refused, naming the profile; the plan shows it; nothing changed
         assert_refused(automatic, [f"not automatic: instance profile {role}: {reason}"])
         assert plan.reasons[1] == f"a person decides: instance profile {role}: {reason}"
+        assert account.inline_policies(role) == ["orders-table"]
+
+
+HOST_ROLE_PARAMETER = """
+Parameters:
+  HostRole:
+    Type: String
+    NoEcho: {no_echo}
+Resources:
+  AppPolicy:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: !Sub "${{AWS::StackName}}-orders"
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: [dynamodb:GetItem, dynamodb:PutItem]
+            Resource: "{table}"
+      Roles: [!Ref HostRole]
+"""
+
+
+@pytest.mark.usefixtures("stacks")
+class TestInlinePoliciesAStackPutsOnARoleItDoesNotOwn:
+    def put_by_stack(
+        self, account: Account, stack: str, role: str, *, no_echo: bool = False
+    ) -> None:
+        """A YAML stack whose AWS::IAM::Policy puts "<stack>-orders" on the role it is given."""
+        account.session.client("cloudformation").create_stack(
+            StackName=stack,
+            TemplateBody=HOST_ROLE_PARAMETER.format(
+                no_echo=str(no_echo).lower(), table=ORDERS_TABLE
+            ),
+            Parameters=[{"ParameterKey": "HostRole", "ParameterValue": role}],
+        )
+
+    def test_the_stacks_policy_is_left_to_a_person(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role created by hand, and a stack whose inline policy (Roles: the
+        # role, as a parameter) grants application actions
+        role = unique("put-by-stack", journal)
+        arn = account.host_role(role, inline={})
+        stack = f"{role}-app"
+        self.put_by_stack(account, stack, role)
+        assert account.inline_policies(role) == [f"{stack}-orders"]
+
+        # When RoleWarden remediates it on its own / a person plans it
+        automatic = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+        plan = account.remediate(RULE_APP, arn, PLAN_ONLY, journal, **REMEDIATE_APP)
+
+        # Then it is refused, naming the policy and the stack; the plan says so; it stays
+        reason = (
+            f"inline policy {stack}-orders: put by CloudFormation stack {stack} on a role it "
+            "does not own: fix the template, or the stack puts it back"
+        )
+        assert_refused(automatic, [f"not automatic: {reason}"])
+        assert plan.reasons[1] == f"a person decides: {reason}"
+        assert account.inline_policies(role) == [f"{stack}-orders"]
+        assert journal.entries() == []
+
+    def test_a_stacks_role_policy_holds_the_roles_other_inline_policies_too(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role with an application policy put by hand, and a stack whose
+        # AWS::IAM::RolePolicy (RoleName: the role) puts a baseline-only policy on it
+        role = unique("role-policy-host", journal)
+        arn = account.host_role(role)
+        stack = f"{role}-logs"
+        logs = policy_document({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"})
+        create_stack(
+            account,
+            stack,
+            {
+                "Logs": {
+                    "Type": "AWS::IAM::RolePolicy",
+                    "Properties": {"PolicyName": "logs", "PolicyDocument": logs, "RoleName": role},
+                }
+            },
+            REGION,
+        )
+        assert sorted(account.inline_policies(role)) == ["logs", "orders-table"]
+
+        # When RoleWarden removes the application policy on its own
+        outcome = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused, naming the stack's policy; both policies stay
+        assert_refused(
+            outcome,
+            [
+                f"not automatic: inline policy logs: put by CloudFormation stack {stack} on a "
+                "role it does not own: fix the template, or the stack puts it back"
+            ],
+        )
+        assert sorted(account.inline_policies(role)) == ["logs", "orders-table"]
+
+    def test_the_stacks_role_policy_being_removed_is_named_once(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role created by hand, and a stack whose AWS::IAM::RolePolicy puts
+        # the application policy on it (found by physical id and in the template)
+        role = unique("role-policy-app", journal)
+        arn = account.host_role(role, inline={})
+        stack = f"{role}-app"
+        properties = {"PolicyName": "orders", "PolicyDocument": ORDERS_TABLE_POLICY}
+        create_stack(
+            account,
+            stack,
+            {
+                "App": {
+                    "Type": "AWS::IAM::RolePolicy",
+                    "Properties": {**properties, "RoleName": role},
+                }
+            },
+            REGION,
+        )
+
+        # When RoleWarden removes it on its own
+        outcome = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+
+        # Then it is refused with one reason naming the policy and the stack; it stays
+        assert_refused(
+            outcome,
+            [
+                f"not automatic: inline policy orders: managed by CloudFormation stack {stack}: "
+                "fix the template, or the stack puts it back"
+            ],
+        )
+        assert account.inline_policies(role) == ["orders"]
+
+    def test_a_stacks_policy_on_another_role_does_not_hold_this_one(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role with an application policy put by hand, and a stack whose
+        # inline policy is on another role
+        role = unique("next-to-stack", journal)
+        arn = account.host_role(role)
+        other = unique("stack-target", journal)
+        account.host_role(other, inline={})
+        self.put_by_stack(account, f"{other}-app", other)
+
+        # When RoleWarden remediates this role on its own / Then the policy is removed
+        outcome = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+        assert_applied(outcome, journal, forced=[])
+        assert account.inline_policies(role) == []
+        assert account.inline_policies(other) == [f"{other}-app-orders"]
+
+    def test_a_stacks_policy_whose_role_cannot_be_told_holds_every_inline_change(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role with an application policy put by hand, and a stack whose
+        # inline policy's role is a NoEcho parameter (DescribeStacks shows ****)
+        role = unique("hidden-target", journal)
+        arn = account.host_role(role)
+        other = unique("hidden-stack-target", journal)
+        account.host_role(other, inline={})
+        stack = f"{other}-app"
+        self.put_by_stack(account, stack, other, no_echo=True)
+        cloudformation = account.session.client("cloudformation")
+        try:
+            # When RoleWarden remediates this role on its own
+            outcome = account.remediate(RULE_APP, arn, AUTOMATIC, journal, **REMEDIATE_APP)
+        finally:
+            cloudformation.delete_stack(StackName=stack)  # the next tests' roles are not held
+
+        # Then it is refused (the stack may put it back), and nothing changed
+        assert_refused(
+            outcome,
+            [
+                f"not automatic: cannot tell which role CloudFormation stack {stack}'s inline "
+                f"policy {stack}-orders targets"
+            ],
+        )
+        assert account.inline_policies(role) == ["orders-table"]
+
+    def test_stacks_that_cannot_be_read_refuse_and_say_which(
+        self, account: Account, journal: Journal
+    ) -> None:
+        # Given a host role, us-west-2's stacks that cannot be listed, and a stack here
+        # whose template cannot be read
+        role = unique("stacks-unreadable", journal)
+        arn = account.host_role(role)
+        stack = f"{role}-queues"
+        create_stack(account, stack, {"Orders": {"Type": "AWS::SQS::Queue"}}, REGION)
+        clients = AwsClients(account.session, home_region=REGION)  # this test's own
+        clients.client("cloudformation", OTHER_REGION).meta.events.register(
+            "before-call.cloudformation.DescribeStacks", deny_access
+        )
+
+        def deny_this_template(params: dict[str, Any], **_: Any) -> None:
+            if f":stack/{stack}/" in params["StackName"]:
+                deny_access()
+
+        clients.client("cloudformation", REGION).meta.events.register(
+            "before-parameter-build.cloudformation.GetTemplate", deny_this_template
+        )
+        service = RemediationService(
+            clients, Settings(**REMEDIATE_APP), [REGION], journal, cli=True
+        )
+
+        # When RoleWarden remediates it on its own
+        outcome = service.by_resource(RULE_APP, arn, AUTOMATIC)
+
+        # Then it is refused, naming the stack and the region; nothing changed
+        denied = "UnauthorizedOperation: not in this region"
+        assert_refused(
+            outcome,
+            [
+                "not automatic: cannot tell whether CloudFormation stacks put an inline policy "
+                f"on it: templates unreadable: {stack} (cloudformation:GetTemplate: {denied})",
+                "not automatic: cannot tell whether a CloudFormation stack puts an inline "
+                f"policy on it ({OTHER_REGION}: cloudformation:DescribeStacks: {denied})",
+            ],
+        )
         assert account.inline_policies(role) == ["orders-table"]

@@ -6,11 +6,15 @@ any region, not only those of ROLEWARDEN_REGIONS. Read once per invocation (cach
   ROLEWARDEN_REGIONS the instances using the role's profiles and what runs on them;
 - the stack owning the role, a policy being removed, or an instance (and the stack of the
   Auto Scaling group that launched it), by physical id (cloudformation:DescribeStackResources);
+- the stacks that put an inline policy on the role without owning it, from their templates
+  (cloudformation:DescribeStacks, GetTemplate), when the change touches its inline policies;
 - the tags of the role's instance profiles (a `rolewarden:protected` put there).
 
 Calls, per role: 1 DescribeRegions, (1 + policies removed) DescribeStackResources per region,
 1 ListInstanceProfilesForRole + 1 GetInstanceProfile per profile, and the targeted reads of
 the role's instances in each region outside ROLEWARDEN_REGIONS (ECS only where some run).
+When an inline policy changes, per region: 1 DescribeStacks (a page per 100 stacks) and
+1 GetTemplate per stack, once per AccountGuards (a plan of many roles reads them once).
 Per instance: 1 DescribeStackResources, and 1 DescribeAutoScalingGroups when an ASG launched it.
 """
 
@@ -28,7 +32,12 @@ from rolewarden.inventory.snapshot import (
     Snapshot,
 )
 from rolewarden.remediation.change import ActionError, aws_call
-from rolewarden.remediation.ownership import owning_stack, physical_id
+from rolewarden.remediation.ownership import (
+    StackPolicies,
+    inline_policy_stacks,
+    owning_stack,
+    physical_id,
+)
 from rolewarden.rules.guards import Guards, protected_behind
 from rolewarden.rules.instance_role_app_permissions import host_guards
 from rolewarden.rules.model import Finding
@@ -50,6 +59,7 @@ class AccountGuards:
         self.skip_document = skip_document
         self._regions: list[str] | None = None
         self._owners: dict[tuple[str, str], str | None] = {}
+        self._stack_policies: dict[str, list[StackPolicies]] = {}
 
     def of(self, finding: Finding) -> Guards:
         """A person decides (`manual`) or forces (`force`) what these reads show."""
@@ -81,7 +91,12 @@ class AccountGuards:
                 "outside ROLEWARDEN_REGIONS are unknown"
             )
             regions = self.covered
-        guards.manual += self._owned(regions, _role_stack_ids(role_name, finding))
+        owned = self._owned(regions, _role_stack_ids(role_name, finding))
+        guards.manual += owned
+        if _changes_inline_policies(finding):
+            partition = finding.resource_arn.split(":")[1]
+            put = self._put_by_stacks(regions, role_name, partition)
+            guards.manual += [reason for reason in put if _as_owned(reason) not in owned]
         guards.manual += self._protected_profiles(role_name)
         others = [region for region in regions if region not in self.covered]
         outside = self._outside(role_name, others)
@@ -207,6 +222,36 @@ class AccountGuards:
             ]
         return []
 
+    def _put_by_stacks(self, regions: list[str], role_name: str, partition: str) -> list[str]:
+        """Stacks that put an inline policy on the role without owning it: any change to its
+        inline policies is a person's, as the next stack update puts the stack's back."""
+        reasons: list[str] = []
+        unknown = []
+        for region in regions:
+            try:
+                stacks = self._policies_of_stacks(region, partition)
+            except ActionError as error:
+                unknown.append(f"{region}: {error}")
+                continue
+            where = f" in {region}" if region not in self.covered[:1] else ""
+            for stack in stacks:
+                reasons += _puts_on(role_name, stack, where)
+            reasons += _unreadable([stack for stack in stacks if stack.unreadable], where)
+        if unknown:
+            reasons.append(
+                "cannot tell whether a CloudFormation stack puts an inline policy on it ("
+                + "; ".join(unknown)
+                + ")"
+            )
+        return reasons
+
+    def _policies_of_stacks(self, region: str, partition: str) -> list[StackPolicies]:
+        if region not in self._stack_policies:
+            self._stack_policies[region] = inline_policy_stacks(
+                self.clients, region, self.account, partition
+            )
+        return self._stack_policies[region]
+
     def _owner(self, region: str, resource_id: str) -> str | None:
         key = (region, resource_id)
         if key not in self._owners:
@@ -230,6 +275,51 @@ def _role_stack_ids(role_name: str, finding: Finding) -> list[tuple[str, str]]:
             ids.append((f"inline policy {name}: ", f"{name}|{role_name}"))
             ids.append((f"inline policy {name}: ", name))
     return ids
+
+
+def _changes_inline_policies(finding: Finding) -> bool:
+    remediation = finding.remediation
+    steps = remediation.params.get("steps", []) if remediation is not None else []
+    return any(step.get("policy_name") for step in steps)
+
+
+def _puts_on(role_name: str, stack: StackPolicies, where: str) -> list[str]:
+    """Why the stack's inline policies leave the role to a person (role names: any case,
+    as IAM's are unique whatever their case)."""
+    name = f"CloudFormation stack {stack.stack}{where}"
+    reasons = []
+    for policy in stack.policies:
+        if role_name.casefold() in {role.casefold() for role in policy.roles}:
+            reasons.append(
+                f"inline policy {policy.label()}: put by {name} on a role it does not own: "
+                + STACK_PUTS_IT_BACK
+            )
+        elif policy.unknown_roles:
+            reasons.append(
+                f"cannot tell which role {name}'s inline policy {policy.label()} targets"
+            )
+    return reasons
+
+
+def _as_owned(reason: str) -> str:
+    """The reason the physical-id check gives the same policy of the same stack (an
+    AWS::IAM::RolePolicy's id is "policy|role"): it is said once."""
+    return reason.replace(" on a role it does not own: ", ": ").replace(
+        ": put by ", ": managed by "
+    )
+
+
+def _unreadable(stacks: list[StackPolicies], where: str) -> list[str]:
+    """One reason for the stacks whose templates could not be read (a denied GetTemplate
+    denies them all), naming each and each distinct error."""
+    if not stacks:
+        return []
+    names = ", ".join(stack.stack for stack in stacks)
+    errors = "; ".join(dict.fromkeys(str(stack.unreadable) for stack in stacks))
+    return [
+        f"cannot tell whether CloudFormation stacks{where} put an inline policy on it: "
+        f"templates unreadable: {names} ({errors})"
+    ]
 
 
 def _asg_of(finding: Finding) -> str | None:

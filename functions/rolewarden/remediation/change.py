@@ -15,12 +15,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.settings import Settings
 
 State = dict[str, Any]
+THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 
 
 class ActionError(Exception):
@@ -162,13 +164,31 @@ def aws_call(operation: str, call: Callable[..., Any], **kwargs: Any) -> Any:
     Throttling is retried before this by botocore (RETRY_CONFIG)."""
     try:
         return call(**kwargs)
-    except ClientError as error:
+    except (ClientError, BotoCoreError) as error:
+        raise action_error(operation, error) from error
+
+
+def action_error(operation: str, error: ClientError | BotoCoreError) -> ActionError:
+    if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         code = str(details.get("Code", ""))
-        raise ActionError(f"{operation}: {code}: {details.get('Message', '')}", code) from error
-    except BotoCoreError as error:
-        raise ActionError(f"{operation}: {error}") from error
+        return ActionError(f"{operation}: {code}: {details.get('Message', '')}", code)
+    return ActionError(f"{operation}: {error}")
 
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def throttled(error: Exception) -> bool:
+    """AWS turned the call away for its rate: nothing was done."""
+    return isinstance(error, ClientError) and error_code(error) in THROTTLED
+
+
+def reply_lost(error: Exception) -> bool:
+    """The call may have been made all the same: no reply came (the connection failed or
+    timed out, before or after AWS took it), or a 5xx (AWS or a proxy failed partway)."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+        return int(status) >= 500
+    return isinstance(error, HTTPClientError | AwsConnectionError)

@@ -3,16 +3,30 @@ change RoleWarden made on its own would be undone by the next stack update.
 
 CloudFormation tags the instances it creates (`aws:cloudformation:stack-name`, which the
 rules read) but not IAM roles, so before an automatic change RoleWarden asks
-CloudFormation by the resource's physical id.
+CloudFormation by the resource's physical id; and, since a stack may put an inline policy
+on a role it does not own, it reads the stacks' templates for such policies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.inventory.aws import AwsClients
-from rolewarden.remediation.change import ActionError, error_code
+from rolewarden.remediation.change import ActionError, aws_call, error_code
+from rolewarden.remediation.stack_templates import (
+    InlinePolicy,
+    TemplateError,
+    inline_policies,
+    load_template,
+)
 from rolewarden.rules.model import Finding
+
+GONE = ("DELETE_COMPLETE", "DELETE_IN_PROGRESS")  # a stack being deleted puts nothing back
+NO_ECHO = "****"
 
 
 def physical_id(finding: Finding) -> str:
@@ -38,3 +52,71 @@ def owning_stack(clients: AwsClients, region: str, resource_id: str) -> str | No
         raise ActionError(f"cloudformation:DescribeStackResources: {error}") from error
     resources = response.get("StackResources", [])
     return str(resources[0]["StackName"]) if resources else None
+
+
+@dataclass(frozen=True)
+class StackPolicies:
+    """A stack's inline-policy resources, or why its template could not be read."""
+
+    stack: str
+    policies: tuple[InlinePolicy, ...] = ()
+    unreadable: str | None = None
+
+
+def inline_policy_stacks(
+    clients: AwsClients, region: str, account: str, partition: str
+) -> list[StackPolicies]:
+    """The region's stacks that put inline policies on roles, read from their templates.
+
+    An inline policy a stack puts on a role it does not own has no physical id naming the
+    role (AWS::IAM::Policy's is generated), so DescribeStackResources cannot find it: the
+    templates are read. Calls: cloudformation:DescribeStacks (paginated) for the stacks
+    not deleted and their parameter values, then one cloudformation:GetTemplate per stack
+    (TemplateStage Processed: a SAM or other transform expanded, as the stack was built)."""
+    pseudo = {
+        "AWS::Region": region,
+        "AWS::AccountId": account,
+        "AWS::Partition": partition,
+        "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
+    }
+    cloudformation = clients.client("cloudformation", region)
+    pages = cloudformation.get_paginator("describe_stacks").paginate()
+    stacks = aws_call(
+        "cloudformation:DescribeStacks",
+        lambda: [stack for page in pages for stack in page.get("Stacks", [])],
+    )
+    found = []
+    for stack in stacks:
+        if stack.get("StackStatus") in GONE:
+            continue
+        read = _stack_policies(cloudformation, stack, pseudo)
+        if read.policies or read.unreadable:
+            found.append(read)
+    return found
+
+
+def _stack_policies(
+    cloudformation: Any, stack: Mapping[str, Any], region_pseudo: Mapping[str, str]
+) -> StackPolicies:
+    name = str(stack["StackName"])
+    try:
+        body = aws_call(
+            "cloudformation:GetTemplate",
+            cloudformation.get_template,
+            StackName=stack.get("StackId", name),
+            TemplateStage="Processed",
+        )["TemplateBody"]
+        template = load_template(body)
+    except (ActionError, TemplateError) as error:
+        return StackPolicies(name, unreadable=str(error))
+    pseudo = {**region_pseudo, "AWS::StackName": name, "AWS::StackId": str(stack.get("StackId"))}
+    return StackPolicies(name, tuple(inline_policies(template, _parameters(stack), pseudo)))
+
+
+def _parameters(stack: Mapping[str, Any]) -> dict[str, str | None]:
+    """The stack's parameter values; None for a NoEcho one (shown as ****): it cannot be told."""
+    values: dict[str, str | None] = {}
+    for parameter in stack.get("Parameters", []):
+        value = parameter.get("ResolvedValue", parameter.get("ParameterValue"))
+        values[str(parameter["ParameterKey"])] = None if value in (None, NO_ECHO) else str(value)
+    return values

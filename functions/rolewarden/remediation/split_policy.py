@@ -10,7 +10,10 @@ older self would undo someone's edit.
   A policy at IAM's 5 versions is refused, not trimmed: every version is one a person may
   roll back to, and RoleWarden deletes only what it created. The pre-flight names the
   other roles, users and groups the policy is attached to: the new version changes them
-  too, so only a person decides (--force).
+  too, so only a person decides (--force). CreatePolicyVersion is sent once
+  (lost_reply.py): the journal holds the versions there were and the split document's
+  digest before the call, and after a lost reply, or when the journal never learned the
+  version (a crash), the new version holding that document is adopted, and undone.
 - AWS managed: AWS owns its versions, so it cannot be split: refused (a person detaches it).
 - Inline: the baseline-only document is put in its place; the original is in `before`
   (journaled first), and undo puts it back.
@@ -34,6 +37,7 @@ from rolewarden.remediation.change import (
     State,
     aws_call,
 )
+from rolewarden.remediation.lost_reply import create_once
 from rolewarden.remediation.policy_text import default_version
 from rolewarden.remediation.role_policies import DeleteInlinePolicy
 from rolewarden.settings import Settings
@@ -77,13 +81,7 @@ class SplitMixedPolicy(Action):
                 PolicyDocument=document,
             )
             return change
-        created = aws_call(
-            "iam:CreatePolicyVersion",
-            iam.create_policy_version,
-            PolicyArn=target["policy_arn"],
-            PolicyDocument=document,
-            SetAsDefault=True,
-        )["PolicyVersion"]["VersionId"]
+        created = _create_version(clients, target, document)
         return change.with_after(
             {**change.after, "default_version": created}, created_version=created
         )
@@ -106,6 +104,9 @@ class SplitMixedPolicy(Action):
             VersionId=old,
         )
         created = change.target.get("created_version")
+        if not created:  # a crash kept it from the journal: the version is found again
+            found = _created(clients, change.target)
+            created = found["VersionId"] if found else None
         if created and created != old:
             aws_call(
                 "iam:DeletePolicyVersion",
@@ -145,7 +146,6 @@ def _plan_managed(
             "person detaches it (after attaching the proposed baseline-only document as a "
             "policy of their own)"
         )
-    target = {"role_name": params["role_name"], "policy_arn": arn}
     before = _read_managed(clients, arn)
     if before["document"] == document:
         return None
@@ -155,7 +155,13 @@ def _plan_managed(
             f"{arn} changed since it was judged (default version {source}, now "
             f"{before['default_version']}): {JUDGE_AGAIN}"
         )
-    _room_for_a_version(clients, arn)
+    # What tells the version it creates from the others, should its reply be lost.
+    target = {
+        "role_name": params["role_name"],
+        "policy_arn": arn,
+        "versions_before": _room_for_a_version(clients, arn),
+        "document_digest": document_digest(document),
+    }
     return Change(
         name,
         region,
@@ -196,7 +202,8 @@ def _read_managed(clients: AwsClients, arn: str) -> State:
     return {"default_version": version["VersionId"], "document": _decoded(version["Document"])}
 
 
-def _room_for_a_version(clients: AwsClients, arn: str) -> None:
+def _room_for_a_version(clients: AwsClients, arn: str) -> list[str]:
+    """The policy's version ids, when there is room for one more."""
     iam = clients.client("iam")
     versions = aws_call("iam:ListPolicyVersions", iam.list_policy_versions, PolicyArn=arn)[
         "Versions"
@@ -208,6 +215,65 @@ def _room_for_a_version(clients: AwsClients, arn: str) -> None:
             f"(each is one a person may roll back to); delete one no longer needed "
             f"({', '.join(older)} are not the default), then remediate again"
         )
+    return sorted(str(version["VersionId"]) for version in versions)
+
+
+def _create_version(clients: AwsClients, target: Mapping[str, Any], document: str) -> str:
+    """CreatePolicyVersion once; after a lost reply, the version it made is adopted."""
+    iam = clients.single_attempt("iam")  # botocore would retry blind
+    arn = target["policy_arn"]
+
+    def create() -> str:
+        created = iam.create_policy_version(
+            PolicyArn=arn, PolicyDocument=document, SetAsDefault=True
+        )
+        return str(created["PolicyVersion"]["VersionId"])
+
+    def adopt() -> str | None:
+        found = _created(clients, target)
+        if found and not found["IsDefaultVersion"]:  # the lost call asked for the default
+            aws_call(
+                "iam:SetDefaultPolicyVersion",
+                clients.client("iam").set_default_policy_version,
+                PolicyArn=arn,
+                VersionId=found["VersionId"],
+            )
+        return str(found["VersionId"]) if found else None
+
+    digest = target.get("document_digest")
+    others = ", ".join(target.get("versions_before", []))
+    return create_once(
+        "iam:CreatePolicyVersion",
+        create,
+        adopt if "versions_before" in target else None,  # None: journaled before it was kept
+        looked_for=f"a version of {arn} besides {others} with the split's sha256 {digest}",
+    )
+
+
+def _created(clients: AwsClients, target: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The version beyond `versions_before` holding the split document (by its digest), as
+    ListPolicyVersions lists it; newest first, should there be more."""
+    if "versions_before" not in target:
+        return None
+    iam, arn = clients.client("iam"), target["policy_arn"]
+    listed = aws_call("iam:ListPolicyVersions", iam.list_policy_versions, PolicyArn=arn)
+    new = [v for v in listed["Versions"] if v["VersionId"] not in target["versions_before"]]
+    for version in sorted(new, key=lambda v: _version_number(v["VersionId"]), reverse=True):
+        document = aws_call(
+            "iam:GetPolicyVersion",
+            iam.get_policy_version,
+            PolicyArn=arn,
+            VersionId=version["VersionId"],
+        )["PolicyVersion"]["Document"]
+        if document_digest(document) == target["document_digest"]:
+            return dict(version)
+    return None
+
+
+def _version_number(version_id: str) -> int:
+    """v12 -> 12: IAM numbers its versions v1, v2, ..."""
+    digits = version_id.lstrip("v")
+    return int(digits) if digits.isdigit() else 0
 
 
 def _other_users(clients: AwsClients, arn: str, role_name: str) -> list[str]:

@@ -7,19 +7,16 @@ journal).
 
 RegisterTaskDefinition is not idempotent: a reply lost after ECS registered the revision,
 retried, registers a second one. So the journal holds the intent (its id) before the call,
-the revision carries that id as a tag, botocore does not retry the call, and before trying
-again (or when a journal entry never learned its revision) the family's revisions are
-searched for the tag, and the one found is adopted.
+the revision carries that id as a tag, and after a lost reply (lost_reply.py), or when a
+journal entry never learned its revision, the family's revisions are searched for the
+tag, and the one found is adopted.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.change import (
@@ -30,8 +27,8 @@ from rolewarden.remediation.change import (
     PartialChangeError,
     State,
     aws_call,
-    error_code,
 )
+from rolewarden.remediation.lost_reply import create_once
 from rolewarden.remediation.task_role_check import task_role_problem
 
 # What DescribeTaskDefinition returns that RegisterTaskDefinition takes back.
@@ -54,8 +51,6 @@ COPIED = (
     "enableFaultInjection",
 )
 JOURNAL_TAG = "rolewarden:journal-id"  # on a revision RoleWarden registered: whose it is
-REGISTER_ATTEMPTS = 3
-THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 
 
 class RegisterTaskDefinitionWithTaskRole(Action):
@@ -177,32 +172,22 @@ class RegisterTaskDefinitionWithTaskRole(Action):
 
 
 def _register(clients: AwsClients, change: Change, kwargs: dict[str, Any]) -> str:
-    """Register once; after a failure that may hide a registration, look before retrying."""
+    """Register once; after a lost reply, the revision tagged with the journal id is adopted."""
     ecs = clients.single_attempt("ecs", change.region)  # botocore would retry blind
     journal_id = change.target.get("journal_id")
-    for attempt in range(1, REGISTER_ATTEMPTS + 1):
-        try:
-            registered = ecs.register_task_definition(**kwargs)
-            return str(registered["taskDefinition"]["taskDefinitionArn"])
-        except ClientError as error:
-            failure: Exception = error
-            code = error_code(error)
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
-            if status < 500 and code not in THROTTLED:  # ECS refused it: nothing registered
-                raise ActionError(f"ecs:RegisterTaskDefinition: {code}: {error}", code) from error
-            throttled = code in THROTTLED
-        except BotoCoreError as error:  # no reply: ECS may have registered it
-            failure, throttled = error, False
-        if not throttled:
-            found = _tagged(clients, change) if journal_id else []
-            if found:
-                return found[0]
-            if not journal_id:  # nothing to look for: never retry blind
-                break
-        if attempt < REGISTER_ATTEMPTS:
-            time.sleep(0.5 * 2**attempt)
-    looked = f"; no revision tagged {JOURNAL_TAG}={journal_id}" if journal_id else ""
-    raise ActionError(f"ecs:RegisterTaskDefinition: {failure}{looked}")
+
+    def register() -> str:
+        return str(ecs.register_task_definition(**kwargs)["taskDefinition"]["taskDefinitionArn"])
+
+    def tagged() -> str | None:
+        return next(iter(_tagged(clients, change)), None)
+
+    return create_once(
+        "ecs:RegisterTaskDefinition",
+        register,
+        tagged if journal_id else None,
+        looked_for=f"a revision tagged {JOURNAL_TAG}={journal_id}",
+    )
 
 
 def _tagged(clients: AwsClients, change: Change) -> list[str]:

@@ -12,6 +12,7 @@ from botocore.retries import bucket, standard
 from functional.events import emitted_metrics
 from functional.remediation.support import start_rolewarden, tables
 from rolewarden.observability import metrics
+from rolewarden.remediation import lost_reply
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,14 @@ def no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore retries as configured (adaptive), without its backoff and rate waits."""
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
     monkeypatch.setattr(bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)
+
+
+@pytest.fixture
+def lost_reply_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits before looking for what a lost reply created: recorded, not waited."""
+    waits: list[float] = []
+    monkeypatch.setattr(lost_reply, "wait", waits.append)
+    return waits
 
 
 @pytest.fixture

@@ -9,17 +9,28 @@ Scenarios:
      forced, it is split and the journal says what was forced.
   3. Who else uses the policy cannot be read -> said so, as a reason a person forces past,
      never a crash.
+  4. The reply to CreatePolicyVersion is lost after IAM made the version (at 4 versions,
+     where a blind retry would hit IAM's limit) -> that version is adopted, not made again:
+     one new version, the default, named by the journal; restore leaves the versions as
+     they were. Also when the version made is not the default: it is made the default.
+  5. The call is lost before it reached IAM -> nothing found, made again once: one version.
+  6. The process dies once IAM made the version, before the journal learns it -> restore
+     finds it (by the versions before and the split's digest) and deletes it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSPreparedRequest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from functional.accounts import REGION, make_host
 from functional.journals import create_table, signed_journal
@@ -191,3 +202,166 @@ def test_who_else_uses_the_policy_unknown_is_a_reason_not_a_crash(aws: SimpleNam
         f"who else uses {policy} is unknown (iam:ListEntitiesForPolicy: AccessDenied: not "
         "authorized): its new version changes them too"
     ]
+
+
+# --- 4-6. the reply to CreatePolicyVersion lost, the process killed ------------------------
+
+
+def creating_a_version(request: AWSPreparedRequest) -> bool:
+    body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+    return "Action=CreatePolicyVersion" in body
+
+
+@contextmanager
+def reply_lost_after_iam_made_it(
+    session: boto3.Session, then: Callable[[], Any] = lambda: None
+) -> Iterator[list[str]]:
+    """The read times out once IAM (moto) made the version: the client never hears back.
+
+    A `before-send` handler registered after moto's stubber runs once moto has answered
+    (`then` runs there too, as IAM would go on)."""
+    dropped: list[str] = []
+
+    def drop(request: AWSPreparedRequest, **_: Any) -> None:
+        if not dropped and creating_a_version(request):
+            dropped.append(request.url)
+            then()
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    session.events.register("before-send", drop)
+    try:
+        yield dropped
+    finally:
+        session.events.unregister("before-send", drop)
+
+
+@contextmanager
+def call_lost_before_iam(session: boto3.Session) -> Iterator[list[str]]:
+    """The connection fails before the call reaches IAM: registered first, moto never sees it."""
+    dropped: list[str] = []
+
+    def drop(request: AWSPreparedRequest, **_: Any) -> None:
+        if not dropped and creating_a_version(request):
+            dropped.append(request.url)
+            raise EndpointConnectionError(endpoint_url=request.url)
+
+    session.events.register_first("before-send", drop)
+    try:
+        yield dropped
+    finally:
+        session.events.unregister("before-send", drop)
+
+
+@contextmanager
+def killed_once_iam_made_it(session: boto3.Session) -> Iterator[None]:
+    """The process dies right after IAM made the version (a Lambda timeout, a kill)."""
+
+    def kill(**_: Any) -> None:
+        raise RuntimeError("killed")
+
+    session.events.register("after-call.iam.CreatePolicyVersion", kill)
+    try:
+        yield
+    finally:
+        session.events.unregister("after-call.iam.CreatePolicyVersion", kill)
+
+
+def policy_with_four_versions(aws: SimpleNamespace, name: str) -> str:
+    """The mixed policy as v1, its default, and three older drafts a person kept."""
+    arn = create_customer_policy(aws.iam, name, MIXED_MANAGED)
+    for action in ("sqs:SendMessage", "sns:Publish", "kms:Decrypt"):
+        draft = policy_document(allow([action]))
+        aws.iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(draft))
+    return arn
+
+
+def host_of(aws: SimpleNamespace, name: str, policy: str) -> str:
+    """An ECS host whose role has the agent's policy and `policy`: its role's ARN."""
+    host = make_host(aws.session, name, cluster=CLUSTER, managed=(ECS_AGENT_POLICY_ARN, policy))
+    return str(host.role_arn)
+
+
+def restore_only_entry(aws: SimpleNamespace) -> Any:
+    (entry,) = aws.journal.entries()
+    restored = service(aws).restore(entry.journal_id, PERSON)
+    assert restored.status is OutcomeStatus.RESTORED, restored.reasons
+    return entry
+
+
+@pytest.mark.parametrize("made_default", [True, False], ids=["default", "not-default"])
+def test_scenario_4_a_lost_reply_adopts_the_version_iam_made(
+    aws: SimpleNamespace, lost_reply_waits: list[float], made_default: bool
+) -> None:
+    # Given a mixed customer policy with 4 versions: a second new one would be refused
+    policy = policy_with_four_versions(aws, f"lost-reply-{made_default}")
+    role_arn = host_of(aws, f"lost-reply-host-{made_default}", policy)
+
+    def default_back_to_v1() -> None:  # as though IAM had not made v5 the default yet
+        if not made_default:
+            aws.iam.set_default_policy_version(PolicyArn=policy, VersionId="v1")
+
+    # When a person splits it, and the reply to CreatePolicyVersion is lost
+    with reply_lost_after_iam_made_it(aws.session, then=default_back_to_v1) as dropped:
+        outcome = remediate(aws, role_arn, PERSON)
+
+    # Then the version IAM made is adopted after a wait: one new version, the default
+    assert dropped, "the reply was not lost"
+    assert outcome.status is OutcomeStatus.APPLIED, outcome.reasons
+    assert len(lost_reply_waits) == 1
+    assert versions(aws, policy) == ["v1", "v2", "v3", "v4", "v5"]
+    assert default_document(aws, policy) == ("v5", MANAGED_BASELINE)
+    # And the journal names it, and verified it
+    (entry,) = aws.journal.entries()
+    assert entry.status is Status.VERIFIED
+    assert entry.change.target["created_version"] == "v5"
+    assert entry.change.target["versions_before"] == ["v1", "v2", "v3", "v4"]
+
+    # When restored / Then the versions are as they were, v1 the default
+    restore_only_entry(aws)
+    assert versions(aws, policy) == ["v1", "v2", "v3", "v4"]
+    assert default_document(aws, policy) == ("v1", MIXED_MANAGED)
+
+
+def test_scenario_5_a_call_lost_before_it_reached_iam_is_made_again_once(
+    aws: SimpleNamespace, lost_reply_waits: list[float]
+) -> None:
+    # Given a mixed customer policy
+    policy = create_customer_policy(aws.iam, "lost-call", MIXED_MANAGED)
+    role_arn = host_of(aws, "lost-call-host", policy)
+
+    # When a person splits it, and the call never reaches IAM
+    with call_lost_before_iam(aws.session) as dropped:
+        outcome = remediate(aws, role_arn, PERSON)
+
+    # Then nothing was found, the call was made again, once: one new version, the default
+    assert dropped, "the call was not lost"
+    assert outcome.status is OutcomeStatus.APPLIED, outcome.reasons
+    assert versions(aws, policy) == ["v1", "v2"]
+    assert default_document(aws, policy) == ("v2", MANAGED_BASELINE)
+    (entry,) = aws.journal.entries()
+    assert entry.change.target["created_version"] == "v2"
+    restore_only_entry(aws)
+    assert versions(aws, policy) == ["v1"]
+
+
+def test_scenario_6_a_version_made_before_a_crash_is_found_and_deleted_on_restore(
+    aws: SimpleNamespace,
+) -> None:
+    # Given a mixed customer policy
+    policy = policy_with_four_versions(aws, "killed")
+    role_arn = host_of(aws, "killed-host", policy)
+
+    # When a person splits it, and the process dies once IAM made the version
+    with killed_once_iam_made_it(aws.session), pytest.raises(RuntimeError):
+        remediate(aws, role_arn, PERSON)
+
+    # Then the journal holds the intent, not the version
+    (entry,) = aws.journal.entries()
+    assert entry.status is Status.STARTED
+    assert "created_version" not in entry.change.target
+    assert default_document(aws, policy) == ("v5", MANAGED_BASELINE)
+
+    # When the entry is restored / Then the version it never learned is found and deleted
+    restore_only_entry(aws)
+    assert versions(aws, policy) == ["v1", "v2", "v3", "v4"]
+    assert default_document(aws, policy) == ("v1", MIXED_MANAGED)

@@ -111,7 +111,7 @@ def crash_after_registering(session: Any, family: str) -> Iterator[None]:
 
 
 def test_a_lost_reply_registers_one_revision_and_the_journal_knows_it(
-    session: Any, rolewarden: SimpleNamespace, task_role: str
+    session: Any, rolewarden: SimpleNamespace, task_role: str, lost_reply_waits: list[float]
 ) -> None:
     # Given a task definition without a task role
     old = register_task_definition(session.client("ecs"), "lost-reply")
@@ -121,6 +121,7 @@ def test_a_lost_reply_registers_one_revision_and_the_journal_knows_it(
     # Then one new revision exists, adopted from ECS rather than registered again
     assert dropped, "the reply was not dropped"
     assert outcome.status is OutcomeStatus.APPLIED, outcome.reasons
+    assert len(lost_reply_waits) == 1  # it waited before looking
     revisions = active_revisions(session, "lost-reply")
     assert len(revisions) == 2, revisions
     new = revisions[1]
