@@ -67,10 +67,14 @@ tracer = _tracer()
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 
 
-def traced(lambda_handler: Callable[..., Any]) -> Callable[..., Any]:
-    """The handler in an X-Ray subsegment, without its result: a result names roles and
-    policies, and a remediation's carries the documents it journaled."""
-    return tracer.capture_lambda_handler(lambda_handler, capture_response=False)
+def lambda_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """A Lambda handler as every RoleWarden function runs it: its logs carry the Lambda
+    context, its metrics are flushed (with the cold start) when it returns, and it is
+    traced without its result (a result names roles and policies, and a remediation's
+    carries the documents it journaled)."""
+    traced = tracer.capture_lambda_handler(handler, capture_response=False)
+    measured = metrics.log_metrics(traced, capture_cold_start_metric=True)
+    return logger.inject_lambda_context(measured)
 
 
 @contextmanager

@@ -11,14 +11,12 @@ from pydantic import ValidationError
 from rolewarden.evaluation.config_events import ConfigRuleInvocation
 from rolewarden.evaluation.config_rule import ConfigRuleError
 from rolewarden.handlers.malformed import reject
-from rolewarden.observability import logger, metrics, traced
+from rolewarden.observability import lambda_handler
 from rolewarden.triggers.config_rule import evaluate_config_rule
 from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics(capture_cold_start_metric=True)
-@traced
+@lambda_handler
 def handler(
     event: dict[str, Any], context: LambdaContext, container: Container | None = None
 ) -> dict[str, Any]:

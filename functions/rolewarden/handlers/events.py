@@ -15,14 +15,12 @@ from pydantic import ValidationError
 from rolewarden.evaluation.cloudtrail import TRIGGER_EVENT
 from rolewarden.handlers.idempotency import once
 from rolewarden.handlers.malformed import reject
-from rolewarden.observability import logger, metrics, traced
+from rolewarden.observability import lambda_handler
 from rolewarden.triggers.events import evaluate_event
 from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics(capture_cold_start_metric=True)
-@traced
+@lambda_handler
 def handler(
     event: dict[str, Any], context: LambdaContext, container: Container | None = None
 ) -> dict[str, Any]:

@@ -18,15 +18,13 @@ from pydantic import ValidationError
 
 from rolewarden.handlers.idempotency import once
 from rolewarden.handlers.malformed import reject
-from rolewarden.observability import logger, metrics, traced
+from rolewarden.observability import lambda_handler, logger
 from rolewarden.remediation.payload import RemediatePayload
 from rolewarden.triggers.remediate import refused_settings, remediate
 from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics(capture_cold_start_metric=True)
-@traced
+@lambda_handler
 def handler(
     event: dict[str, Any], context: LambdaContext, container: Container | None = None
 ) -> dict[str, Any]:

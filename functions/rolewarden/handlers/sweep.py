@@ -6,14 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rolewarden.observability import logger, metrics, traced
+from rolewarden.observability import lambda_handler
 from rolewarden.triggers.sweep import sweep
 from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics(capture_cold_start_metric=True)
-@traced
+@lambda_handler
 def handler(
     event: dict[str, Any], context: LambdaContext, container: Container | None = None
 ) -> dict[str, Any]:
