@@ -31,6 +31,7 @@ from rolewarden.remediation.journal import (
     WRITE_ACTIONS,
     CheckedEntry,
     Journal,
+    Status,
     create_table,
     writer_policy,
     writer_userid,
@@ -271,7 +272,7 @@ def render_outcome(outcome: Outcome) -> str:
         if entry.error:
             lines.append(f"    error: {entry.error}")
     undo = [
-        e.journal_id for e in outcome.journal if e.status.value == "verified" and not e.restore_of
+        e.journal_id for e in outcome.journal if e.status is Status.VERIFIED and not e.restore_of
     ]
     if undo:
         lines.append(f"  to undo: rolewarden restore {' '.join(undo)} --apply")

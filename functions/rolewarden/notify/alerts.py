@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rolewarden.notify.findings_state import Due, FindingsState, FindingsStateError
 from rolewarden.notify.messages import (
@@ -25,7 +25,8 @@ from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.rules.model import Compliance, Evaluation, Finding, finding_id
 from rolewarden.rules.registry import REGISTRY
 
-if TYPE_CHECKING:  # the event models: only the event function needs them at run time
+if TYPE_CHECKING:  # the event models and the scan: only their functions need them loaded
+    from rolewarden.evaluation.account import ScanResult
     from rolewarden.evaluation.cloudtrail import ExemptionChange
 
 # Outcomes worth a message: a change made, failed or undone (refusals are in the finding).
@@ -114,24 +115,22 @@ class AlertSink:
         ]
         self._state_call(lambda state: state.resolve(fixed, self.now()))
 
-    def digest(
-        self, summary: dict[str, Any], findings: Sequence[Finding], due: Due, rules: Sequence[str]
-    ) -> list[str]:
+    def digest(self, result: ScanResult, due: Due) -> list[str]:
         """The sweep's digest. What it no longer sees is resolved first, but only where it
         read everything: a region it could not read proves nothing."""
-        seen = {finding.finding_id for finding in findings}
-        failed = {error["region"] for error in summary["scan_errors"]}
-        complete = [region for region in summary["regions"] if region not in failed]
+        seen = {finding.finding_id for finding in result.findings}
+        failed = {error.region for error in result.errors}
+        complete = [region for region in result.regions if region not in failed]
         read = {
             # a role's finding depends on every region's hosts: all read, or none
             rule: [] if REGISTRY[rule].global_resource and failed else complete
-            for rule in rules
+            for rule in result.rules
         }
         resolved: list[str] = []
         self._state_call(
             lambda state: resolved.extend(state.resolve_missing(seen, read, self.now()))
         )
-        self.notifier.send([digest_notice(summary, due, sorted(resolved))])
+        self.notifier.send([digest_notice(result.summary(), due, sorted(resolved))])
         return sorted(resolved)
 
     def _due(self, findings: Sequence[Finding]) -> Due:

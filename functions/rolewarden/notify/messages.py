@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from rolewarden.notify.findings_state import Due
 from rolewarden.notify.notice import Kind, Notice, subject_line
+from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import Outcome
 from rolewarden.rules.exemptions import EXEMPT_RULES_TAG
 from rolewarden.rules.model import Finding
@@ -48,7 +49,7 @@ def remediation_notice(outcome: Outcome, account: str, region: str) -> Notice:
     subject = outcome.subject
     resource = subject.get("resource_arn", "")
     what = "restore" if "restore" in subject else "remediation"
-    undo = [e.journal_id for e in outcome.journal if e.status.value == "verified"]
+    undo = [e.journal_id for e in outcome.journal if e.status is Status.VERIFIED]
     command = (
         f"rolewarden restore {' '.join(undo)} --apply" if undo and what == "remediation" else None
     )

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from rolewarden.remediation.change import Change
-from rolewarden.remediation.journal import JournalEntry
+from rolewarden.remediation.journal import JournalEntry, Status
 
 
 class OutcomeStatus(StrEnum):
@@ -30,7 +30,7 @@ class Outcome:
 
     @property
     def changed(self) -> bool:
-        return any(entry.status.value != "failed" for entry in self.journal)
+        return any(entry.status is not Status.FAILED for entry in self.journal)
 
     def as_json(self) -> dict[str, Any]:
         return {

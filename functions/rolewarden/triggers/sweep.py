@@ -25,7 +25,7 @@ def sweep(wiring: Wiring, request_id: str) -> dict[str, Any]:
     remediations = remediate_automatically(
         result.findings, settings, wiring.dispatcher(result.account), actor=f"sweep:{request_id}"
     )
-    resolved = alerts.digest(result.summary(), result.findings, due, settings.enabled_rules())
+    resolved = alerts.digest(result, due)
     for kind, examined in result.examined.items():
         count(f"ResourcesExamined.{kind}", examined)
     for service, calls in result.api_calls.items():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
+from rolewarden.evaluation.account import ScanResult
+from rolewarden.inventory.snapshot import ScanError
 from rolewarden.notify.alerts import AlertSink
 from rolewarden.notify.channel import Call, NotifyError
 from rolewarden.notify.findings_state import Due
@@ -104,24 +105,24 @@ def test_the_most_severe_are_sent_first_and_the_cap_holds_the_rest() -> None:
     assert due.held_back == 1
 
 
-def summary(errors: list[dict[str, str]]) -> dict[str, Any]:
-    return {
-        "account": "123456789012",
-        "regions": ["us-east-1", "eu-west-1"],
-        "findings": 0,
-        "findings_by_severity": {"critical": 0, "high": 0, "medium": 0, "low": 0},
-        "scan_errors": errors,
-    }
-
-
 RULES = ["ec2-instance-without-profile", "instance-role-app-permissions"]
+
+
+def summary(errors: list[dict[str, str]]) -> ScanResult:
+    """A sweep of two regions that found nothing, with these read errors."""
+    return ScanResult(
+        account="123456789012",
+        regions=["us-east-1", "eu-west-1"],
+        rules=RULES,
+        errors=[ScanError(error["region"], error["operation"], "", "") for error in errors],
+    )
 
 
 def test_a_sweep_resolves_only_where_it_read_everything() -> None:
     # Given a sweep of two regions whose eu-west-1 reads failed
     state = FakeState()
     failed = [{"region": "eu-west-1", "operation": "ec2:DescribeInstances"}]
-    sink(Channel(), state).digest(summary(failed), [], Due(), RULES)
+    sink(Channel(), state).digest(summary(failed), Due())
     # Then only us-east-1 is resolved, and role findings (they span regions) not at all
     assert state.resolve_calls == [
         {"ec2-instance-without-profile": ["us-east-1"], "instance-role-app-permissions": []}
@@ -130,7 +131,7 @@ def test_a_sweep_resolves_only_where_it_read_everything() -> None:
 
 def test_a_complete_sweep_resolves_regional_and_account_wide_rules_in_one_pass() -> None:
     state = FakeState()
-    sink(Channel(), state).digest(summary([]), [], Due(), RULES)
+    sink(Channel(), state).digest(summary([]), Due())
     # One call: the findings table is scanned once per sweep
     assert state.resolve_calls == [
         {
