@@ -1,11 +1,14 @@
 """Remediation actions by name (the names rules propose)."""
 
+from rolewarden.remediation.actions.associate_instance_profile import AssociateInstanceProfile
+from rolewarden.remediation.actions.delete_inline_policy import DeleteInlinePolicy
+from rolewarden.remediation.actions.detach_managed_policy import DetachManagedPolicy
+from rolewarden.remediation.actions.enforce_imdsv2 import EnforceImdsV2
+from rolewarden.remediation.actions.register_task_definition_with_task_role import (
+    RegisterTaskDefinitionWithTaskRole,
+)
+from rolewarden.remediation.actions.split_mixed_policy import SplitMixedPolicy
 from rolewarden.remediation.change import Action
-from rolewarden.remediation.imds import EnforceImdsV2
-from rolewarden.remediation.instance_profile import AssociateInstanceProfile
-from rolewarden.remediation.role_policies import DeleteInlinePolicy, DetachManagedPolicy
-from rolewarden.remediation.split_policy import SplitMixedPolicy
-from rolewarden.remediation.task_definition import RegisterTaskDefinitionWithTaskRole
 from rolewarden.rules.instance_role_app_permissions import ACTION as REMOVE_APPLICATION_POLICIES
 
 ACTIONS: dict[str, Action] = {

@@ -50,11 +50,12 @@ from rolewarden.demo.builders import (
     policy_document,
     register_task_definition,
 )
+from rolewarden.remediation.actions.delete_inline_policy import DeleteInlinePolicy
+from rolewarden.remediation.actions.detach_managed_policy import DetachManagedPolicy
 from rolewarden.remediation.change import Poll
 from rolewarden.remediation.journal import JournalEntry, Status
 from rolewarden.remediation.outcome import OutcomeStatus
 from rolewarden.remediation.request import Request
-from rolewarden.remediation.role_policies import DeleteInlinePolicy, DetachManagedPolicy
 from rolewarden.rules import ids
 
 # --- 1. throttling --------------------------------------------------------------------

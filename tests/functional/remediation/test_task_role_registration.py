@@ -31,10 +31,10 @@ from rolewarden.demo.builders import (
     create_role,
     register_task_definition,
 )
+from rolewarden.remediation.actions.register_task_definition_with_task_role import JOURNAL_TAG
 from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.request import Request
-from rolewarden.remediation.task_definition import JOURNAL_TAG
 from rolewarden.rules import ids
 
 RULE = ids.ECS_TASK_DEFINITION_WITHOUT_TASK_ROLE

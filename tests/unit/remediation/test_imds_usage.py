@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rolewarden.remediation.imds_usage import ImdsV1Use
+from rolewarden.remediation.actions.imds_usage import ImdsV1Use
 from rolewarden.settings import Settings, SettingsError
 
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from rolewarden.remediation.task_role_check import ROLE_ARN, trusts_service
+from rolewarden.remediation.actions.task_role_check import ROLE_ARN, trusts_service
 
 ECS = {"Service": "ecs-tasks.amazonaws.com"}
 

@@ -29,6 +29,7 @@ from urllib.parse import unquote
 
 from rolewarden.inventory.aws import AwsClients
 from rolewarden.policy.digest import document_digest
+from rolewarden.remediation.actions.delete_inline_policy import DeleteInlinePolicy
 from rolewarden.remediation.change import (
     Action,
     ActionError,
@@ -39,7 +40,6 @@ from rolewarden.remediation.change import (
 )
 from rolewarden.remediation.lost_reply import create_once
 from rolewarden.remediation.policy_text import default_version
-from rolewarden.remediation.role_policies import DeleteInlinePolicy
 from rolewarden.settings import Settings
 
 MAX_VERSIONS = 5  # IAM's limit per managed policy

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
+from rolewarden.remediation.actions.imds_usage import imdsv1_use
 from rolewarden.remediation.change import (
     Action,
     ActionError,
@@ -28,7 +29,6 @@ from rolewarden.remediation.change import (
     State,
     aws_call,
 )
-from rolewarden.remediation.imds_usage import imdsv1_use
 from rolewarden.settings import Settings
 
 OPTIONS = (

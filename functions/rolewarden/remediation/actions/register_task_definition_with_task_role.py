@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from rolewarden.inventory.aws import AwsClients
+from rolewarden.remediation.actions.task_role_check import task_role_problem
 from rolewarden.remediation.change import (
     Action,
     ActionError,
@@ -29,7 +30,6 @@ from rolewarden.remediation.change import (
     aws_call,
 )
 from rolewarden.remediation.lost_reply import create_once
-from rolewarden.remediation.task_role_check import task_role_problem
 
 # What DescribeTaskDefinition returns that RegisterTaskDefinition takes back.
 COPIED = (

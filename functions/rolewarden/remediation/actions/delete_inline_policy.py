@@ -1,4 +1,4 @@
-"""Remove an application policy from a host role: detach a managed one, delete an inline one.
+"""Delete an application policy inline in a host role; undo puts back the same bytes.
 
 An inline policy exists nowhere else: its document is part of `before` (and its text, as
 IAM returned it, of `verbatim`), so the journal holds it before it is deleted, and undo
@@ -25,52 +25,6 @@ from rolewarden.remediation.change import (
     error_code,
 )
 from rolewarden.remediation.policy_text import parsed, role_policy_text
-
-
-class DetachManagedPolicy(Action):
-    name = "detach-managed-policy"
-    permissions = ("iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:AttachRolePolicy")
-
-    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
-        change = Change(
-            self.name,
-            region,
-            {"role_name": params["role_name"], "policy_arn": params["policy_arn"]},
-            before={"attached": True},
-            after={"attached": False},
-            summary=f"detach {params['policy_arn']} from role {params['role_name']}",
-        )
-        return change if self.read(clients, change)["attached"] else None
-
-    def apply(self, clients: AwsClients, change: Change) -> Change:
-        iam = clients.client("iam")
-        aws_call(
-            "iam:DetachRolePolicy",
-            iam.detach_role_policy,
-            RoleName=change.target["role_name"],
-            PolicyArn=change.target["policy_arn"],
-        )
-        return change
-
-    def read(self, clients: AwsClients, change: Change) -> State:
-        iam = clients.client("iam")
-        pages = iam.get_paginator("list_attached_role_policies").paginate(
-            RoleName=change.target["role_name"]
-        )
-        arns = aws_call(
-            "iam:ListAttachedRolePolicies",
-            lambda: {p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]},
-        )
-        return {"attached": change.target["policy_arn"] in arns}
-
-    def undo(self, clients: AwsClients, change: Change) -> None:
-        iam = clients.client("iam")
-        aws_call(
-            "iam:AttachRolePolicy",
-            iam.attach_role_policy,
-            RoleName=change.target["role_name"],
-            PolicyArn=change.target["policy_arn"],
-        )
 
 
 class DeleteInlinePolicy(Action):

@@ -1,0 +1,55 @@
+"""Detach an application managed policy from a host role; undo attaches it again."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rolewarden.inventory.aws import AwsClients
+from rolewarden.remediation.change import Action, Change, State, aws_call
+
+
+class DetachManagedPolicy(Action):
+    name = "detach-managed-policy"
+    permissions = ("iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:AttachRolePolicy")
+
+    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
+        change = Change(
+            self.name,
+            region,
+            {"role_name": params["role_name"], "policy_arn": params["policy_arn"]},
+            before={"attached": True},
+            after={"attached": False},
+            summary=f"detach {params['policy_arn']} from role {params['role_name']}",
+        )
+        return change if self.read(clients, change)["attached"] else None
+
+    def apply(self, clients: AwsClients, change: Change) -> Change:
+        iam = clients.client("iam")
+        aws_call(
+            "iam:DetachRolePolicy",
+            iam.detach_role_policy,
+            RoleName=change.target["role_name"],
+            PolicyArn=change.target["policy_arn"],
+        )
+        return change
+
+    def read(self, clients: AwsClients, change: Change) -> State:
+        iam = clients.client("iam")
+        pages = iam.get_paginator("list_attached_role_policies").paginate(
+            RoleName=change.target["role_name"]
+        )
+        arns = aws_call(
+            "iam:ListAttachedRolePolicies",
+            lambda: {p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]},
+        )
+        return {"attached": change.target["policy_arn"] in arns}
+
+    def undo(self, clients: AwsClients, change: Change) -> None:
+        iam = clients.client("iam")
+        aws_call(
+            "iam:AttachRolePolicy",
+            iam.attach_role_policy,
+            RoleName=change.target["role_name"],
+            PolicyArn=change.target["policy_arn"],
+        )
