@@ -57,6 +57,7 @@ import pytest
 
 from functional.accounts import REGION, expected_finding_id, instance_arn
 from functional.journals import create_table, key_alias, signed_journal, with_journal_key
+from rolewarden.aws.clients import AwsClients
 from rolewarden.cli.main import main
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -70,7 +71,6 @@ from rolewarden.demo.builders import (
     register_task_definition,
     seed_demo_account,
 )
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.observability import logger, metrics
 from rolewarden.remediation import journal as journal_module
 from rolewarden.remediation.change import Change

@@ -21,6 +21,7 @@ from functional.accounts import (
     make_role,
     short,
 )
+from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import (
     ASG_NAME_TAG,
     ECS_TASKS_SERVICE,
@@ -34,7 +35,6 @@ from rolewarden.demo.builders import (
     register_task_definition,
     run_task,
 )
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import TargetedReader
 from rolewarden.rules import ids
 from rolewarden.rules.engine import run_rules

@@ -14,6 +14,7 @@ import boto3
 
 from functional.accounts import ACCOUNT
 from functional.conftest import REGION
+from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     allow,
@@ -28,7 +29,6 @@ from rolewarden.demo.builders import (
 )
 from rolewarden.evaluation.scope import Scope
 from rolewarden.evaluation.targets import TargetedResult, Targets, evaluate_targets
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.rules import ids
 from rolewarden.settings import Settings

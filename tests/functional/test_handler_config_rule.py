@@ -29,6 +29,7 @@ from functional.events import (
     load_event,
     recorded_session,
 )
+from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import (
     DEFAULT_IMAGE_ID,
     ECS_AGENT_POLICY_ARN,
@@ -48,7 +49,6 @@ from rolewarden.demo.builders import (
 from rolewarden.evaluation.config_reporter import put_evaluations
 from rolewarden.evaluation.config_rule import ConfigVerdict
 from rolewarden.handlers.config_rule import handler
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.rules import ids
 from rolewarden.rules.exemptions import EXEMPT_RULES_TAG
 from rolewarden.rules.model import Compliance, finding_id

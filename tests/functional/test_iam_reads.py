@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import boto3
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.cli.remediation import caller
 from rolewarden.demo.builders import (
     allow,
@@ -13,7 +14,6 @@ from rolewarden.demo.builders import (
     launch_instance,
     policy_document,
 )
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import TargetedReader
 from rolewarden.rules.engine import run_rules
 from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS

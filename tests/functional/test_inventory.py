@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     ECS_TASKS_SERVICE,
@@ -33,7 +34,6 @@ from rolewarden.demo.builders import (
 )
 from rolewarden.evaluation.account import ScanResult
 from rolewarden.inventory import iam as iam_reader
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import TargetedReader, build_snapshot, read_account_iam
 from rolewarden.inventory.snapshot import (
     ContainerInstance,

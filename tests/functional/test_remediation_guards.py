@@ -36,6 +36,7 @@ from functional.moto_stacks import (
     role_policies_created,
     stacks_found_by_physical_id,
 )
+from rolewarden.aws.clients import AwsClients
 from rolewarden.cli.remediation import render_outcome
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -56,7 +57,6 @@ from rolewarden.demo.builders import (
 )
 from rolewarden.evaluation.resource import evaluate_resource
 from rolewarden.evaluation.scope import Scope
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.notify.messages import remediation_notice
 from rolewarden.remediation.automatic import InProcess, remediate_automatically
 from rolewarden.remediation.journal import Journal, Status

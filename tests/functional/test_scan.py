@@ -21,6 +21,7 @@ from functional.accounts import (
     make_host,
     make_role,
 )
+from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     S3_READ_ONLY_POLICY_ARN,
@@ -31,7 +32,6 @@ from rolewarden.demo.builders import (
     run_task,
 )
 from rolewarden.inventory import iam as iam_reader
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import build_snapshot, read_account_iam
 from rolewarden.rules import ids
 from rolewarden.rules.engine import run_rules

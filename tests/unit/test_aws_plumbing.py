@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.ecs import service_launch_type
 
 

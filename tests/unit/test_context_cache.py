@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.ecs import EcsReader
 from rolewarden.inventory.snapshot import ContainerInstance, RevisionFacts, TaskDefinition

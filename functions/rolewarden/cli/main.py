@@ -22,6 +22,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from rolewarden.aws.clients import AwsClients, InventoryError, session_from_environment
 from rolewarden.cli.output import emit, printable, render_table
 from rolewarden.cli.remediation import (
     CommandError,
@@ -32,7 +33,6 @@ from rolewarden.cli.remediation import (
 )
 from rolewarden.evaluation.account import ScanResult, scan_account
 from rolewarden.evaluation.resource import ResourceArnError
-from rolewarden.inventory.aws import AwsClients, InventoryError, session_from_environment
 from rolewarden.observability import for_the_command_line
 from rolewarden.remediation.journal import JournalError
 from rolewarden.rules.ids import RULE_IDS

@@ -24,8 +24,8 @@ from typing import Any
 
 import boto3
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.cli.output import emit, printable, printable_lines
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.change import ActionError, aws_call
 from rolewarden.remediation.journal import (
     WRITE_ACTIONS,

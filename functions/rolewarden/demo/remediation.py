@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import boto3
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.cli.remediation import (
     caller,
     create_signed_table,
@@ -26,7 +27,6 @@ from rolewarden.demo.builders import (
     create_role,
 )
 from rolewarden.evaluation.account import scan_account
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.request import Request
 from rolewarden.remediation.service import RemediationService, journal_of
 from rolewarden.rules import ids

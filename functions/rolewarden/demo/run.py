@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rolewarden.aws.clients import session_from_environment
 from rolewarden.cli.output import render_table
 from rolewarden.demo.alerts import TOPIC_NAME, SlackStandIn, set_up_alerts, show_alerts
 from rolewarden.demo.builders import seed_demo_account
@@ -22,7 +23,6 @@ from rolewarden.demo.emulator import Emulator
 from rolewarden.demo.event import ATTACHED_POLICY, attach_role_policy_event, evaluate_event
 from rolewarden.demo.remediation import remediation_loop
 from rolewarden.evaluation.account import scan_account
-from rolewarden.inventory.aws import session_from_environment
 from rolewarden.settings import Settings
 
 Say = Callable[[str], None]

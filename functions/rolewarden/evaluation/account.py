@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.build import build_snapshot, read_account_iam
 from rolewarden.inventory.snapshot import ScanError, Snapshot
 from rolewarden.rules.context import RuleContext

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rolewarden.aws.clients import AwsClients, error_from
 from rolewarden.evaluation.config_events import ConfigurationItem
 from rolewarden.evaluation.config_rule import ConfigVerdict
-from rolewarden.inventory.aws import AwsClients, error_from
 from rolewarden.observability import logger
 
 PUT_EVALUATIONS_BATCH = 100

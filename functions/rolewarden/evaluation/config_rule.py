@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.account import evaluate_account
 from rolewarden.evaluation.config_events import (
     ConfigRuleInvocation,
@@ -25,7 +26,6 @@ from rolewarden.evaluation.config_events import (
 )
 from rolewarden.evaluation.scope import Scope
 from rolewarden.evaluation.targets import Targets, evaluate_targets
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.snapshot import ScanError
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Compliance, Evaluation, Finding

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.scope import Scope
 from rolewarden.evaluation.targets import Targets, evaluate_targets
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.snapshot import ScanError
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Finding

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory import iam
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.build import TargetedReader
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.snapshot import IamInventory, ScanError, Snapshot

@@ -10,8 +10,8 @@ import dataclasses
 from collections.abc import Iterable
 from enum import Enum
 
+from rolewarden.aws.clients import AwsClients, InventoryError
 from rolewarden.inventory import ec2, iam
-from rolewarden.inventory.aws import AwsClients, InventoryError
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.ecs import EcsInventory, EcsReader
 from rolewarden.inventory.snapshot import IamInventory, Instance, ScanError, Snapshot

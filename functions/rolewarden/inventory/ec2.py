@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rolewarden.inventory.aws import AwsClients, InventoryError, error_from
+from rolewarden.aws.clients import AwsClients, InventoryError, error_from
 from rolewarden.inventory.snapshot import LIVE_INSTANCE_STATES, Instance, MetadataOptions
 
 PAGE_SIZE = 1000

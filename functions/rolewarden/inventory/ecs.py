@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rolewarden.inventory.aws import AwsClients, error_from
+from rolewarden.aws.clients import AwsClients, error_from
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.snapshot import (
     ContainerInstance,

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rolewarden.inventory.aws import AwsClients, error_from
+from rolewarden.aws.clients import AwsClients, error_from
 from rolewarden.inventory.snapshot import (
     IamInventory,
     InlinePolicy,

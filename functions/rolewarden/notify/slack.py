@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import GetParameterError, SecretsProvider
 from botocore.exceptions import ClientError
 
-from rolewarden.inventory.aws import RETRY_CONFIG
+from rolewarden.aws.clients import RETRY_CONFIG
 from rolewarden.notify.channel import NotifyError
 from rolewarden.notify.notice import Notice
 from rolewarden.notify.slack_blocks import slack_message

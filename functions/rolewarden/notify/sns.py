@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.notify.channel import Call, NotifyError
 from rolewarden.notify.notice import Notice
 from rolewarden.remediation.change import ActionError, aws_call

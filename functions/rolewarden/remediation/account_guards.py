@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.build import TargetedReader
 from rolewarden.inventory.iam import SkipDocument
 from rolewarden.inventory.snapshot import (

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.observability import count, logger
 from rolewarden.remediation.caps import RunBudget
 from rolewarden.remediation.change import ActionError, aws_call

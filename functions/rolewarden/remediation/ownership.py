@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.remediation.change import ActionError, aws_call, error_code
 from rolewarden.remediation.stack_templates import (
     InlinePolicy,

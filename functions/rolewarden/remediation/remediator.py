@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.observability import count, logger
 from rolewarden.remediation.account_guards import AccountGuards
 from rolewarden.remediation.caps import HourlyCap

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.iam import read_roles
 from rolewarden.inventory.snapshot import IamInventory, Snapshot
 from rolewarden.policy.classify import classify_role

@@ -14,8 +14,8 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.resource import ResourceArnError, targets_of_arn
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.inventory.snapshot import SERVICE_LINKED_PATH
 from rolewarden.observability import count
 from rolewarden.remediation.change import ActionError, Change, Poll, State, aws_call, matches

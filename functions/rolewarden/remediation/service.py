@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.account import evaluate_account
 from rolewarden.evaluation.resource import evaluate_resource, targets_of_arn
 from rolewarden.evaluation.scope import Scope
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.journal import Journal
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.payload import RemediatePayload

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rolewarden.inventory.aws import AwsClients, error_from
+from rolewarden.aws.clients import AwsClients, error_from
 from rolewarden.policy.classify import load_baseline
 from rolewarden.policy.critical import critical_grants_of
 from rolewarden.policy.document import PolicyDocument, PolicyParseError, parse_policy_document

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import boto3
 
+from rolewarden.aws.clients import AwsClients, session_from_environment
 from rolewarden.evaluation.scope import Scope
-from rolewarden.inventory.aws import AwsClients, session_from_environment
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.notify.alerts import AlertSink
 from rolewarden.notify.channel import Channel

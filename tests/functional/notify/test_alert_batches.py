@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from functional.events import AwsCalls, recorded_session
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.notify.alerts import AlertSink
 from rolewarden.notify.findings_state import FindingsState
 from rolewarden.notify.notifier import Notifier

@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 from functional.events import AwsCalls, recorded_session
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.notify.channel import NotifyError
 from rolewarden.notify.findings_state import Due
 from rolewarden.notify.messages import digest_notice, finding_notice

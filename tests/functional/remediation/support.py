@@ -19,8 +19,8 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from functional.accounts import ACCOUNT, ORDERS_TABLE_POLICY, REGION, make_role
 from functional.journals import create_table, signed_journal
+from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import ECS_AGENT_POLICY_ARN, S3_READ_ONLY_POLICY_ARN
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.journal import JournalEntry
 from rolewarden.remediation.outcome import Outcome
 from rolewarden.remediation.request import Request

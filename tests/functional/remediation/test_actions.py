@@ -27,6 +27,7 @@ from functional.accounts import (
     make_role,
 )
 from functional.journals import create_table, key_alias
+from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     ECS_TASKS_SERVICE,
@@ -42,7 +43,6 @@ from rolewarden.demo.builders import (
     policy_document,
     register_task_definition,
 )
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.policy.digest import document_digest
 from rolewarden.remediation.change import ActionError, ActionRefusedError, Change
 from rolewarden.remediation.journal import Status

@@ -27,9 +27,9 @@ import pytest
 
 from functional.accounts import ACCOUNT, APP_INLINE, REGION, make_role
 from functional.journals import create_table, signed_journal
+from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.resource import evaluate_resource
 from rolewarden.evaluation.scope import Scope
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.caps import HourlyCap
 from rolewarden.remediation.journal import Journal
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus

@@ -27,8 +27,8 @@ import pytest
 from functional.accounts import REGION, instance_arn, make_host, short
 from functional.events import AwsCalls, recorded_session
 from functional.journals import create_table, signed_journal
+from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import create_cluster, register_task_definition, run_task
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.request import Request

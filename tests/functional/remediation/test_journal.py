@@ -21,7 +21,7 @@ import pytest
 
 from cfn_template import load_template
 from functional.accounts import ACCOUNT, ORDERS_TABLE_POLICY, REGION
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.remediation import journal as journal_module
 from rolewarden.remediation.caps import HourlyCap, RunBudget
 from rolewarden.remediation.change import Change

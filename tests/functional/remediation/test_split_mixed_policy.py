@@ -34,6 +34,7 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from functional.accounts import REGION, make_host
 from functional.journals import create_table, signed_journal
+from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     allow,
@@ -42,7 +43,6 @@ from rolewarden.demo.builders import (
     create_role,
     policy_document,
 )
-from rolewarden.inventory.aws import AwsClients
 from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
 from rolewarden.remediation.registry import ACTIONS

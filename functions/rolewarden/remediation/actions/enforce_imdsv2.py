@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.remediation.actions.imds_usage import imdsv1_use
 from rolewarden.remediation.change import (
     Action,

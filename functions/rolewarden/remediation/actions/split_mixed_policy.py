@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from rolewarden.inventory.aws import AwsClients
+from rolewarden.aws.clients import AwsClients
 from rolewarden.policy.digest import document_digest
 from rolewarden.remediation.actions.delete_inline_policy import DeleteInlinePolicy
 from rolewarden.remediation.change import (

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from rolewarden.inventory.aws import AwsClients, InventoryError
+from rolewarden.aws.clients import AwsClients, InventoryError
 from rolewarden.policy.catalogue import matches
 from rolewarden.remediation.change import ActionError, aws_call
 

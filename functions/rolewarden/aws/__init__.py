@@ -1,0 +1,1 @@
+"""AWS plumbing every layer shares: clients and their retries, errors, ARNs, tags."""
