@@ -378,10 +378,6 @@ class DemoAccount:
     expired_exemption_instance_id: str  # no profile, exemption expired on `expired_exemption_until`
     expired_exemption_until: str
 
-    @property
-    def shop_host_instance_ids(self) -> tuple[str, str]:
-        return (self.shop_host_imdsv1_instance_id, self.shop_host_imdsv2_instance_id)
-
 
 EXEMPTION_REASON = "vendor appliance, ticket SEC-142"
 

@@ -36,10 +36,6 @@ class MetadataOptions:
     hop_limit: int = 1
     endpoint: str = "enabled"
 
-    @property
-    def imdsv1_allowed(self) -> bool:
-        return self.endpoint == "enabled" and self.http_tokens != "required"
-
     def as_json(self) -> dict[str, Any]:
         return {
             "http_tokens": self.http_tokens,

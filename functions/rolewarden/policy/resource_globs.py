@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 ANY = "*"
@@ -256,7 +255,3 @@ class ResourceScope:
         if self.negated:
             return [f"NotResource:{pattern}" for pattern in self.patterns]
         return list(self.patterns)
-
-
-def any_overlap(scopes: Iterable[ResourceScope], other: ResourceScope) -> bool:
-    return any(scope.overlaps(other) for scope in scopes)
