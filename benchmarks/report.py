@@ -16,7 +16,9 @@ from benchmarks.accounts import describe
 from benchmarks.artifact import BARE, FLOOR, HANDLERS, Artifact
 
 CALL_RATIO_TARGET = 1.2
-IMPORT_RATIO_TARGET = 1.5
+# A handler's import against the floor (boto3, pydantic, Powertools), not a bare boto3:
+# the floor alone is about 1.56x boto3, which no handler can go below (issue 14).
+IMPORT_RATIO_TARGET = 1.3
 MEMORY_TARGET_MB = 256
 ROLE_EVENT_CALLS_TARGET = 25  # an IAM role event in a warm container (issue 12)
 MB = 1 << 20
@@ -138,13 +140,15 @@ def _artifact_rows(artifact: Artifact) -> Iterator[Row]:
         f"{floor:.0f} ms = {artifact.ratio(FLOOR):.2f}x {BARE} (a model, Logger, Metrics, Tracer)",
     )
     for module in HANDLERS:
-        ratio, took = artifact.ratio(module), artifact.imports[module] * 1000
+        took = artifact.imports[module] * 1000
+        over_floor = took / floor
         yield Row(
             section,
             f"import {module}",
-            f"{took:.0f} ms = {ratio:.2f}x {BARE}; RoleWarden's own {took - floor:.0f} ms",
-            f"<= {IMPORT_RATIO_TARGET}x",
-            ratio <= IMPORT_RATIO_TARGET,
+            f"{took:.0f} ms = {over_floor:.2f}x the floor ({artifact.ratio(module):.2f}x "
+            f"{BARE}); RoleWarden's own {took - floor:.0f} ms",
+            f"<= {IMPORT_RATIO_TARGET}x the floor",
+            over_floor <= IMPORT_RATIO_TARGET,
         )
     for name, (unzipped, zipped) in artifact.sizes.items():
         yield Row(
