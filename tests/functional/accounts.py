@@ -196,3 +196,16 @@ def moto_world(build: Callable[[boto3.Session, Scan], SimpleNamespace]) -> Any:
             yield build(session, scan)
 
     return world
+
+
+def live_profile_arns(ec2: Any, instance_id: str) -> list[str]:
+    """The instance profiles of the instance's live associations (DescribeInstances lags in
+    moto)."""
+    associations = ec2.describe_iam_instance_profile_associations(
+        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
+    )["IamInstanceProfileAssociations"]
+    return [
+        a["IamInstanceProfile"]["Arn"]
+        for a in associations
+        if a["State"] in ("associating", "associated")
+    ]

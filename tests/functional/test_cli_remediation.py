@@ -52,7 +52,7 @@ from typing import Any
 import boto3
 import pytest
 
-from functional.accounts import REGION, expected_finding_id, instance_arn
+from functional.accounts import REGION, expected_finding_id, instance_arn, live_profile_arns
 from functional.cli_runs import run_cli
 from functional.journals import create_table, key_alias, signed_journal, with_journal_key
 from rolewarden.aws.clients import AwsClients
@@ -153,12 +153,9 @@ def task_role_fix(definition: str, task_role: str, *more: str, **settings: str) 
 
 def profile_of(session: boto3.Session, instance_id: str) -> str | None:
     """The name of the instance profile associated with the instance, if any."""
-    associations = session.client("ec2").describe_iam_instance_profile_associations(
-        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
-    )["IamInstanceProfileAssociations"]
-    live = [a for a in associations if a["State"] in ("associating", "associated")]
+    live = live_profile_arns(session.client("ec2"), instance_id)
     assert len(live) <= 1, live
-    return live[0]["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1] if live else None
+    return live[0].rsplit("/", 1)[-1] if live else None
 
 
 def role_policies(session: boto3.Session, role: str) -> tuple[list[str], list[str]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from functional.accounts import live_profile_arns
 from functional.cli_runs import run_cli
 from functional.events import INSTANCE_ID, Invoker, load_event
 from rolewarden.demo.builders import (
@@ -84,11 +85,8 @@ def demo(moto_account: Any) -> Iterator[SimpleNamespace]:
 
 
 def profile_of(demo: SimpleNamespace, instance_id: str) -> str | None:
-    associations = demo.ec2.describe_iam_instance_profile_associations(
-        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
-    )["IamInstanceProfileAssociations"]
-    live = [a for a in associations if a["State"] in ("associating", "associated")]
-    return live[0]["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1] if live else None
+    live = live_profile_arns(demo.ec2, instance_id)
+    return live[0].rsplit("/", 1)[-1] if live else None
 
 
 def journal_entries(demo: SimpleNamespace) -> list[Any]:
