@@ -7,12 +7,14 @@ its compliant twin sits next to it. The account is scanned once per setting.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
+import pytest
 
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -181,3 +183,29 @@ def ecs_user_data(cluster: str, *, block_imds_for_awsvpc: bool) -> str:
 
 def short(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
+
+
+def moto_world(build: Callable[[boto3.Session, Scan], SimpleNamespace]) -> Any:
+    """A test class's fixture `world`: what `build` puts in a fresh moto account (and the
+    scans it makes of it), for all the class's tests; the account lasts as long as they do."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def world(cls: type, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
+        with moto_account() as session:
+            yield build(session, scan)
+
+    return world
+
+
+def live_profile_arns(ec2: Any, instance_id: str) -> list[str]:
+    """The instance profiles of the instance's live associations (DescribeInstances lags in
+    moto)."""
+    associations = ec2.describe_iam_instance_profile_associations(
+        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
+    )["IamInstanceProfileAssociations"]
+    return [
+        a["IamInstanceProfile"]["Arn"]
+        for a in associations
+        if a["State"] in ("associating", "associated")
+    ]

@@ -41,12 +41,9 @@ Scenarios:
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -55,10 +52,10 @@ from typing import Any
 import boto3
 import pytest
 
-from functional.accounts import REGION, expected_finding_id, instance_arn
+from functional.accounts import REGION, expected_finding_id, instance_arn, live_profile_arns
+from functional.cli_runs import run_cli
 from functional.journals import create_table, key_alias, signed_journal, with_journal_key
 from rolewarden.aws.clients import AwsClients
-from rolewarden.cli.main import main
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
     SSM_CORE_POLICY_ARN,
@@ -71,7 +68,6 @@ from rolewarden.demo.builders import (
     register_task_definition,
     seed_demo_account,
 )
-from rolewarden.observability import logger, metrics
 from rolewarden.remediation import journal as journal_module
 from rolewarden.remediation.change import Change
 from rolewarden.remediation.journal import Journal, JournalEntry, Status, new_journal_id
@@ -130,29 +126,10 @@ class Run:
 
 
 def rolewarden(*args: str, **settings: str) -> Run:
-    """`rolewarden ARGS` in-process, with only the ROLEWARDEN_<NAME>=value settings given.
-
-    The CLI quiets the shared Powertools logger and counts metrics it never publishes: the
-    level is put back and the metrics dropped afterwards, for the handler tests that read
-    the log lines and metrics a handler prints.
-    """
-    out, err = io.StringIO(), io.StringIO()
-    level = logger.log_level
-    try:
-        with pytest.MonkeyPatch.context() as env:
-            for name in list(os.environ):
-                if name.startswith("ROLEWARDEN_"):
-                    env.delenv(name)
-            env.setenv("AWS_REGION", REGION)
-            for name, value in with_journal_key(settings).items():
-                if value:
-                    env.setenv("ROLEWARDEN_" + name.upper(), value)
-            with redirect_stdout(out), redirect_stderr(err):
-                code = main(list(args))
-    finally:
-        logger.setLevel(level)
-        metrics.clear_metrics()
-    return Run(code, out.getvalue(), err.getvalue())
+    """`rolewarden ARGS` in-process, with only the ROLEWARDEN_<NAME>=value settings given
+    (an empty value: not set), and the journal table's key."""
+    given = {name: value for name, value in with_journal_key(settings).items() if value}
+    return Run(*run_cli(args, given))
 
 
 def task_role_fix(definition: str, task_role: str, *more: str, **settings: str) -> Run:
@@ -176,12 +153,9 @@ def task_role_fix(definition: str, task_role: str, *more: str, **settings: str) 
 
 def profile_of(session: boto3.Session, instance_id: str) -> str | None:
     """The name of the instance profile associated with the instance, if any."""
-    associations = session.client("ec2").describe_iam_instance_profile_associations(
-        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
-    )["IamInstanceProfileAssociations"]
-    live = [a for a in associations if a["State"] in ("associating", "associated")]
+    live = live_profile_arns(session.client("ec2"), instance_id)
     assert len(live) <= 1, live
-    return live[0]["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1] if live else None
+    return live[0].rsplit("/", 1)[-1] if live else None
 
 
 def role_policies(session: boto3.Session, role: str) -> tuple[list[str], list[str]]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
 
 from functional.accounts import (
@@ -16,6 +16,7 @@ from functional.accounts import (
     finding,
     instance_arn,
     make_role,
+    moto_world,
 )
 from rolewarden.demo.builders import (
     ASG_NAME_TAG,
@@ -29,42 +30,42 @@ from rolewarden.rules import ids
 RULE_NO_PROFILE = ids.EC2_INSTANCE_WITHOUT_PROFILE
 
 
+def build_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    ec2 = session.client("ec2")
+    _arn, _id, web_profile = make_role(session, "web-app", managed=(SSM_CORE_POLICY_ARN,))
+    stopped = launch_instance(ec2)
+    ec2.stop_instances(InstanceIds=[stopped])
+    terminated = launch_instance(ec2)
+    ec2.terminate_instances(InstanceIds=[terminated])
+
+    def exempt(until: str | None, reason: str | None = EXEMPTION_REASON) -> str:
+        tags = {EXEMPT_UNTIL_TAG: until, EXEMPT_REASON_TAG: reason}
+        return launch_instance(ec2, tags={k: v for k, v in tags.items() if v is not None})
+
+    world = SimpleNamespace(
+        session=session,
+        bare=launch_instance(ec2, tags={"Name": "legacy-batch", ASG_NAME_TAG: "batch-asg"}),
+        profiled=launch_instance(ec2, profile_arn=web_profile),
+        protected=launch_instance(ec2, tags=PROTECTED),
+        stopped=stopped,
+        terminated=terminated,
+        exempt_valid=exempt("2030-03-01"),
+        exempt_expired=exempt("2029-12-01"),
+        exempt_malformed=exempt("next spring"),
+        exempt_too_long=exempt("2031-06-01"),
+        exempt_without_reason=exempt("2030-03-01", None),
+    )
+    world.default = scan(session)
+    world.baseline = scan(
+        session,
+        baseline_instance_profile="baseline-host",
+        rule_modes={RULE_NO_PROFILE: "remediate"},
+    )
+    return world
+
+
 class TestEc2InstanceWithoutProfile:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            ec2 = session.client("ec2")
-            _arn, _id, web_profile = make_role(session, "web-app", managed=(SSM_CORE_POLICY_ARN,))
-            stopped = launch_instance(ec2)
-            ec2.stop_instances(InstanceIds=[stopped])
-            terminated = launch_instance(ec2)
-            ec2.terminate_instances(InstanceIds=[terminated])
-
-            def exempt(until: str | None, reason: str | None = EXEMPTION_REASON) -> str:
-                tags = {EXEMPT_UNTIL_TAG: until, EXEMPT_REASON_TAG: reason}
-                return launch_instance(ec2, tags={k: v for k, v in tags.items() if v is not None})
-
-            world = SimpleNamespace(
-                session=session,
-                bare=launch_instance(ec2, tags={"Name": "legacy-batch", ASG_NAME_TAG: "batch-asg"}),
-                profiled=launch_instance(ec2, profile_arn=web_profile),
-                protected=launch_instance(ec2, tags=PROTECTED),
-                stopped=stopped,
-                terminated=terminated,
-                exempt_valid=exempt("2030-03-01"),
-                exempt_expired=exempt("2029-12-01"),
-                exempt_malformed=exempt("next spring"),
-                exempt_too_long=exempt("2031-06-01"),
-                exempt_without_reason=exempt("2030-03-01", None),
-            )
-            world.default = scan(session)
-            world.baseline = scan(
-                session,
-                baseline_instance_profile="baseline-host",
-                rule_modes={RULE_NO_PROFILE: "remediate"},
-            )
-            yield world
+    world = moto_world(build_world)
 
     def test_instance_without_profile_is_medium_and_names_its_auto_scaling_group(
         self, world: SimpleNamespace

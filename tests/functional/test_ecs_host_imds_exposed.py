@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
 
-import pytest
+import boto3
 
 from functional.accounts import (
     ACCOUNT,
@@ -19,6 +17,7 @@ from functional.accounts import (
     instance_arn,
     make_host,
     make_role,
+    moto_world,
     short,
 )
 from rolewarden.aws.clients import AwsClients
@@ -43,43 +42,43 @@ from rolewarden.settings import Settings
 RULE_IMDS = ids.ECS_HOST_IMDS_EXPOSED
 
 
+def build_imds_hosts_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    ec2, ecs = session.client("ec2"), session.client("ecs")
+    create_cluster(ecs, "hosts")
+    _arn, _id, profile = make_role(session, "hosts-role")
+    assert profile is not None
+
+    def host(cluster: str, http_tokens: str, hop_limit: int, **tags: str) -> str:
+        instance = launch_instance(
+            ec2,
+            profile_arn=profile,
+            http_tokens=http_tokens,
+            hop_limit=hop_limit,
+            tags=tags,
+        )
+        register_container_instance(ecs, ec2, cluster, instance)
+        return instance
+
+    world = SimpleNamespace(
+        imdsv1=host("hosts", "optional", 1, **{ASG_NAME_TAG: "hosts-asg"}),
+        hop2=host("hosts", "required", 2),
+        both=host("hosts", "optional", 2),
+        locked=host("hosts", "required", 1),
+        plain=launch_instance(ec2, profile_arn=profile, http_tokens="optional"),
+    )
+    world.cluster = ecs.describe_clusters(clusters=["hosts"])["clusters"][0]["clusterArn"]
+    create_cluster(ecs, "bridge")
+    world.bridge_host = host("bridge", "optional", 2)
+    td = register_task_definition(ecs, "orders-api")
+    ci = ecs.list_container_instances(cluster="bridge")["containerInstanceArns"][0]
+    world.bridge_task = run_task(ecs, "bridge", td, container_instance_arn=ci)
+    world.default = scan(session)
+    world.remediate = scan(session, rule_modes={RULE_IMDS: "remediate"})
+    return world
+
+
 class TestEcsHostImdsExposed:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            ec2, ecs = session.client("ec2"), session.client("ecs")
-            create_cluster(ecs, "hosts")
-            _arn, _id, profile = make_role(session, "hosts-role")
-            assert profile is not None
-
-            def host(cluster: str, http_tokens: str, hop_limit: int, **tags: str) -> str:
-                instance = launch_instance(
-                    ec2,
-                    profile_arn=profile,
-                    http_tokens=http_tokens,
-                    hop_limit=hop_limit,
-                    tags=tags,
-                )
-                register_container_instance(ecs, ec2, cluster, instance)
-                return instance
-
-            world = SimpleNamespace(
-                imdsv1=host("hosts", "optional", 1, **{ASG_NAME_TAG: "hosts-asg"}),
-                hop2=host("hosts", "required", 2),
-                both=host("hosts", "optional", 2),
-                locked=host("hosts", "required", 1),
-                plain=launch_instance(ec2, profile_arn=profile, http_tokens="optional"),
-            )
-            world.cluster = ecs.describe_clusters(clusters=["hosts"])["clusters"][0]["clusterArn"]
-            create_cluster(ecs, "bridge")
-            world.bridge_host = host("bridge", "optional", 2)
-            td = register_task_definition(ecs, "orders-api")
-            ci = ecs.list_container_instances(cluster="bridge")["containerInstanceArns"][0]
-            world.bridge_task = run_task(ecs, "bridge", td, container_instance_arn=ci)
-            world.default = scan(session)
-            world.remediate = scan(session, rule_modes={RULE_IMDS: "remediate"})
-            yield world
+    world = moto_world(build_imds_hosts_world)
 
     def test_host_allowing_imdsv1_is_medium(self, world: SimpleNamespace) -> None:
         # Given an ECS container instance with HttpTokens optional, hop limit 1 (scenario 1)
@@ -183,73 +182,69 @@ AWSVPC_FIX = (
 )
 
 
+def build_network_tasks_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    iam, ec2, ecs = (session.client(s) for s in ("iam", "ec2", "ecs"))
+    subnet = default_subnet(ec2)
+    group = default_security_group(ec2, subnet)
+    task_role = create_role(iam, "api-task", trust_service=ECS_TASKS_SERVICE)
+    api = register_task_definition(ecs, "api", network_mode="awsvpc", task_role_arn=task_role)
+    agent = register_task_definition(ecs, "agent", network_mode="host", task_role_arn=task_role)
+    hosts: dict[str, Host] = {}
+    clusters: dict[str, str] = {}
+    for cluster, block in {
+        "vpc-open": False,
+        "vpc-blocked": True,
+        "vpc-service": False,
+        "host-net": True,
+        "bridge-only": False,
+    }.items():
+        clusters[cluster] = create_cluster(ecs, cluster)
+        hosts[cluster] = make_host(
+            session,
+            f"{cluster}-host",
+            cluster=cluster,
+            user_data=ecs_user_data(cluster, block_imds_for_awsvpc=block),
+        )
+    world = SimpleNamespace(session=session, hosts=hosts, clusters=clusters)
+    for cluster in ("vpc-open", "vpc-blocked"):
+        setattr(
+            world,
+            cluster.replace("-", "_") + "_task",
+            run_task(
+                ecs,
+                cluster,
+                api,
+                container_instance_arn=hosts[cluster].container_instance_arn,
+                subnet_id=subnet,
+                security_group_ids=[group],
+            ),
+        )
+    create_service(ecs, "vpc-service", "api", api)
+    world.agent_task = run_task(
+        ecs,
+        "host-net",
+        agent,
+        container_instance_arn=hosts["host-net"].container_instance_arn,
+    )
+    run_task(
+        ecs,
+        "bridge-only",
+        register_task_definition(ecs, "web", task_role_arn=task_role),
+        container_instance_arn=hosts["bridge-only"].container_instance_arn,
+    )
+    world.user_data_reads = []
+    session.events.register(
+        "provide-client-params.ec2.DescribeInstanceAttribute",
+        lambda params, **_: world.user_data_reads.append(params["InstanceId"]),
+    )
+    world.result = scan(session, rule_modes={RULE_IMDS: "remediate"})
+    return world
+
+
 class TestAwsvpcAndHostNetworkTasks:
     """Hosts requiring IMDSv2 with hop limit 1, each alone in its cluster (scenarios 6, 7)."""
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            iam, ec2, ecs = (session.client(s) for s in ("iam", "ec2", "ecs"))
-            subnet = default_subnet(ec2)
-            group = default_security_group(ec2, subnet)
-            task_role = create_role(iam, "api-task", trust_service=ECS_TASKS_SERVICE)
-            api = register_task_definition(
-                ecs, "api", network_mode="awsvpc", task_role_arn=task_role
-            )
-            agent = register_task_definition(
-                ecs, "agent", network_mode="host", task_role_arn=task_role
-            )
-            hosts: dict[str, Host] = {}
-            clusters: dict[str, str] = {}
-            for cluster, block in {
-                "vpc-open": False,
-                "vpc-blocked": True,
-                "vpc-service": False,
-                "host-net": True,
-                "bridge-only": False,
-            }.items():
-                clusters[cluster] = create_cluster(ecs, cluster)
-                hosts[cluster] = make_host(
-                    session,
-                    f"{cluster}-host",
-                    cluster=cluster,
-                    user_data=ecs_user_data(cluster, block_imds_for_awsvpc=block),
-                )
-            world = SimpleNamespace(session=session, hosts=hosts, clusters=clusters)
-            for cluster in ("vpc-open", "vpc-blocked"):
-                setattr(
-                    world,
-                    cluster.replace("-", "_") + "_task",
-                    run_task(
-                        ecs,
-                        cluster,
-                        api,
-                        container_instance_arn=hosts[cluster].container_instance_arn,
-                        subnet_id=subnet,
-                        security_group_ids=[group],
-                    ),
-                )
-            create_service(ecs, "vpc-service", "api", api)
-            world.agent_task = run_task(
-                ecs,
-                "host-net",
-                agent,
-                container_instance_arn=hosts["host-net"].container_instance_arn,
-            )
-            run_task(
-                ecs,
-                "bridge-only",
-                register_task_definition(ecs, "web", task_role_arn=task_role),
-                container_instance_arn=hosts["bridge-only"].container_instance_arn,
-            )
-            world.user_data_reads = []
-            session.events.register(
-                "provide-client-params.ec2.DescribeInstanceAttribute",
-                lambda params, **_: world.user_data_reads.append(params["InstanceId"]),
-            )
-            world.result = scan(session, rule_modes={RULE_IMDS: "remediate"})
-            yield world
+    world = moto_world(build_network_tasks_world)
 
     def test_awsvpc_task_with_a_task_role_on_a_host_without_block_imds_is_reported(
         self, world: SimpleNamespace

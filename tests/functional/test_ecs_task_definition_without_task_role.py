@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
 
-import pytest
+import boto3
 
 from functional.accounts import (
     PROTECTED,
     Scan,
     assert_finding,
     finding,
+    moto_world,
 )
 from rolewarden.demo.builders import (
     ECS_TASK_EXECUTION_POLICY_ARN,
@@ -27,42 +26,42 @@ from rolewarden.rules import ids
 RULE_TD = ids.ECS_TASK_DEFINITION_WITHOUT_TASK_ROLE
 
 
+def build_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    iam, ecs = session.client("iam"), session.client("ecs")
+    execution = create_role(
+        iam,
+        "ecs-task-execution",
+        trust_service=ECS_TASKS_SERVICE,
+        managed_policy_arns=(ECS_TASK_EXECUTION_POLICY_ARN,),
+    )
+    task_role = create_role(iam, "checkout-task", trust_service=ECS_TASKS_SERVICE)
+    create_cluster(ecs, "shop")
+    orders = register_task_definition(ecs, "orders-api", execution_role_arn=execution)
+    create_service(ecs, "shop", "orders", orders)
+    legacy = register_task_definition(ecs, "legacy")
+    ecs.deregister_task_definition(taskDefinition=legacy)
+    world = SimpleNamespace(
+        execution=execution,
+        orders=orders,
+        legacy=legacy,
+        reports=register_task_definition(
+            ecs,
+            "reports",
+            execution_role_arn=execution,
+            network_mode="awsvpc",
+            compatibilities=("FARGATE",),
+        ),
+        checkout=register_task_definition(
+            ecs, "checkout", task_role_arn=task_role, execution_role_arn=execution
+        ),
+        protected=register_task_definition(ecs, "vendor", tags=PROTECTED),
+    )
+    world.result = scan(session)
+    return world
+
+
 class TestEcsTaskDefinitionWithoutTaskRole:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            iam, ecs = session.client("iam"), session.client("ecs")
-            execution = create_role(
-                iam,
-                "ecs-task-execution",
-                trust_service=ECS_TASKS_SERVICE,
-                managed_policy_arns=(ECS_TASK_EXECUTION_POLICY_ARN,),
-            )
-            task_role = create_role(iam, "checkout-task", trust_service=ECS_TASKS_SERVICE)
-            create_cluster(ecs, "shop")
-            orders = register_task_definition(ecs, "orders-api", execution_role_arn=execution)
-            create_service(ecs, "shop", "orders", orders)
-            legacy = register_task_definition(ecs, "legacy")
-            ecs.deregister_task_definition(taskDefinition=legacy)
-            world = SimpleNamespace(
-                execution=execution,
-                orders=orders,
-                legacy=legacy,
-                reports=register_task_definition(
-                    ecs,
-                    "reports",
-                    execution_role_arn=execution,
-                    network_mode="awsvpc",
-                    compatibilities=("FARGATE",),
-                ),
-                checkout=register_task_definition(
-                    ecs, "checkout", task_role_arn=task_role, execution_role_arn=execution
-                ),
-                protected=register_task_definition(ecs, "vendor", tags=PROTECTED),
-            )
-            world.result = scan(session)
-            yield world
+    world = moto_world(build_world)
 
     def test_ec2_revision_without_task_role_is_high(self, world: SimpleNamespace) -> None:
         # Given an ACTIVE bridge revision for EC2 without a task role, used by a service

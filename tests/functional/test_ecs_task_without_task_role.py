@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
+import boto3
 
 from functional.accounts import (
     APP_INLINE,
@@ -16,6 +15,7 @@ from functional.accounts import (
     ecs_user_data,
     finding,
     make_host,
+    moto_world,
     short,
 )
 from rolewarden.demo.builders import (
@@ -32,66 +32,66 @@ from rolewarden.rules import ids
 RULE_TASK = ids.ECS_TASK_WITHOUT_TASK_ROLE
 
 
+def build_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    iam, ec2, ecs = (session.client(s) for s in ("iam", "ec2", "ecs"))
+    subnet = default_subnet(ec2)
+    group = default_security_group(ec2, subnet)
+    task_role = create_role(iam, "checkout-task", trust_service=ECS_TASKS_SERVICE)
+    bridge_td = register_task_definition(ecs, "orders-api")
+    awsvpc_td = register_task_definition(ecs, "worker", network_mode="awsvpc")
+    hosts: dict[str, Host] = {}
+    for cluster, options in {
+        "open": {"http_tokens": "optional", "hop_limit": 2, "inline": APP_INLINE},
+        "locked": {"inline": APP_INLINE},
+        "agent-only": {"http_tokens": "optional", "hop_limit": 2},
+        "vpc-blocked": {
+            "inline": APP_INLINE,
+            "user_data": ecs_user_data("vpc-blocked", block_imds_for_awsvpc=True),
+        },
+        "vpc-open": {
+            "inline": APP_INLINE,
+            "user_data": ecs_user_data("vpc-open", block_imds_for_awsvpc=False),
+        },
+    }.items():
+        create_cluster(ecs, cluster)
+        hosts[cluster] = make_host(session, f"{cluster}-host", cluster=cluster, **options)
+
+    def start(cluster: str, **kwargs: Any) -> str:
+        return run_task(
+            ecs,
+            cluster,
+            bridge_td,
+            container_instance_arn=hosts[cluster].container_instance_arn,
+            **kwargs,
+        )
+
+    def start_awsvpc(cluster: str) -> str:
+        return run_task(
+            ecs,
+            cluster,
+            awsvpc_td,
+            container_instance_arn=hosts[cluster].container_instance_arn,
+            subnet_id=subnet,
+            security_group_ids=[group],
+        )
+
+    world = SimpleNamespace(
+        hosts=hosts,
+        bridge_td=bridge_td,
+        awsvpc_td=awsvpc_td,
+        open_task=start("open"),
+        override_task=start("open", task_role_override=task_role),
+        locked_task=start("locked"),
+        agent_only_task=start("agent-only"),
+        vpc_blocked_task=start_awsvpc("vpc-blocked"),
+        vpc_open_task=start_awsvpc("vpc-open"),
+    )
+    world.result = scan(session)
+    return world
+
+
 class TestEcsTaskWithoutTaskRole:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            iam, ec2, ecs = (session.client(s) for s in ("iam", "ec2", "ecs"))
-            subnet = default_subnet(ec2)
-            group = default_security_group(ec2, subnet)
-            task_role = create_role(iam, "checkout-task", trust_service=ECS_TASKS_SERVICE)
-            bridge_td = register_task_definition(ecs, "orders-api")
-            awsvpc_td = register_task_definition(ecs, "worker", network_mode="awsvpc")
-            hosts: dict[str, Host] = {}
-            for cluster, options in {
-                "open": {"http_tokens": "optional", "hop_limit": 2, "inline": APP_INLINE},
-                "locked": {"inline": APP_INLINE},
-                "agent-only": {"http_tokens": "optional", "hop_limit": 2},
-                "vpc-blocked": {
-                    "inline": APP_INLINE,
-                    "user_data": ecs_user_data("vpc-blocked", block_imds_for_awsvpc=True),
-                },
-                "vpc-open": {
-                    "inline": APP_INLINE,
-                    "user_data": ecs_user_data("vpc-open", block_imds_for_awsvpc=False),
-                },
-            }.items():
-                create_cluster(ecs, cluster)
-                hosts[cluster] = make_host(session, f"{cluster}-host", cluster=cluster, **options)
-
-            def start(cluster: str, **kwargs: Any) -> str:
-                return run_task(
-                    ecs,
-                    cluster,
-                    bridge_td,
-                    container_instance_arn=hosts[cluster].container_instance_arn,
-                    **kwargs,
-                )
-
-            def start_awsvpc(cluster: str) -> str:
-                return run_task(
-                    ecs,
-                    cluster,
-                    awsvpc_td,
-                    container_instance_arn=hosts[cluster].container_instance_arn,
-                    subnet_id=subnet,
-                    security_group_ids=[group],
-                )
-
-            world = SimpleNamespace(
-                hosts=hosts,
-                bridge_td=bridge_td,
-                awsvpc_td=awsvpc_td,
-                open_task=start("open"),
-                override_task=start("open", task_role_override=task_role),
-                locked_task=start("locked"),
-                agent_only_task=start("agent-only"),
-                vpc_blocked_task=start_awsvpc("vpc-blocked"),
-                vpc_open_task=start_awsvpc("vpc-open"),
-            )
-            world.result = scan(session)
-            yield world
+    world = moto_world(build_world)
 
     def test_task_falling_back_to_a_host_role_with_app_actions_is_critical(
         self, world: SimpleNamespace

@@ -11,13 +11,11 @@ Scenarios (rules/exemptions.py):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
 
-import pytest
+import boto3
 
-from functional.accounts import EXEMPTION_REASON, Scan, finding, instance_arn, make_host
+from functional.accounts import EXEMPTION_REASON, Scan, finding, instance_arn, make_host, moto_world
 from rolewarden.cli.output import render_table
 from rolewarden.demo.builders import (
     EXEMPT_REASON_TAG,
@@ -47,39 +45,37 @@ def listed(rule: str, instance_id: str) -> dict[str, str]:
     }
 
 
+def build_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    ec2, ecs = session.client("ec2"), session.client("ecs")
+    create_cluster(ecs, "vendor")
+
+    def exposed_host_without_profile(tags: dict[str, str]) -> str:
+        """An ECS host with no instance profile allowing IMDSv1: two rules break."""
+        instance = launch_instance(ec2, tags=tags, http_tokens="optional")
+        register_container_instance(ecs, ec2, "vendor", instance)
+        return instance
+
+    world = SimpleNamespace(
+        imds_only=exposed_host_without_profile({**EXEMPT, RULES_TAG: IMDS}),
+        both_named=exposed_host_without_profile({**EXEMPT, RULES_TAG: f" {NO_PROFILE}   {IMDS} "}),
+        every_rule=exposed_host_without_profile(EXEMPT),
+        typo=exposed_host_without_profile({**EXEMPT, RULES_TAG: "ecs-host-imds"}),
+        # Has a profile: only ecs-host-imds-exposed breaks
+        profiled=make_host(
+            session,
+            "vendor-host",
+            cluster="vendor",
+            http_tokens="optional",
+            instance_tags=EXEMPT,
+        ).instance_id,
+    )
+    world.result = scan(session)
+    world.summary = world.result.as_json()["summary"]
+    return world
+
+
 class TestExemptionOfSomeRules:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            ec2, ecs = session.client("ec2"), session.client("ecs")
-            create_cluster(ecs, "vendor")
-
-            def exposed_host_without_profile(tags: dict[str, str]) -> str:
-                """An ECS host with no instance profile allowing IMDSv1: two rules break."""
-                instance = launch_instance(ec2, tags=tags, http_tokens="optional")
-                register_container_instance(ecs, ec2, "vendor", instance)
-                return instance
-
-            world = SimpleNamespace(
-                imds_only=exposed_host_without_profile({**EXEMPT, RULES_TAG: IMDS}),
-                both_named=exposed_host_without_profile(
-                    {**EXEMPT, RULES_TAG: f" {NO_PROFILE}   {IMDS} "}
-                ),
-                every_rule=exposed_host_without_profile(EXEMPT),
-                typo=exposed_host_without_profile({**EXEMPT, RULES_TAG: "ecs-host-imds"}),
-                # Has a profile: only ecs-host-imds-exposed breaks
-                profiled=make_host(
-                    session,
-                    "vendor-host",
-                    cluster="vendor",
-                    http_tokens="optional",
-                    instance_tags=EXEMPT,
-                ).instance_id,
-            )
-            world.result = scan(session)
-            world.summary = world.result.as_json()["summary"]
-            yield world
+    world = moto_world(build_world)
 
     def exempt_of(self, world: SimpleNamespace, instance_id: str) -> list[dict[str, str]]:
         arn = instance_arn(instance_id)

@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
 from botocore.stub import Stubber
 
-from functional.accounts import Scan, make_host, make_role
+from functional.accounts import Scan, make_host, make_role, moto_world
 from functional.events import (
     INSTANCE_ID,
     POLICY_ID,
@@ -150,75 +151,71 @@ def test_every_config_sample_is_a_config_rule_invocation() -> None:
         assert json.loads(event["ruleParameters"])["rule"] in ids.RULE_IDS, name
 
 
+def build_config_rule_evaluator_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    iam, ec2, ecs = (session.client(s) for s in ("iam", "ec2", "ecs"))
+    for cluster in ("shop", "payments", "bigdata"):
+        create_cluster(ecs, cluster)
+    orders_data = create_customer_policy(
+        iam,
+        "orders-data",
+        policy_document(allow(["dynamodb:GetItem", "dynamodb:Query"], ["*"])),
+    )
+    shop = make_host(
+        session,
+        ROLE_NAME,
+        cluster="shop",
+        managed=(ECS_AGENT_POLICY_ARN, orders_data),
+        http_tokens="optional",
+        hop_limit=2,
+    )
+    payments = make_host(
+        session,
+        "payments-ecs-host",
+        cluster="payments",
+        managed=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN),
+    )
+    bigdata = make_host(
+        session,
+        "bigdata-ecs-host",
+        cluster="bigdata",
+        inline={
+            "everything": policy_document(allow([f"{service}:List*" for service in MANY_SERVICES]))
+        },
+    )
+    _arn, batch_role_id, batch_profile = make_role(session, "orders-batch", managed=(orders_data,))
+    batch_instance = launch_instance(ec2, profile_arn=batch_profile)
+    bare = launch_instance(ec2, tags={"Name": "legacy-batch"})
+    fleet = [
+        instance["InstanceId"]
+        for instance in ec2.run_instances(
+            ImageId=DEFAULT_IMAGE_ID, MinCount=FLEET_SIZE, MaxCount=FLEET_SIZE
+        )["Instances"]
+    ]
+    orders_api = register_task_definition(ecs, "orders-api")
+    checkout_role = create_role(iam, "checkout-task", trust_service=ECS_TASKS_SERVICE)
+    checkout = register_task_definition(ecs, "checkout", task_role_arn=checkout_role)
+    world = SimpleNamespace(
+        session=session,
+        orders_data_id=iam.get_policy(PolicyArn=orders_data)["Policy"]["PolicyId"],
+        shop=shop,
+        payments=payments,
+        bigdata=bigdata,
+        batch_role_id=batch_role_id,
+        batch_instance=batch_instance,
+        checkout_role_id=iam.get_role(RoleName="checkout-task")["Role"]["RoleId"],
+        bare=bare,
+        fleet=fleet,
+        orders_api=orders_api,
+        checkout=checkout,
+    )
+    world.titles = {
+        (found.rule, found.resource_arn): found.title for found in scan(session).findings
+    }
+    return world
+
+
 class TestConfigRuleEvaluator:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            iam, ec2, ecs = (session.client(s) for s in ("iam", "ec2", "ecs"))
-            for cluster in ("shop", "payments", "bigdata"):
-                create_cluster(ecs, cluster)
-            orders_data = create_customer_policy(
-                iam,
-                "orders-data",
-                policy_document(allow(["dynamodb:GetItem", "dynamodb:Query"], ["*"])),
-            )
-            shop = make_host(
-                session,
-                ROLE_NAME,
-                cluster="shop",
-                managed=(ECS_AGENT_POLICY_ARN, orders_data),
-                http_tokens="optional",
-                hop_limit=2,
-            )
-            payments = make_host(
-                session,
-                "payments-ecs-host",
-                cluster="payments",
-                managed=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN),
-            )
-            bigdata = make_host(
-                session,
-                "bigdata-ecs-host",
-                cluster="bigdata",
-                inline={
-                    "everything": policy_document(
-                        allow([f"{service}:List*" for service in MANY_SERVICES])
-                    )
-                },
-            )
-            _arn, batch_role_id, batch_profile = make_role(
-                session, "orders-batch", managed=(orders_data,)
-            )
-            batch_instance = launch_instance(ec2, profile_arn=batch_profile)
-            bare = launch_instance(ec2, tags={"Name": "legacy-batch"})
-            fleet = [
-                instance["InstanceId"]
-                for instance in ec2.run_instances(
-                    ImageId=DEFAULT_IMAGE_ID, MinCount=FLEET_SIZE, MaxCount=FLEET_SIZE
-                )["Instances"]
-            ]
-            orders_api = register_task_definition(ecs, "orders-api")
-            checkout_role = create_role(iam, "checkout-task", trust_service=ECS_TASKS_SERVICE)
-            checkout = register_task_definition(ecs, "checkout", task_role_arn=checkout_role)
-            world = SimpleNamespace(
-                session=session,
-                orders_data_id=iam.get_policy(PolicyArn=orders_data)["Policy"]["PolicyId"],
-                shop=shop,
-                payments=payments,
-                bigdata=bigdata,
-                batch_role_id=batch_role_id,
-                batch_instance=batch_instance,
-                checkout_role_id=iam.get_role(RoleName="checkout-task")["Role"]["RoleId"],
-                bare=bare,
-                fleet=fleet,
-                orders_api=orders_api,
-                checkout=checkout,
-            )
-            world.titles = {
-                (found.rule, found.resource_arn): found.title for found in scan(session).findings
-            }
-            yield world
+    world = moto_world(build_config_rule_evaluator_world)
 
     # --- a configuration item changed ----------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
+from functional.accounts import live_profile_arns
 from functional.events import (
     ACTOR_ARN,
     INSTANCE_ID,
@@ -36,6 +37,17 @@ from rolewarden.rules import ids
 JOURNAL = "journal"
 IDEMPOTENCY = "idempotency"
 BASELINE = "rolewarden-baseline"
+# ec2-instance-without-profile in remediate mode: a bare instance gets the baseline profile
+FIX_BARE_INSTANCES = {
+    "rule_modes": f"{ids.EC2_INSTANCE_WITHOUT_PROFILE}=remediate",
+    "baseline_instance_profile": BASELINE,
+}
+
+
+def launched_bare_instance(demo: SimpleNamespace) -> tuple[str, dict[str, Any]]:
+    """The demo's instance without a profile, and the CloudTrail event of its launch."""
+    bare = demo.account.legacy_batch_instance_id
+    return bare, load_event("cloudtrail-run-instances", **{INSTANCE_ID: bare})
 
 
 @pytest.fixture
@@ -83,11 +95,8 @@ def host_policies(demo: SimpleNamespace) -> tuple[list[str], list[str]]:
 
 
 def profile_of(demo: SimpleNamespace, instance_id: str) -> str | None:
-    associations = demo.ec2.describe_iam_instance_profile_associations(
-        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
-    )["IamInstanceProfileAssociations"]
-    live = [a for a in associations if a["State"] in ("associating", "associated")]
-    return live[0]["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1] if live else None
+    live = live_profile_arns(demo.ec2, instance_id)
+    return live[0].rsplit("/", 1)[-1] if live else None
 
 
 def test_every_remediate_sample_is_covered_here() -> None:
@@ -266,12 +275,7 @@ def test_a_repeated_automatic_request_changes_nothing_twice(
         "rule": ids.EC2_INSTANCE_WITHOUT_PROFILE,
         "resource_arn": arn,
     }
-    settings = {
-        "journal_table": JOURNAL,
-        "idempotency_table": IDEMPOTENCY,
-        "baseline_instance_profile": BASELINE,
-        "rule_modes": f"{ids.EC2_INSTANCE_WITHOUT_PROFILE}=remediate",
-    }
+    settings = {**FIX_BARE_INSTANCES, "journal_table": JOURNAL, "idempotency_table": IDEMPOTENCY}
 
     # When Lambda delivers it twice
     first = invoke(remediate.handler, payload, **settings)
@@ -289,11 +293,9 @@ def test_the_event_function_hands_over_what_it_may_fix_and_the_request_fixes_it(
     demo: SimpleNamespace, invoke: Invoker
 ) -> None:
     # Given a RunInstances event for an instance without a profile, its rule in remediate
-    bare = demo.account.legacy_batch_instance_id
-    event = load_event("cloudtrail-run-instances", **{INSTANCE_ID: bare})
+    bare, event = launched_bare_instance(demo)
     settings = {
-        "rule_modes": f"{ids.EC2_INSTANCE_WITHOUT_PROFILE}=remediate",
-        "baseline_instance_profile": BASELINE,
+        **FIX_BARE_INSTANCES,
         "remediate_function": "rolewarden-remediate",
         "journal_table": JOURNAL,
     }
@@ -330,26 +332,17 @@ def test_the_event_function_hands_over_what_it_may_fix_and_the_request_fixes_it(
 def test_without_a_remediate_function_the_event_path_fixes_in_process(
     demo: SimpleNamespace, invoke: Invoker
 ) -> None:
-    bare = demo.account.legacy_batch_instance_id
-    event = load_event("cloudtrail-run-instances", **{INSTANCE_ID: bare})
-    done = invoke(
-        events.handler,
-        event,
-        rule_modes=f"{ids.EC2_INSTANCE_WITHOUT_PROFILE}=remediate",
-        baseline_instance_profile=BASELINE,
-        journal_table=JOURNAL,
-    )
+    bare, event = launched_bare_instance(demo)
+    done = invoke(events.handler, event, **FIX_BARE_INSTANCES, journal_table=JOURNAL)
     (remediation,) = done.result["remediations"]
     assert remediation["status"] == "applied"
     assert profile_of(demo, bare) == BASELINE
 
 
 def test_a_repeated_event_delivery_is_handled_once(demo: SimpleNamespace, invoke: Invoker) -> None:
-    bare = demo.account.legacy_batch_instance_id
-    event = load_event("cloudtrail-run-instances", **{INSTANCE_ID: bare})
+    _, event = launched_bare_instance(demo)
     settings = {
-        "rule_modes": f"{ids.EC2_INSTANCE_WITHOUT_PROFILE}=remediate",
-        "baseline_instance_profile": BASELINE,
+        **FIX_BARE_INSTANCES,
         "remediate_function": "rolewarden-remediate",
         "idempotency_table": IDEMPOTENCY,
     }
@@ -367,8 +360,7 @@ def test_the_sweep_hands_over_at_most_the_cap_per_run(
     done = invoke(
         sweep.handler,
         load_event("schedule-sweep"),
-        rule_modes=f"{ids.EC2_INSTANCE_WITHOUT_PROFILE}=remediate",
-        baseline_instance_profile=BASELINE,
+        **FIX_BARE_INSTANCES,
         remediate_function="rolewarden-remediate",
         max_remediations_per_run="1",
     )
@@ -463,8 +455,7 @@ def test_an_automatic_change_journals_the_caller_that_caused_it(
         remediate.handler,
         payload,
         journal_table=JOURNAL,
-        baseline_instance_profile=BASELINE,
-        rule_modes=f"{ids.EC2_INSTANCE_WITHOUT_PROFILE}=remediate",
+        **FIX_BARE_INSTANCES,
     )
     # Then the journal names who caused it, beside the event that found it
     assert done.result["status"] == "applied", done.result

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
 
-import pytest
+import boto3
 
 from functional.accounts import (
     Scan,
@@ -14,6 +12,7 @@ from functional.accounts import (
     finding,
     instance_arn,
     make_role,
+    moto_world,
 )
 from rolewarden.demo.builders import (
     ASG_NAME_TAG,
@@ -27,33 +26,29 @@ RULE_NO_ROLE = ids.INSTANCE_PROFILE_WITHOUT_ROLE
 RULE_NO_PROFILE = ids.EC2_INSTANCE_WITHOUT_PROFILE
 
 
+def build_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    ec2, iam = session.client("ec2"), session.client("iam")
+    orphan_profile = create_instance_profile(iam, "orphan", None)
+    orphan = launch_instance(ec2, profile_arn=orphan_profile, tags={ASG_NAME_TAG: "orphan-asg"})
+    _arn, _id, gone_profile = make_role(session, "temp-app", managed=())
+    gone = launch_instance(ec2, profile_arn=gone_profile)
+    iam.remove_role_from_instance_profile(InstanceProfileName="temp-app", RoleName="temp-app")
+    iam.delete_instance_profile(InstanceProfileName="temp-app")
+    _arn, _id, good_profile = make_role(session, "good-app", managed=(SSM_CORE_POLICY_ARN,))
+    world = SimpleNamespace(
+        orphan=orphan,
+        orphan_profile=orphan_profile,
+        gone=gone,
+        gone_profile=gone_profile,
+        good=launch_instance(ec2, profile_arn=good_profile),
+        bare=launch_instance(ec2),
+    )
+    world.result = scan(session)
+    return world
+
+
 class TestInstanceProfileWithoutRole:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            ec2, iam = session.client("ec2"), session.client("iam")
-            orphan_profile = create_instance_profile(iam, "orphan", None)
-            orphan = launch_instance(
-                ec2, profile_arn=orphan_profile, tags={ASG_NAME_TAG: "orphan-asg"}
-            )
-            _arn, _id, gone_profile = make_role(session, "temp-app", managed=())
-            gone = launch_instance(ec2, profile_arn=gone_profile)
-            iam.remove_role_from_instance_profile(
-                InstanceProfileName="temp-app", RoleName="temp-app"
-            )
-            iam.delete_instance_profile(InstanceProfileName="temp-app")
-            _arn, _id, good_profile = make_role(session, "good-app", managed=(SSM_CORE_POLICY_ARN,))
-            world = SimpleNamespace(
-                orphan=orphan,
-                orphan_profile=orphan_profile,
-                gone=gone,
-                gone_profile=gone_profile,
-                good=launch_instance(ec2, profile_arn=good_profile),
-                bare=launch_instance(ec2),
-            )
-            world.result = scan(session)
-            yield world
+    world = moto_world(build_world)
 
     def test_profile_without_role_is_medium_and_manual(self, world: SimpleNamespace) -> None:
         # Given an instance whose profile holds no role (scenario 1)

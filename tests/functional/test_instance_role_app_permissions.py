@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
 
 from functional.accounts import (
@@ -17,6 +17,7 @@ from functional.accounts import (
     finding,
     make_host,
     make_role,
+    moto_world,
     short,
 )
 from rolewarden.demo.builders import (
@@ -44,146 +45,140 @@ RULE_APP = ids.INSTANCE_ROLE_APP_PERMISSIONS
 PAYMENTS_PARAMETERS = "arn:aws:ssm:us-east-1:123456789012:parameter/prod/payments/*"
 
 
+def build_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    iam, ec2, ecs = (session.client(s) for s in ("iam", "ec2", "ecs"))
+    roles: dict[str, tuple[str, str]] = {}
+
+    def role(name: str, **kwargs: Any) -> str | None:
+        arn, role_id, profile = make_role(session, name, **kwargs)
+        roles[name] = (arn, role_id)
+        return profile
+
+    role("passrole-host", inline={"pass-any-role": policy_document(allow(["iam:PassRole"]))})
+    role("star-host", inline={"admin": policy_document(allow(["*"]))})
+    orders_profile = role("orders-host", inline={"orders-table": ORDERS_TABLE_POLICY})
+    orders_instance = launch_instance(
+        ec2, profile_arn=orders_profile, tags={ASG_NAME_TAG: "orders-asg"}
+    )
+    create_cluster(ecs, "orders")  # registered: an ECS host, not an application server
+    register_container_instance(ecs, ec2, "orders", orders_instance)
+    role("baseline-host", managed=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN))
+    mixed_arn = create_customer_policy(
+        iam,
+        "host-and-app",
+        policy_document(allow(["ecr:GetAuthorizationToken", "logs:PutLogEvents", "s3:GetObject"])),
+    )
+    role("mixed-host", managed=(ECS_AGENT_POLICY_ARN, mixed_arn))
+
+    # Outage guard: a host of cluster "shop" runs a task and a service without task role.
+    create_cluster(ecs, "shop")
+    shop = make_host(
+        session,
+        "shop-host",
+        cluster="shop",
+        inline={"orders-table": ORDERS_TABLE_POLICY},
+        http_tokens="optional",
+        hop_limit=2,
+    )
+    roles["shop-host"] = (shop.role_arn, shop.role_id)
+    orders_td = register_task_definition(ecs, "orders-api")
+    create_service(ecs, "shop", "orders", orders_td)
+    shop_task = run_task(ecs, "shop", orders_td, container_instance_arn=shop.container_instance_arn)
+
+    # Severity: AWS's read-only policies; an application's parameters beside SSM's.
+    role(
+        "audit-host",
+        managed=(
+            ECS_AGENT_POLICY_ARN,
+            f"{AWS_POLICY_PREFIX}SecurityAudit",
+            f"{AWS_POLICY_PREFIX}ReadOnlyAccess",
+        ),
+    )
+    payments_arn = create_customer_policy(
+        iam,
+        "payments-config",
+        policy_document(allow(["ssm:GetParameter"], [PAYMENTS_PARAMETERS])),
+    )
+    role(
+        "payments-host",
+        managed=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN, payments_arn),
+    )
+
+    # Scope: a plain EC2 application's role.
+    reporting_profile = role("reporting-app", managed=(S3_READ_ONLY_POLICY_ARN,))
+    launch_instance(ec2, profile_arn=reporting_profile)
+
+    # Boundary and Deny.
+    boundary_arn = create_customer_policy(
+        iam, "host-boundary", policy_document(allow(["ecs:*", "ecr:*", "logs:*"]))
+    )
+    role(
+        "bounded-host",
+        inline={"orders-table": ORDERS_TABLE_POLICY},
+        boundary_arn=boundary_arn,
+    )
+    deny_all_dynamodb = {"Effect": "Deny", "Action": ["dynamodb:*"], "Resource": "*"}
+    role(
+        "denied-host",
+        inline={
+            "orders-table": ORDERS_TABLE_POLICY,
+            "deny-dynamodb": policy_document(deny_all_dynamodb),
+        },
+    )
+    deny_conditionally = {
+        **deny_all_dynamodb,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    role(
+        "partly-denied-host",
+        inline={
+            "orders-table": ORDERS_TABLE_POLICY,
+            "deny-insecure": policy_document(deny_conditionally),
+        },
+    )
+
+    # Policy versions: only the default one counts.
+    clean = policy_document(allow(["ecr:GetAuthorizationToken"]))
+    app = policy_document(allow(["sqs:SendMessage"]))
+    extras_arn = create_customer_policy(iam, "host-extras", clean)
+    add_policy_version(iam, extras_arn, app, set_default=True)
+    role("versioned-host", managed=(ECS_AGENT_POLICY_ARN, extras_arn))
+    drafts_arn = create_customer_policy(iam, "host-drafts", clean)
+    add_policy_version(iam, drafts_arn, app, set_default=False)
+    role("draft-host", managed=(ECS_AGENT_POLICY_ARN, drafts_arn))
+
+    # Never changed: protected, service-linked. Not behind a profile. Exempt.
+    role("protected-host", inline={"orders-table": ORDERS_TABLE_POLICY}, tags=PROTECTED)
+    role(
+        "linked-host",
+        inline={"orders-table": ORDERS_TABLE_POLICY},
+        path="/aws-service-role/ecs.amazonaws.com/",
+    )
+    role("task-only", inline={"orders-table": ORDERS_TABLE_POLICY}, profile=False)
+    role(
+        "exempt-host",
+        inline={"orders-table": ORDERS_TABLE_POLICY},
+        tags={EXEMPT_UNTIL_TAG: "2030-02-01", EXEMPT_REASON_TAG: "migration, CHG-7"},
+    )
+
+    world = SimpleNamespace(
+        session=session,
+        roles=roles,
+        orders_instance=orders_instance,
+        mixed_arn=mixed_arn,
+        orders_td=orders_td,
+        shop_task=shop_task,
+        extras_arn=extras_arn,
+    )
+    world.default = scan(session)
+    world.all_remediate = scan(
+        session, instance_role_scope="all", rule_modes={RULE_APP: "remediate"}
+    )
+    return world
+
+
 class TestInstanceRoleAppPermissions:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            iam, ec2, ecs = (session.client(s) for s in ("iam", "ec2", "ecs"))
-            roles: dict[str, tuple[str, str]] = {}
-
-            def role(name: str, **kwargs: Any) -> str | None:
-                arn, role_id, profile = make_role(session, name, **kwargs)
-                roles[name] = (arn, role_id)
-                return profile
-
-            role(
-                "passrole-host", inline={"pass-any-role": policy_document(allow(["iam:PassRole"]))}
-            )
-            role("star-host", inline={"admin": policy_document(allow(["*"]))})
-            orders_profile = role("orders-host", inline={"orders-table": ORDERS_TABLE_POLICY})
-            orders_instance = launch_instance(
-                ec2, profile_arn=orders_profile, tags={ASG_NAME_TAG: "orders-asg"}
-            )
-            create_cluster(ecs, "orders")  # registered: an ECS host, not an application server
-            register_container_instance(ecs, ec2, "orders", orders_instance)
-            role("baseline-host", managed=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN))
-            mixed_arn = create_customer_policy(
-                iam,
-                "host-and-app",
-                policy_document(
-                    allow(["ecr:GetAuthorizationToken", "logs:PutLogEvents", "s3:GetObject"])
-                ),
-            )
-            role("mixed-host", managed=(ECS_AGENT_POLICY_ARN, mixed_arn))
-
-            # Outage guard: a host of cluster "shop" runs a task and a service without task role.
-            create_cluster(ecs, "shop")
-            shop = make_host(
-                session,
-                "shop-host",
-                cluster="shop",
-                inline={"orders-table": ORDERS_TABLE_POLICY},
-                http_tokens="optional",
-                hop_limit=2,
-            )
-            roles["shop-host"] = (shop.role_arn, shop.role_id)
-            orders_td = register_task_definition(ecs, "orders-api")
-            create_service(ecs, "shop", "orders", orders_td)
-            shop_task = run_task(
-                ecs, "shop", orders_td, container_instance_arn=shop.container_instance_arn
-            )
-
-            # Severity: AWS's read-only policies; an application's parameters beside SSM's.
-            role(
-                "audit-host",
-                managed=(
-                    ECS_AGENT_POLICY_ARN,
-                    f"{AWS_POLICY_PREFIX}SecurityAudit",
-                    f"{AWS_POLICY_PREFIX}ReadOnlyAccess",
-                ),
-            )
-            payments_arn = create_customer_policy(
-                iam,
-                "payments-config",
-                policy_document(allow(["ssm:GetParameter"], [PAYMENTS_PARAMETERS])),
-            )
-            role(
-                "payments-host",
-                managed=(ECS_AGENT_POLICY_ARN, SSM_CORE_POLICY_ARN, payments_arn),
-            )
-
-            # Scope: a plain EC2 application's role.
-            reporting_profile = role("reporting-app", managed=(S3_READ_ONLY_POLICY_ARN,))
-            launch_instance(ec2, profile_arn=reporting_profile)
-
-            # Boundary and Deny.
-            boundary_arn = create_customer_policy(
-                iam, "host-boundary", policy_document(allow(["ecs:*", "ecr:*", "logs:*"]))
-            )
-            role(
-                "bounded-host",
-                inline={"orders-table": ORDERS_TABLE_POLICY},
-                boundary_arn=boundary_arn,
-            )
-            deny_all_dynamodb = {"Effect": "Deny", "Action": ["dynamodb:*"], "Resource": "*"}
-            role(
-                "denied-host",
-                inline={
-                    "orders-table": ORDERS_TABLE_POLICY,
-                    "deny-dynamodb": policy_document(deny_all_dynamodb),
-                },
-            )
-            deny_conditionally = {
-                **deny_all_dynamodb,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-            role(
-                "partly-denied-host",
-                inline={
-                    "orders-table": ORDERS_TABLE_POLICY,
-                    "deny-insecure": policy_document(deny_conditionally),
-                },
-            )
-
-            # Policy versions: only the default one counts.
-            clean = policy_document(allow(["ecr:GetAuthorizationToken"]))
-            app = policy_document(allow(["sqs:SendMessage"]))
-            extras_arn = create_customer_policy(iam, "host-extras", clean)
-            add_policy_version(iam, extras_arn, app, set_default=True)
-            role("versioned-host", managed=(ECS_AGENT_POLICY_ARN, extras_arn))
-            drafts_arn = create_customer_policy(iam, "host-drafts", clean)
-            add_policy_version(iam, drafts_arn, app, set_default=False)
-            role("draft-host", managed=(ECS_AGENT_POLICY_ARN, drafts_arn))
-
-            # Never changed: protected, service-linked. Not behind a profile. Exempt.
-            role("protected-host", inline={"orders-table": ORDERS_TABLE_POLICY}, tags=PROTECTED)
-            role(
-                "linked-host",
-                inline={"orders-table": ORDERS_TABLE_POLICY},
-                path="/aws-service-role/ecs.amazonaws.com/",
-            )
-            role("task-only", inline={"orders-table": ORDERS_TABLE_POLICY}, profile=False)
-            role(
-                "exempt-host",
-                inline={"orders-table": ORDERS_TABLE_POLICY},
-                tags={EXEMPT_UNTIL_TAG: "2030-02-01", EXEMPT_REASON_TAG: "migration, CHG-7"},
-            )
-
-            world = SimpleNamespace(
-                session=session,
-                roles=roles,
-                orders_instance=orders_instance,
-                mixed_arn=mixed_arn,
-                orders_td=orders_td,
-                shop_task=shop_task,
-                extras_arn=extras_arn,
-            )
-            world.default = scan(session)
-            world.all_remediate = scan(
-                session, instance_role_scope="all", rule_modes={RULE_APP: "remediate"}
-            )
-            yield world
+    world = moto_world(build_world)
 
     def found(self, world: SimpleNamespace, name: str, result: str = "default") -> Any:
         return finding(getattr(world, result), RULE_APP, world.roles[name][0])

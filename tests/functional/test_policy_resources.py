@@ -3,13 +3,12 @@ Deny containment, boundaries per resource, and statements scoped to resources.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
+import boto3
 
-from functional.accounts import Scan, finding, make_role
+from functional.accounts import Scan, finding, make_role, moto_world
 from rolewarden.demo.builders import allow, create_customer_policy, policy_document
 from rolewarden.rules import ids
 
@@ -22,68 +21,64 @@ def deny(actions: list[str], resources: list[str]) -> dict[str, Any]:
     return {"Effect": "Deny", "Action": actions, "Resource": resources}
 
 
+def build_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    iam = session.client("iam")
+    roles: dict[str, str] = {}
+
+    def role(name: str, **kwargs: Any) -> None:
+        roles[name] = make_role(session, name, **kwargs)[0]
+
+    role(
+        "exports-denied-host",
+        inline={
+            "read-exports": policy_document(
+                allow(["s3:GetObject"], [EXPORTS]), deny(["s3:GetObject"], [EXPORTS])
+            )
+        },
+    )
+    role(
+        "bucket-denied-host",
+        inline={
+            "read-b": policy_document(allow(["s3:GetObject"], ["arn:aws:s3:::b/*"])),
+            "no-s3": policy_document(deny(["s3:*"], ["arn:aws:s3:::*"])),
+        },
+    )
+    role(
+        "half-denied-host",
+        inline={
+            "read-both": policy_document(
+                allow(["s3:GetObject"], [EXPORTS, REPORTS]),
+                deny(["s3:GetObject"], [EXPORTS]),
+            )
+        },
+    )
+    curated = create_customer_policy(
+        iam,
+        "curated-boundary",
+        policy_document(
+            allow(["ecs:*", "ecr:*", "logs:*"]),
+            allow(["s3:GetObject"], ["arn:aws:s3:::curated-data/*"]),
+        ),
+    )
+    role(
+        "raw-data-host",
+        inline={"read-raw": policy_document(allow(["s3:GetObject"], ["arn:aws:s3:::raw-data/*"]))},
+        boundary_arn=curated,
+    )
+    role(
+        "every-bucket-host",
+        inline={"read-all": policy_document(allow(["s3:GetObject"], ["arn:aws:s3:::*"]))},
+        boundary_arn=curated,
+    )
+    role(
+        "star-on-exports-host",
+        inline={"exports-admin": policy_document(allow(["*"], [EXPORTS]))},
+    )
+    return SimpleNamespace(roles=roles, result=scan(session))
+
+
 class TestResourcesDecide:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            iam = session.client("iam")
-            roles: dict[str, str] = {}
-
-            def role(name: str, **kwargs: Any) -> None:
-                roles[name] = make_role(session, name, **kwargs)[0]
-
-            role(
-                "exports-denied-host",
-                inline={
-                    "read-exports": policy_document(
-                        allow(["s3:GetObject"], [EXPORTS]), deny(["s3:GetObject"], [EXPORTS])
-                    )
-                },
-            )
-            role(
-                "bucket-denied-host",
-                inline={
-                    "read-b": policy_document(allow(["s3:GetObject"], ["arn:aws:s3:::b/*"])),
-                    "no-s3": policy_document(deny(["s3:*"], ["arn:aws:s3:::*"])),
-                },
-            )
-            role(
-                "half-denied-host",
-                inline={
-                    "read-both": policy_document(
-                        allow(["s3:GetObject"], [EXPORTS, REPORTS]),
-                        deny(["s3:GetObject"], [EXPORTS]),
-                    )
-                },
-            )
-            curated = create_customer_policy(
-                iam,
-                "curated-boundary",
-                policy_document(
-                    allow(["ecs:*", "ecr:*", "logs:*"]),
-                    allow(["s3:GetObject"], ["arn:aws:s3:::curated-data/*"]),
-                ),
-            )
-            role(
-                "raw-data-host",
-                inline={
-                    "read-raw": policy_document(
-                        allow(["s3:GetObject"], ["arn:aws:s3:::raw-data/*"])
-                    )
-                },
-                boundary_arn=curated,
-            )
-            role(
-                "every-bucket-host",
-                inline={"read-all": policy_document(allow(["s3:GetObject"], ["arn:aws:s3:::*"]))},
-                boundary_arn=curated,
-            )
-            role(
-                "star-on-exports-host",
-                inline={"exports-admin": policy_document(allow(["*"], [EXPORTS]))},
-            )
-            yield SimpleNamespace(roles=roles, result=scan(session))
+    world = moto_world(build_world)
 
     def found(self, world: SimpleNamespace, name: str) -> dict[str, Any] | None:
         return finding(world.result, RULE_APP, world.roles[name])

@@ -9,18 +9,16 @@ cannot be read, stops start-up.
 
 from __future__ import annotations
 
-import io
 import json
-import os
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from functional.accounts import live_profile_arns
+from functional.cli_runs import run_cli
 from functional.events import INSTANCE_ID, Invoker, load_event
-from rolewarden.cli.main import main
 from rolewarden.demo.builders import (
     SSM_CORE_POLICY_ARN,
     create_instance_profile,
@@ -28,7 +26,6 @@ from rolewarden.demo.builders import (
     seed_demo_account,
 )
 from rolewarden.handlers import config_rule, events, remediate, sweep
-from rolewarden.observability import logger, metrics
 from rolewarden.policy.critical import CRITICAL_AWS_MANAGED_POLICIES, critical_grants_of
 from rolewarden.policy.document import parse_policy_document
 from rolewarden.remediation.journal import Journal, create_table
@@ -88,11 +85,8 @@ def demo(moto_account: Any) -> Iterator[SimpleNamespace]:
 
 
 def profile_of(demo: SimpleNamespace, instance_id: str) -> str | None:
-    associations = demo.ec2.describe_iam_instance_profile_associations(
-        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
-    )["IamInstanceProfileAssociations"]
-    live = [a for a in associations if a["State"] in ("associating", "associated")]
-    return live[0]["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1] if live else None
+    live = live_profile_arns(demo.ec2, instance_id)
+    return live[0].rsplit("/", 1)[-1] if live else None
 
 
 def journal_entries(demo: SimpleNamespace) -> list[Any]:
@@ -112,22 +106,7 @@ def fix_request(instance_id: str) -> dict[str, Any]:
 def rolewarden(*args: str, **settings: str) -> tuple[int, str, str]:
     """`rolewarden ARGS` in-process with only the given ROLEWARDEN_<NAME> settings:
     (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    level = logger.log_level
-    try:
-        with pytest.MonkeyPatch.context() as env:
-            for name in list(os.environ):
-                if name.startswith("ROLEWARDEN_"):
-                    env.delenv(name)
-            env.setenv("AWS_REGION", REGION)
-            for name, value in settings.items():
-                env.setenv("ROLEWARDEN_" + name.upper(), value)
-            with redirect_stdout(out), redirect_stderr(err):
-                code = main(list(args))
-    finally:
-        logger.setLevel(level)
-        metrics.clear_metrics()
-    return code, out.getvalue(), err.getvalue()
+    return run_cli(args, settings)
 
 
 # --- an unknown variable ------------------------------------------------------------------

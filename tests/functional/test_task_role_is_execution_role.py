@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
 
-import pytest
+import boto3
 
 from functional.accounts import (
     PROTECTED,
     Scan,
     assert_finding,
     finding,
+    moto_world,
 )
 from rolewarden.demo.builders import (
     ECS_TASKS_SERVICE,
@@ -24,29 +23,29 @@ from rolewarden.rules import ids
 RULE_SHARED = ids.TASK_ROLE_IS_EXECUTION_ROLE
 
 
+def build_world(session: boto3.Session, scan: Scan) -> SimpleNamespace:
+    iam, ecs = session.client("iam"), session.client("ecs")
+    shared = create_role(iam, "billing-shared", trust_service=ECS_TASKS_SERVICE)
+    execution = create_role(iam, "ecs-task-execution", trust_service=ECS_TASKS_SERVICE)
+    world = SimpleNamespace(
+        shared=shared,
+        billing=register_task_definition(
+            ecs, "billing", task_role_arn=shared, execution_role_arn=shared
+        ),
+        separate=register_task_definition(
+            ecs, "checkout", task_role_arn=shared, execution_role_arn=execution
+        ),
+        task_role_only=register_task_definition(ecs, "solo", task_role_arn=shared),
+        protected=register_task_definition(
+            ecs, "vendor", task_role_arn=shared, execution_role_arn=shared, tags=PROTECTED
+        ),
+    )
+    world.result = scan(session)
+    return world
+
+
 class TestTaskRoleIsExecutionRole:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls, moto_account: Any, scan: Scan) -> Iterator[SimpleNamespace]:
-        with moto_account() as session:
-            iam, ecs = session.client("iam"), session.client("ecs")
-            shared = create_role(iam, "billing-shared", trust_service=ECS_TASKS_SERVICE)
-            execution = create_role(iam, "ecs-task-execution", trust_service=ECS_TASKS_SERVICE)
-            world = SimpleNamespace(
-                shared=shared,
-                billing=register_task_definition(
-                    ecs, "billing", task_role_arn=shared, execution_role_arn=shared
-                ),
-                separate=register_task_definition(
-                    ecs, "checkout", task_role_arn=shared, execution_role_arn=execution
-                ),
-                task_role_only=register_task_definition(ecs, "solo", task_role_arn=shared),
-                protected=register_task_definition(
-                    ecs, "vendor", task_role_arn=shared, execution_role_arn=shared, tags=PROTECTED
-                ),
-            )
-            world.result = scan(session)
-            yield world
+    world = moto_world(build_world)
 
     def test_task_role_equal_to_execution_role_is_medium(self, world: SimpleNamespace) -> None:
         # Given a revision whose task role is its execution role (scenario 1) / When scanned

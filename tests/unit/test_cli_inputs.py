@@ -24,7 +24,7 @@ from rolewarden.cli import main as cli
 from rolewarden.cli.main import EXIT_ERROR, main
 from rolewarden.cli.output import printable, render_table
 from rolewarden.evaluation.account import ScanResult
-from rolewarden.rules.model import Finding, Severity
+from sample_findings import a_finding
 
 NOT_AN_AWS_ANSWER = (
     "Unable to parse response (not well-formed (invalid token): line 2, column 26), invalid "
@@ -209,19 +209,7 @@ def test_a_title_with_controls_stays_one_table_line() -> None:
 
 
 def scan_with(title: str) -> ScanResult:
-    arn = "arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc"
-    finding = Finding(
-        rule="ec2-instance-without-profile",
-        severity=Severity.MEDIUM,
-        account="111122223333",
-        region="eu-west-1",
-        resource_type="AWS::EC2::Instance",
-        resource_id="i-0abc",
-        resource_arn=arn,
-        title=title,
-        evidence={},
-        remediation=None,
-    )
+    finding = a_finding("i-0abc", region="eu-west-1", account="111122223333", title=title)
     return ScanResult(
         account="111122223333",
         regions=["eu-west-1"],

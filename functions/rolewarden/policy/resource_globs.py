@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 ANY = "*"
@@ -43,25 +44,16 @@ def covers(outer: str, inner: str) -> bool:
 
 
 def _covers(outer: str, inner: str) -> bool:
-    # states: positions (i in outer, j in inner) reachable while reading inner's symbols,
-    # where inner's `*` may only be absorbed by outer's `*`, and inner's `?` by `?` or `*`.
-    states = {(0, 0)}
-    seen: set[tuple[int, int]] = set()
-    while states:
-        i, j = states.pop()
-        if (i, j) in seen:
-            continue
-        seen.add((i, j))
-        if i == len(outer) and j == len(inner):
-            return True
+    # Inner's `*` may only be absorbed by outer's `*`, and inner's `?` by `?` or `*`.
+    def moves(i: int, j: int) -> list[tuple[int, int]]:
         if i < len(outer) and outer[i] == ANY:
-            states.add((i + 1, j))  # outer's * absorbs nothing more
-            if j < len(inner):
-                states.add((i, j + 1))  # outer's * absorbs inner's next symbol, whatever it is
-            continue
+            # outer's * absorbs nothing more, or inner's next symbol, whatever it is
+            return [(i + 1, j), (i, j + 1)] if j < len(inner) else [(i + 1, j)]
         if i < len(outer) and j < len(inner) and _symbol_covers(outer[i], inner[j]):
-            states.add((i + 1, j + 1))
-    return False
+            return [(i + 1, j + 1)]
+        return []
+
+    return _reads_both_to_the_end(outer, inner, moves)
 
 
 def _symbol_covers(outer: str, inner: str) -> bool:
@@ -148,8 +140,29 @@ def _open_ended(a: str, b: str) -> bool:
 
 
 def _search(a: str, b: str) -> bool:
-    # Depth first, reading a symbol of both first: the first path that reads both to the
-    # end ends the search.
+    # A run of either takes the other's next symbol, or ends; two symbols that meet are read
+    # (yielded last, so tried first: a symbol of both is read before a run takes one).
+    def moves(i: int, j: int) -> list[tuple[int, int]]:
+        run_a = i < len(a) and a[i] in _RUNS
+        run_b = j < len(b) and b[j] in _RUNS
+        after = []
+        if run_a:
+            after.append((i + 1, j))
+        if run_b:
+            after.append((i, j + 1))
+        if i < len(a) and j < len(b) and _symbols_meet(a[i], b[j]):
+            after.append((i if run_a else i + 1, j if run_b else j + 1))
+        return after
+
+    return _reads_both_to_the_end(a, b, moves)
+
+
+def _reads_both_to_the_end(
+    a: str, b: str, moves: Callable[[int, int], list[tuple[int, int]]]
+) -> bool:
+    """Is there a path of `moves` from the start of both to the end of both? States are
+    positions (i in a, j in b); depth first, the first path that reads both to the end ends
+    the search."""
     states = [(0, 0)]
     seen: set[tuple[int, int]] = set()
     while states:
@@ -159,14 +172,7 @@ def _search(a: str, b: str) -> bool:
         seen.add((i, j))
         if i == len(a) and j == len(b):
             return True
-        run_a = i < len(a) and a[i] in _RUNS
-        run_b = j < len(b) and b[j] in _RUNS
-        if run_a:
-            states.append((i + 1, j))
-        if run_b:
-            states.append((i, j + 1))
-        if i < len(a) and j < len(b) and _symbols_meet(a[i], b[j]):
-            states.append((i if run_a else i + 1, j if run_b else j + 1))
+        states.extend(moves(i, j))
     return False
 
 

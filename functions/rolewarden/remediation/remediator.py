@@ -23,11 +23,11 @@ from rolewarden.remediation.registry import ACTIONS, CLI_ONLY, COMPOSITE
 from rolewarden.remediation.request import (
     Request,
     answer,
+    entry_fields,
     gate,
     journal_failure,
     refused,
     utc_now,
-    who,
 )
 from rolewarden.remediation.restorer import Restorer
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
@@ -165,15 +165,7 @@ class Remediator:
                 return
             if change is None:
                 continue
-            entry = runner.entry(
-                change,
-                **who(request),
-                rule=finding.rule,
-                finding_id=finding.finding_id,
-                resource_arn=finding.resource_arn,
-                account=finding.account,
-                forced=forced,
-            )
+            entry = runner.entry(change, **entry_fields(request, finding, forced))
             outcome.journal.append(runner.apply(entry))
             if entry.status is Status.FAILED:
                 answer(outcome, OutcomeStatus.FAILED, [entry.error or "failed"])

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rolewarden.observability import count, logger
-from rolewarden.remediation.journal import Journal, JournalError
+from rolewarden.remediation.journal import Journal, JournalEntry, JournalError
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.rules.model import Finding
 from rolewarden.settings import Settings
 
 PLAN_ONLY = "plan only: nothing was changed (apply to change)"
@@ -39,12 +40,20 @@ class Request:
     update_service: bool = False
 
 
-def who(request: Request) -> dict[str, Any]:
-    """The journal entry's fields that say who asked, and who caused it."""
+def entry_fields(
+    request: Request, subject: Finding | JournalEntry, forced: list[str]
+) -> dict[str, Any]:
+    """The journal entry's fields that say who asked, who caused it, the finding the change is
+    for (the finding itself, or the entry a restore undoes), and the guards forced."""
     return {
         "actor": request.actor,
         "actor_self_declared": request.actor_self_declared,
         "caused_by": request.caused_by,
+        "rule": subject.rule,
+        "finding_id": subject.finding_id,
+        "resource_arn": subject.resource_arn,
+        "account": subject.account,
+        "forced": forced,
     }
 
 

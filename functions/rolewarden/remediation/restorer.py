@@ -32,11 +32,11 @@ from rolewarden.remediation.request import (
     NO_JOURNAL,
     Request,
     answer,
+    entry_fields,
     gate,
     journal_failure,
     refused,
     utc_now,
-    who,
 )
 from rolewarden.remediation.restore_grants import critical_grants, undo_summary
 from rolewarden.remediation.runner import ChangeRunner, ResourceBusyError
@@ -189,12 +189,7 @@ class Restorer:
         assert self.journal is not None
         entry = runner.entry(
             undo,
-            **who(request),
-            rule=original.rule,
-            finding_id=original.finding_id,
-            resource_arn=original.resource_arn,
-            account=original.account,
-            forced=forced,
+            **entry_fields(request, original, forced),
             restore_of=original.journal_id,
         )
         # Before the undo: its own CloudTrail event must find the resource in its grace.

@@ -23,7 +23,7 @@ import pytest
 from functional.events import AwsCalls, recorded_session
 from rolewarden.notify.findings_state import RETENTION, FindingsState
 from rolewarden.rules.model import Finding, Severity
-from sample_findings import a_finding
+from sample_findings import a_finding, a_host_role_finding
 
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -198,17 +198,8 @@ def test_a_sweep_resolves_with_one_scan_and_one_transaction(
 ) -> None:
     # Given open findings of a regional rule in two regions, and of a role rule
     east, west = a_finding("i-1"), a_finding("i-2", region="eu-west-1")
-    role = Finding(
-        rule="instance-role-app-permissions",
-        severity=Severity.HIGH,
-        account="123456789012",
-        region="us-east-1",
-        resource_type="AWS::IAM::Role",
-        resource_id="AROAEXAMPLE",
-        resource_arn="arn:aws:iam::123456789012:role/shop-ecs-host",
-        title="ECS host role shop-ecs-host grants application permissions",
-        evidence={},
-        remediation=None,
+    role = a_host_role_finding(
+        Severity.HIGH, "ECS host role shop-ecs-host grants application permissions"
     )
     state.record([east, west, role], T0, dedup_hours=24)
     calls.clear()

@@ -22,7 +22,8 @@ from rolewarden.notify.messages import finding_notice
 from rolewarden.notify.notice import Notice
 from rolewarden.notify.slack import SlackChannel
 from rolewarden.notify.slack_blocks import slack_message
-from rolewarden.rules.model import Blockers, Finding, Remediation, Severity
+from rolewarden.rules.model import Blockers, Remediation
+from sample_findings import a_finding
 
 SECRET_NAME = "rolewarden/slack-webhook"
 # The part of a webhook URL that is the credential: it must never show.
@@ -107,16 +108,8 @@ def store_secret(session: boto3.Session, value: str, name: str = SECRET_NAME) ->
 
 
 def notice() -> Notice:
-    arn = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"
-    finding = Finding(
-        rule="ec2-instance-without-profile",
-        severity=Severity.MEDIUM,
-        account="123456789012",
-        region="us-east-1",
-        resource_type="AWS::EC2::Instance",
-        resource_id="i-0abc",
-        resource_arn=arn,
-        title="EC2 instance i-0abc has no instance profile",
+    finding = a_finding(
+        "i-0abc",
         evidence={"state": "running"},
         remediation=Remediation(
             "associate-instance-profile",

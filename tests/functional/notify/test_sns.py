@@ -28,20 +28,13 @@ from rolewarden.notify.notice import Notice
 from rolewarden.notify.notifier import Notifier
 from rolewarden.notify.sns import MESSAGE_LIMIT, SnsChannel, fit, payload_size
 from rolewarden.rules.model import Blockers, Finding, Remediation, Severity
-
-ARN = "arn:aws:iam::123456789012:role/shop-ecs-host"
+from sample_findings import a_host_role_finding
 
 
 def a_finding(evidence: dict[str, Any] | None = None) -> Finding:
-    return Finding(
-        rule="instance-role-app-permissions",
-        severity=Severity.CRITICAL,
-        account="123456789012",
-        region="us-east-1",
-        resource_type="AWS::IAM::Role",
-        resource_id="AROAEXAMPLE",
-        resource_arn=ARN,
-        title="ECS host role shop-ecs-host grants application permissions (dynamodb, s3)",
+    return a_host_role_finding(
+        Severity.CRITICAL,
+        "ECS host role shop-ecs-host grants application permissions (dynamodb, s3)",
         evidence=evidence or {"offending_policies": [{"name": "orders-table"}]},
         remediation=Remediation(
             "remove-application-policies",

@@ -24,6 +24,7 @@ from functional.accounts import (
     ORDERS_TABLE_POLICY,
     REGION,
     expected_finding_id,
+    live_profile_arns,
     make_role,
 )
 from functional.journals import create_table, key_alias
@@ -95,12 +96,9 @@ def inline_names(iam: Any, role: str) -> list[str]:
 
 def live_profile(aws: SimpleNamespace, instance_id: str) -> str | None:
     """The profile of the instance's live association (DescribeInstances lags in moto)."""
-    associations = aws.ec2.describe_iam_instance_profile_associations(
-        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
-    )["IamInstanceProfileAssociations"]
-    live = [a for a in associations if a["State"] in ("associating", "associated")]
+    live = live_profile_arns(aws.ec2, instance_id)
     assert len(live) <= 1, live
-    return live[0]["IamInstanceProfile"]["Arn"] if live else None
+    return live[0] if live else None
 
 
 def metadata_options(aws: SimpleNamespace, instance_id: str) -> dict[str, Any]:

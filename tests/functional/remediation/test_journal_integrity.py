@@ -27,7 +27,7 @@ from typing import Any
 import boto3
 import pytest
 
-from functional.accounts import ACCOUNT, ORDERS_TABLE_POLICY, REGION
+from functional.accounts import ACCOUNT, ORDERS_TABLE_POLICY, REGION, live_profile_arns
 from functional.remediation.support import APPLY, attached, host_role, remediate
 from rolewarden.demo.builders import (
     ECS_AGENT_POLICY_ARN,
@@ -92,11 +92,8 @@ def metadata(session: Any, instance_id: str) -> dict[str, Any]:
 
 
 def profile_of(session: Any, instance_id: str) -> str | None:
-    associations = session.client("ec2").describe_iam_instance_profile_associations(
-        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
-    )["IamInstanceProfileAssociations"]
-    live = [a for a in associations if a["State"] in ("associating", "associated")]
-    return live[0]["IamInstanceProfile"]["Arn"] if live else None
+    live = live_profile_arns(session.client("ec2"), instance_id)
+    return live[0] if live else None
 
 
 def inline_names(session: Any, role: str) -> list[str]:

@@ -53,6 +53,16 @@ def automatic_service(rolewarden: SimpleNamespace) -> RemediationService:
     )
 
 
+def automatic_service_asking_cloudformation(
+    rolewarden: SimpleNamespace, stack_resources: Fault
+) -> RemediationService:
+    """The automatic service, whose question to CloudFormation (which stack owns the
+    resource) gets the answer `stack_resources`."""
+    service = automatic_service(rolewarden)
+    inject(service.clients, "cloudformation.DescribeStackResources", stack_resources)
+    return service
+
+
 # --- 1. one change per resource at a time ------------------------------------------------
 
 
@@ -110,11 +120,8 @@ def test_a_role_a_stack_owns_is_not_changed_automatically(
 ) -> None:
     # Given a host role that CloudFormation says stack orders-infra created (untagged)
     role_arn = host_role(session, "stack-host", app_policy="managed")
-    service = automatic_service(rolewarden)
-    inject(
-        service.clients,
-        "cloudformation.DescribeStackResources",
-        Fault(200, "", "", respond=stack_owns_it("orders-infra")),
+    service = automatic_service_asking_cloudformation(
+        rolewarden, Fault(200, "", "", respond=stack_owns_it("orders-infra"))
     )
     # When RoleWarden remediates it on its own, then it refuses, naming the stack
     outcome = service.by_resource(RULE_APP, role_arn, AUTOMATIC)
@@ -132,11 +139,8 @@ def test_when_cloudformation_cannot_be_asked_nothing_is_changed_automatically(
     session: Any, rolewarden: SimpleNamespace
 ) -> None:
     role_arn = host_role(session, "unknown-owner-host", app_policy="managed")
-    service = automatic_service(rolewarden)
-    inject(
-        service.clients,
-        "cloudformation.DescribeStackResources",
-        Fault(403, "AccessDenied", "not authorized"),
+    service = automatic_service_asking_cloudformation(
+        rolewarden, Fault(403, "AccessDenied", "not authorized")
     )
     outcome = service.by_resource(RULE_APP, role_arn, AUTOMATIC)
     assert outcome.status is OutcomeStatus.REFUSED

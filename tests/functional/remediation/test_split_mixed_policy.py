@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -33,6 +33,7 @@ from botocore.awsrequest import AWSPreparedRequest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from functional.accounts import REGION, make_host
+from functional.dropped_calls import first_request_dropped, request_body
 from functional.journals import create_table, signed_journal
 from rolewarden.aws.clients import AwsClients
 from rolewarden.demo.builders import (
@@ -208,48 +209,22 @@ def test_who_else_uses_the_policy_unknown_is_a_reason_not_a_crash(aws: SimpleNam
 
 
 def creating_a_version(request: AWSPreparedRequest) -> bool:
-    body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-    return "Action=CreatePolicyVersion" in body
+    return "Action=CreatePolicyVersion" in request_body(request)
 
 
-@contextmanager
 def reply_lost_after_iam_made_it(
     session: boto3.Session, then: Callable[[], Any] = lambda: None
-) -> Iterator[list[str]]:
-    """The read times out once IAM (moto) made the version: the client never hears back.
-
-    A `before-send` handler registered after moto's stubber runs once moto has answered
+) -> AbstractContextManager[list[str]]:
+    """The read times out once IAM (moto) made the version: the client never hears back
     (`then` runs there too, as IAM would go on)."""
-    dropped: list[str] = []
-
-    def drop(request: AWSPreparedRequest, **_: Any) -> None:
-        if not dropped and creating_a_version(request):
-            dropped.append(request.url)
-            then()
-            raise ReadTimeoutError(endpoint_url=request.url)
-
-    session.events.register("before-send", drop)
-    try:
-        yield dropped
-    finally:
-        session.events.unregister("before-send", drop)
+    return first_request_dropped(session, creating_a_version, ReadTimeoutError, then=then)
 
 
-@contextmanager
-def call_lost_before_iam(session: boto3.Session) -> Iterator[list[str]]:
-    """The connection fails before the call reaches IAM: registered first, moto never sees it."""
-    dropped: list[str] = []
-
-    def drop(request: AWSPreparedRequest, **_: Any) -> None:
-        if not dropped and creating_a_version(request):
-            dropped.append(request.url)
-            raise EndpointConnectionError(endpoint_url=request.url)
-
-    session.events.register_first("before-send", drop)
-    try:
-        yield dropped
-    finally:
-        session.events.unregister("before-send", drop)
+def call_lost_before_iam(session: boto3.Session) -> AbstractContextManager[list[str]]:
+    """The connection fails before the call reaches IAM: moto never sees it."""
+    return first_request_dropped(
+        session, creating_a_version, EndpointConnectionError, before_moto=True
+    )
 
 
 @contextmanager

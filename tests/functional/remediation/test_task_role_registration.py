@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +24,7 @@ from botocore.awsrequest import AWSPreparedRequest
 from botocore.exceptions import ConnectionClosedError
 
 from functional.accounts import ACCOUNT
+from functional.dropped_calls import first_request_dropped, request_body
 from functional.remediation.support import only_entry, start_rolewarden
 from rolewarden.demo.builders import (
     ECS_TASKS_SERVICE,
@@ -66,29 +67,20 @@ def task_role(session: Any) -> str:
 def registering(request: AWSPreparedRequest, family: str) -> bool:
     target = request.headers.get("X-Amz-Target", b"")
     target = target.decode() if isinstance(target, bytes) else str(target)
-    body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-    return target.endswith(".RegisterTaskDefinition") and json.loads(body)["family"] == family
+    return (
+        target.endswith(".RegisterTaskDefinition")
+        and json.loads(request_body(request))["family"] == family
+    )
 
 
-@contextmanager
-def reply_lost_once(session: Any, family: str) -> Iterator[list[str]]:
+def reply_lost_once(session: Any, family: str) -> AbstractContextManager[list[str]]:
     """The connection drops after ECS (moto) took the call: the client never hears back.
 
-    A `before-send` handler registered after moto's stubber runs once moto has answered;
-    raising ConnectionClosedError there is what botocore sees when a reply is lost, and
-    what its retry handler retries."""
-    dropped: list[str] = []
-
-    def drop(request: AWSPreparedRequest, **_: Any) -> None:
-        if not dropped and registering(request, family):
-            dropped.append(request.url)
-            raise ConnectionClosedError(endpoint_url=request.url)
-
-    session.events.register("before-send", drop)
-    try:
-        yield dropped
-    finally:
-        session.events.unregister("before-send", drop)
+    Raising ConnectionClosedError once moto has answered is what botocore sees when a reply
+    is lost, and what its retry handler retries."""
+    return first_request_dropped(
+        session, lambda request: registering(request, family), ConnectionClosedError
+    )
 
 
 @contextmanager

@@ -19,21 +19,15 @@ from rolewarden.notify.notice import subject_line
 from rolewarden.remediation.change import Change
 from rolewarden.remediation.journal import JournalEntry, Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
-from rolewarden.rules.model import Blockers, Finding, Remediation, Severity
+from rolewarden.rules.model import Blockers, Finding, Remediation
+from sample_findings import a_finding
 
 INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc1234def567890"
 
 
 def bare_instance() -> Finding:
-    return Finding(
-        rule="ec2-instance-without-profile",
-        severity=Severity.MEDIUM,
-        account="123456789012",
-        region="us-east-1",
-        resource_type="AWS::EC2::Instance",
-        resource_id="i-0abc1234def567890",
-        resource_arn=INSTANCE,
-        title="EC2 instance i-0abc1234def567890 has no instance profile",
+    return a_finding(
+        "i-0abc1234def567890",
         evidence={"instance_id": "i-0abc1234def567890", "state": "running"},
         remediation=Remediation(
             "associate-instance-profile",

@@ -26,7 +26,7 @@ from rolewarden.inventory.snapshot import (
 )
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.engine import RuleRun, run_rules
-from rolewarden.rules.model import Evaluation, Finding
+from rolewarden.rules.model import Compliance, Evaluation, Finding, Severity
 from rolewarden.settings import Settings
 
 ACCOUNT = "123456789012"
@@ -257,3 +257,51 @@ def only_evaluation(run: RuleRun, arn: str) -> Evaluation:
 def only_finding(run: RuleRun) -> Finding:
     assert len(run.findings) == 1, run.findings
     return run.findings[0]
+
+
+# --- asserting findings ------------------------------------------------------------
+
+
+def only_non_compliant_finding(run: RuleRun, arn: str) -> Finding:
+    """The one finding of the run, about the resource `arn` evaluated non-compliant."""
+    assert only_evaluation(run, arn).compliance is Compliance.NON_COMPLIANT
+    return only_finding(run)
+
+
+def assert_severity_and_resource(
+    finding: Finding, severity: Severity, resource_type: str, resource_id: str
+) -> None:
+    assert finding.severity is severity
+    assert finding.resource_type == resource_type
+    assert finding.resource_id == resource_id
+
+
+def assert_proposes(
+    finding: Finding,
+    action: str,
+    params: Mapping[str, Any],
+    *,
+    automatic: bool,
+    blocked_by: tuple[str, ...],
+) -> None:
+    """The finding's remediation: `action` with exactly `params`, whether RoleWarden takes it
+    on its own, and every reason it waits for a person."""
+    assert finding.remediation is not None
+    assert finding.remediation.action == action
+    assert dict(finding.remediation.params) == params
+    assert finding.remediation.automatic is automatic
+    assert finding.remediation.blocked_by == blocked_by
+
+
+def assert_proposes_new_revision_with_task_role(
+    finding: Finding, definition: TaskDefinition, reason: str
+) -> None:
+    """The proposal of the task role rules: a new revision of `definition` with a task role,
+    which a person chooses (none until then)."""
+    assert_proposes(
+        finding,
+        "register-task-definition-with-task-role",
+        {"task_definition_arn": definition.arn, "task_role_arn": None},
+        automatic=False,
+        blocked_by=(reason,),
+    )

@@ -6,6 +6,8 @@ import pytest
 from snapshots import (
     add_instance,
     add_role,
+    assert_proposes,
+    assert_severity_and_resource,
     context,
     empty_snapshot,
     evaluate,
@@ -35,19 +37,19 @@ def test_scenario_1_instance_without_profile_is_medium(state: str) -> None:
     evaluation = only_evaluation(run, instance.arn)
     assert evaluation.compliance is Compliance.NON_COMPLIANT
     finding = only_finding(run)
-    assert finding.severity is Severity.MEDIUM
-    assert finding.resource_type == "AWS::EC2::Instance"
-    assert finding.resource_id == "i-0noprofile"
+    assert_severity_and_resource(finding, Severity.MEDIUM, "AWS::EC2::Instance", "i-0noprofile")
     assert finding.title == "EC2 instance i-0noprofile has no instance profile"
     assert finding.evidence == {"state": state}
-    assert finding.remediation is not None
-    assert finding.remediation.action == "associate-instance-profile"
-    assert dict(finding.remediation.params) == {
-        "instance_id": "i-0noprofile",
-        "instance_profile": BASELINE_PROFILE,
-    }
-    assert finding.remediation.automatic is False  # notify is the default mode
-    assert finding.remediation.blocked_by == ()
+    assert_proposes(
+        finding,
+        "associate-instance-profile",
+        {
+            "instance_id": "i-0noprofile",
+            "instance_profile": BASELINE_PROFILE,
+        },
+        automatic=False,  # notify is the default mode
+        blocked_by=(),
+    )
 
 
 def test_scenario_1_remediate_mode_makes_it_automatic() -> None:

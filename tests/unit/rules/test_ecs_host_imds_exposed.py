@@ -13,10 +13,12 @@ from snapshots import (
     add_service,
     add_task,
     add_task_definition,
+    assert_proposes,
     empty_snapshot,
     evaluate,
     only_evaluation,
     only_finding,
+    only_non_compliant_finding,
     remediating,
 )
 
@@ -49,8 +51,7 @@ def test_scenario_1_imdsv1_allowed_on_container_instance_is_medium() -> None:
 
     # Then a medium finding names the exposure, what closes it, and proposes enforcing
     # IMDSv2, automatically
-    assert only_evaluation(run, host.arn).compliance is Compliance.NON_COMPLIANT
-    finding = only_finding(run)
+    finding = only_non_compliant_finding(run, host.arn)
     assert finding.severity is Severity.MEDIUM
     assert finding.title == "ECS host i-0v1 allows IMDSv1"
     assert finding.evidence == {
@@ -67,17 +68,19 @@ def test_scenario_1_imdsv1_allowed_on_container_instance_is_medium() -> None:
         ],
         "clusters": [CLUSTER_ARN],
     }
-    assert finding.remediation is not None
-    assert finding.remediation.action == "enforce-imdsv2"
-    assert dict(finding.remediation.params) == {
-        "instance_id": "i-0v1",
-        "http_tokens": "required",
-        "hop_limit": 1,
-        "hop_limit_reason": HOP_LIMIT_1,
-        "previous": {"http_tokens": "optional", "hop_limit": 1, "endpoint": "enabled"},
-    }
-    assert finding.remediation.automatic is True
-    assert finding.remediation.blocked_by == ()
+    assert_proposes(
+        finding,
+        "enforce-imdsv2",
+        {
+            "instance_id": "i-0v1",
+            "http_tokens": "required",
+            "hop_limit": 1,
+            "hop_limit_reason": HOP_LIMIT_1,
+            "previous": {"http_tokens": "optional", "hop_limit": 1, "endpoint": "enabled"},
+        },
+        automatic=True,
+        blocked_by=(),
+    )
 
 
 def test_scenario_1_dry_run_is_not_automatic() -> None:
@@ -279,8 +282,7 @@ def test_scenario_6_awsvpc_task_with_a_task_role_on_a_strict_host_is_exposed() -
 
     # Then the host is exposed through that task, the setting that closes it is named, and
     # enforcing IMDSv2 is not proposed: it would change nothing the task uses
-    assert only_evaluation(run, host.arn).compliance is Compliance.NON_COMPLIANT
-    finding = only_finding(run)
+    finding = only_non_compliant_finding(run, host.arn)
     assert finding.title == "ECS host i-0vpc lets awsvpc tasks reach IMDS"
     assert finding.evidence["problems"] == ["lets awsvpc tasks reach IMDS"]
     assert finding.evidence["exposures"] == [

@@ -7,10 +7,12 @@ from snapshots import (
     ACCOUNT,
     add_service,
     add_task_definition,
+    assert_proposes_new_revision_with_task_role,
     empty_snapshot,
     evaluate,
     only_evaluation,
     only_finding,
+    only_non_compliant_finding,
     remediating,
 )
 
@@ -43,8 +45,7 @@ def test_scenario_1_revision_that_can_run_on_ec2_without_task_role_is_high(
     run = evaluate(RULE, snapshot, remediating(RULE))
 
     # Then a high finding says the containers would use the host's credentials
-    assert only_evaluation(run, definition.arn).compliance is Compliance.NON_COMPLIANT
-    finding = only_finding(run)
+    finding = only_non_compliant_finding(run, definition.arn)
     assert finding.severity is Severity.HIGH
     assert finding.title == (
         "Task definition web:4 has no task role "
@@ -58,14 +59,9 @@ def test_scenario_1_revision_that_can_run_on_ec2_without_task_role_is_high(
         "execution_role": EXECUTION,
         "services": ["web-svc"],
     }
-    assert finding.remediation is not None
-    assert finding.remediation.action == "register-task-definition-with-task-role"
-    assert dict(finding.remediation.params) == {
-        "task_definition_arn": definition.arn,
-        "task_role_arn": None,
-    }
-    assert finding.remediation.automatic is False
-    assert finding.remediation.blocked_by == ("a person chooses the task role",)
+    assert_proposes_new_revision_with_task_role(
+        finding, definition, "a person chooses the task role"
+    )
 
 
 def test_scenario_2_fargate_only_revision_without_task_role_is_medium() -> None:

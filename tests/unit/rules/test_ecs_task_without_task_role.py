@@ -12,10 +12,13 @@ from snapshots import (
     add_role,
     add_task,
     add_task_definition,
+    assert_proposes_new_revision_with_task_role,
+    assert_severity_and_resource,
     empty_snapshot,
     evaluate,
     only_evaluation,
     only_finding,
+    only_non_compliant_finding,
     remediating,
 )
 
@@ -47,11 +50,8 @@ def test_scenario_1_host_network_task_reaching_application_role_is_critical() ->
     run = evaluate(RULE, snapshot, remediating(RULE))
 
     # Then it is critical, the title names the fallback role, the evidence the permissions
-    assert only_evaluation(run, task.arn).compliance is Compliance.NON_COMPLIANT
-    finding = only_finding(run)
-    assert finding.severity is Severity.CRITICAL
-    assert finding.resource_type == "AWS::ECS::Task"
-    assert finding.resource_id == task.arn
+    finding = only_non_compliant_finding(run, task.arn)
+    assert_severity_and_resource(finding, Severity.CRITICAL, "AWS::ECS::Task", task.arn)
     assert finding.title == (
         "Task t-legacy (legacy:2) has no task role and falls back to host role ecs-host"
     )
@@ -72,14 +72,7 @@ def test_scenario_1_host_network_task_reaching_application_role_is_critical() ->
     assert reachable["services"] == ["s3"]
     assert reachable["application_action_count"] == 1
     assert reachable["critical"] == []
-    assert finding.remediation is not None
-    assert finding.remediation.action == "register-task-definition-with-task-role"
-    assert dict(finding.remediation.params) == {
-        "task_definition_arn": definition.arn,
-        "task_role_arn": None,
-    }
-    assert finding.remediation.automatic is False
-    assert finding.remediation.blocked_by == (MANUAL,)
+    assert_proposes_new_revision_with_task_role(finding, definition, MANUAL)
 
 
 def test_scenario_1_bridge_task_on_imdsv1_host_is_critical() -> None:

@@ -7,11 +7,13 @@ from snapshots import (
     add_instance,
     add_profile,
     add_role,
+    assert_proposes,
     context,
     empty_snapshot,
     evaluate,
     only_evaluation,
     only_finding,
+    only_non_compliant_finding,
     profile_of,
     remediating,
 )
@@ -32,22 +34,23 @@ def test_scenario_1_profile_without_role_is_medium() -> None:
     run = evaluate(RULE, snapshot, remediating(RULE, baseline_instance_profile="baseline"))
 
     # Then a medium finding proposes a manual replacement by the baseline profile
-    assert only_evaluation(run, instance.arn).compliance is Compliance.NON_COMPLIANT
-    finding = only_finding(run)
+    finding = only_non_compliant_finding(run, instance.arn)
     assert finding.severity is Severity.MEDIUM
     assert finding.title == "Instance profile empty-profile of i-0empty has no role"
     assert finding.evidence == {
         "instance_profile": {"arn": profile.arn, "name": "empty-profile", "roles": []}
     }
-    assert finding.remediation is not None
-    assert finding.remediation.action == "associate-instance-profile"
-    assert dict(finding.remediation.params) == {
-        "instance_id": "i-0empty",
-        "instance_profile": "baseline",
-        "replace": True,
-    }
-    assert finding.remediation.automatic is False
-    assert finding.remediation.blocked_by == (MANUAL,)
+    assert_proposes(
+        finding,
+        "associate-instance-profile",
+        {
+            "instance_id": "i-0empty",
+            "instance_profile": "baseline",
+            "replace": True,
+        },
+        automatic=False,
+        blocked_by=(MANUAL,),
+    )
 
 
 def test_scenario_2_profile_naming_a_deleted_role() -> None:

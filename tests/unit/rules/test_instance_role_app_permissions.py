@@ -23,11 +23,13 @@ from snapshots import (
     add_task,
     add_task_definition,
     allow,
+    assert_severity_and_resource,
     context,
     empty_snapshot,
     evaluate,
     only_evaluation,
     only_finding,
+    only_non_compliant_finding,
     profile_of,
     remediating,
 )
@@ -63,11 +65,8 @@ def test_scenario_1_ecs_host_role_granting_application_actions_is_high() -> None
     run = evaluate(RULE, snapshot, remediating(RULE))
 
     # Then a high finding lists the offending policy and its actions, and the fix is automatic
-    assert only_evaluation(run, role.arn).compliance is Compliance.NON_COMPLIANT
-    finding = only_finding(run)
-    assert finding.severity is Severity.HIGH
-    assert finding.resource_type == "AWS::IAM::Role"
-    assert finding.resource_id == role.role_id
+    finding = only_non_compliant_finding(run, role.arn)
+    assert_severity_and_resource(finding, Severity.HIGH, "AWS::IAM::Role", role.role_id)
     assert finding.title == "ECS host role ecs-host grants application permissions (s3)"
     evidence = finding.evidence
     assert evidence["role"] == {"name": "ecs-host", "arn": role.arn, "ecs_host_role": True}

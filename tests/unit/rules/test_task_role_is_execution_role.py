@@ -6,10 +6,12 @@ import pytest
 from snapshots import (
     ACCOUNT,
     add_task_definition,
+    assert_proposes_new_revision_with_task_role,
+    assert_severity_and_resource,
     empty_snapshot,
     evaluate,
     only_evaluation,
-    only_finding,
+    only_non_compliant_finding,
     remediating,
 )
 
@@ -31,23 +33,17 @@ def test_scenario_1_same_task_and_execution_role_is_medium() -> None:
     run = evaluate(RULE, snapshot, remediating(RULE))
 
     # Then a medium finding proposes a new revision with a separate task role, by a person
-    assert only_evaluation(run, definition.arn).compliance is Compliance.NON_COMPLIANT
-    finding = only_finding(run)
-    assert finding.severity is Severity.MEDIUM
-    assert finding.resource_type == "AWS::ECS::TaskDefinition"
-    assert finding.resource_id == definition.arn
+    finding = only_non_compliant_finding(run, definition.arn)
+    assert_severity_and_resource(
+        finding, Severity.MEDIUM, "AWS::ECS::TaskDefinition", definition.arn
+    )
     assert finding.title == (
         "Task definition web:7 uses ecsTaskExecutionRole as both task role and execution role"
     )
     assert finding.evidence == {"role": SHARED, "family": "web", "revision": 7}
-    assert finding.remediation is not None
-    assert finding.remediation.action == "register-task-definition-with-task-role"
-    assert dict(finding.remediation.params) == {
-        "task_definition_arn": definition.arn,
-        "task_role_arn": None,
-    }
-    assert finding.remediation.automatic is False
-    assert finding.remediation.blocked_by == ("a person creates the separate task role",)
+    assert_proposes_new_revision_with_task_role(
+        finding, definition, "a person creates the separate task role"
+    )
 
 
 @pytest.mark.parametrize(
