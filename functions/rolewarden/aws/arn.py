@@ -88,3 +88,11 @@ class Arn:
     def sibling(self, resource: str) -> Arn:
         """Another resource in this ARN's partition, service, region and account."""
         return Arn(self.partition, self.service, self.region, self.account, resource)
+
+
+def is_aws_managed_policy(text: str) -> bool:
+    """Whether a policy ARN names an AWS managed policy; False for text that is no ARN."""
+    try:
+        return Arn.parse(text).is_aws_managed
+    except MalformedArnError:
+        return False
