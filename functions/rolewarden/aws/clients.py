@@ -15,6 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.handlers import json_decode_policies
 
+from rolewarden.aws.arn import Arn
+
 RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 10},
     user_agent_extra="rolewarden",
@@ -135,5 +137,5 @@ class AwsClients:
 
     def account_and_partition(self) -> tuple[str, str]:
         """The caller's account id and partition (never hard-coded)."""
-        parts = self.caller_arn().split(":")
-        return parts[4], parts[1]
+        caller = Arn.parse(self.caller_arn())
+        return caller.account, caller.partition

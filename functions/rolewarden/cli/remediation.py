@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.cli.output import emit, printable, printable_lines
 from rolewarden.remediation.change import ActionError, aws_call
@@ -218,7 +219,8 @@ def warn(message: str) -> None:
 def principal_of(iam: Any, caller_arn: str) -> str:
     """A key policy names a role, not one of its sessions (the next session has another
     name): an assumed role's session ARN becomes its role's ARN, path included."""
-    kind, _, rest = caller_arn.split(":", 5)[-1].partition("/")
+    caller = Arn.parse(caller_arn)
+    kind, rest = caller.resource_type, caller.resource_id
     if kind != "assumed-role":
         return caller_arn
     role = aws_call("iam:GetRole", iam.get_role, RoleName=rest.split("/", 1)[0])["Role"]

@@ -22,6 +22,8 @@ from typing import Any
 
 import boto3
 
+from rolewarden.aws.tags import tag_list
+
 # An AMI that moto's EC2 backend knows (moto does not validate AMIs by default).
 DEFAULT_IMAGE_ID = "ami-12c6146b"
 DEFAULT_INSTANCE_TYPE = "t3.medium"
@@ -82,7 +84,7 @@ def create_role(
         "RoleName": name,
         "Path": path,
         "AssumeRolePolicyDocument": json.dumps(trust_policy(trust_service)),
-        "Tags": _key_value_tags(tags),
+        "Tags": tag_list(tags),
     }
     if boundary_arn is not None:
         params["PermissionsBoundary"] = boundary_arn
@@ -183,7 +185,7 @@ def launch_instance(
     if subnet_id is not None:
         params["SubnetId"] = subnet_id
     if tags:
-        params["TagSpecifications"] = [{"ResourceType": "instance", "Tags": _key_value_tags(tags)}]
+        params["TagSpecifications"] = [{"ResourceType": "instance", "Tags": tag_list(tags)}]
     if user_data is not None:
         params["UserData"] = user_data  # boto3 base64-encodes it
     instance_id: str = ec2.run_instances(**params)["Instances"][0]["InstanceId"]
@@ -247,7 +249,7 @@ def register_task_definition(
     if execution_role_arn is not None:
         params["executionRoleArn"] = execution_role_arn
     if tags:
-        params["tags"] = _ecs_tags(tags)
+        params["tags"] = tag_list(tags, ecs=True)
     arn: str = ecs.register_task_definition(**params)["taskDefinition"]["taskDefinitionArn"]
     return arn
 
@@ -280,7 +282,7 @@ def run_task(
     if group is not None:
         params["group"] = group
     if tags:
-        params["tags"] = _ecs_tags(tags)
+        params["tags"] = tag_list(tags, ecs=True)
     if subnet_id is not None:
         params["networkConfiguration"] = {
             "awsvpcConfiguration": {
@@ -589,13 +591,3 @@ def _ecs_user_data(cluster: str, *, block_imds_for_awsvpc: bool = False) -> str:
     if block_imds_for_awsvpc:
         lines.append("echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config")
     return "\n".join(lines) + "\n"
-
-
-def _key_value_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    """Tags as IAM and EC2 take them."""
-    return [{"Key": key, "Value": value} for key, value in tags.items()]
-
-
-def _ecs_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    """Tags as ECS takes them (lower-case keys)."""
-    return [{"key": key, "value": value} for key, value in tags.items()]

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from rolewarden.aws.tags import tag_dict
 from rolewarden.evaluation.event_limits import check_depth, load_json_text
 from rolewarden.evaluation.targets import Targets
 from rolewarden.rules.exemptions import (
@@ -391,9 +392,9 @@ def exemption_changes(event: CloudTrailEvent | EcsTaskStateChangeEvent) -> list[
         | {value for value in _values(detail, "resourceid") if value.startswith("i-")}
     )
     added = {
-        str(item.get("key") or item.get("Key")): str(item.get("value") or item.get("Value") or "")
-        for item in _objects(detail.request_parameters)
-        if (item.get("key") or item.get("Key")) in EXEMPTION_TAGS
+        key: value
+        for key, value in tag_dict(_objects(detail.request_parameters)).items()
+        if key in EXEMPTION_TAGS
     }
     removed = {value for value in _values(detail, "tagkeys") if value in EXEMPTION_TAGS}
     if detail.event_name == "DeleteTags":  # EC2 names deleted tags in a tag set, like adding

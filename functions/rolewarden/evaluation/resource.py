@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rolewarden.aws.arn import Arn, MalformedArnError
 from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.scope import Scope
 from rolewarden.evaluation.targets import Targets, evaluate_targets
@@ -31,20 +32,19 @@ class Verdict:
 
 def targets_of_arn(arn: str) -> tuple[Targets, str | None]:
     """The targets that read this resource, and its region (None for IAM, a global service)."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
-        raise ResourceArnError(f"not an ARN: {arn!r}")
-    _, _partition, service, region, _account, resource = parts
-    kind, _, rest = resource.partition("/")
-    if service == "ec2" and kind == "instance" and rest:
-        return Targets(instance_ids=frozenset({rest})), region
-    if service == "iam" and kind == "role" and rest:
-        return Targets(role_names=frozenset({rest.rsplit("/", 1)[-1]})), None
-    if service == "ecs" and kind == "task-definition" and rest:
+    try:
+        parsed = Arn.parse(arn)
+    except MalformedArnError as error:
+        raise ResourceArnError(str(error)) from error
+    service, region, kind = parsed.service, parsed.region, parsed.resource_type
+    if service == "ec2" and kind == "instance" and parsed.resource_id:
+        return Targets(instance_ids=frozenset({parsed.resource_id})), region
+    if service == "iam" and kind == "role" and parsed.name:
+        return Targets(role_names=frozenset({parsed.name})), None
+    if service == "ecs" and kind == "task-definition" and parsed.resource_id:
         return Targets(task_definition_arns=frozenset({arn})), region
-    if service == "ecs" and kind == "task" and rest.count("/") == 1:
-        cluster = rest.split("/")[0]
-        return Targets(tasks=frozenset({(cluster, arn)})), region
+    if service == "ecs" and kind == "task" and parsed.cluster:
+        return Targets(tasks=frozenset({(parsed.cluster, arn)})), region
     raise ResourceArnError(
         f"{arn} is not an EC2 instance, IAM role, ECS task definition or ECS task "
         "(task ARNs in the long format: task/CLUSTER/ID)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.scope import Scope
 from rolewarden.inventory import iam
@@ -160,7 +161,7 @@ def _roles_of_instances(snapshot: Snapshot, instance_ids: Iterable[str]) -> set[
         if instance_id in snapshot.instances
     }
     return {
-        arn.rsplit("/", 1)[-1]
+        Arn.parse(arn).name
         for profile_arn in profiles
         if profile_arn in snapshot.iam.instance_profiles
         for arn in snapshot.iam.instance_profiles[profile_arn].role_arns
@@ -170,7 +171,7 @@ def _roles_of_instances(snapshot: Snapshot, instance_ids: Iterable[str]) -> set[
 def _roles_of_profiles(inventory: IamInventory, profile_names: Iterable[str]) -> set[str]:
     names = set(profile_names)
     return {
-        arn.rsplit("/", 1)[-1]
+        Arn.parse(arn).name
         for profile in inventory.instance_profiles.values()
         if profile.name in names
         for arn in profile.role_arns

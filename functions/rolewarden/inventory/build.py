@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Iterable
 from enum import Enum
 
+from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients, InventoryError
 from rolewarden.inventory import ec2, iam
 from rolewarden.inventory.context_cache import ContextCache
@@ -285,7 +286,7 @@ def _complete_profiles(
     for arn in role_arns & snapshot.iam.roles.keys():
         if not snapshot.iam.roles[arn].permissions_read:
             del snapshot.iam.roles[arn]
-    unread = sorted(arn.rsplit("/", 1)[-1] for arn in role_arns - snapshot.iam.roles.keys())
+    unread = sorted(Arn.parse(arn).name for arn in role_arns - snapshot.iam.roles.keys())
     iam.read_roles(clients, snapshot.iam, unread, skip_document)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.aws.clients import AwsClients, InventoryError, error_from
+from rolewarden.aws.tags import tag_dict
 from rolewarden.inventory.snapshot import LIVE_INSTANCE_STATES, Instance, MetadataOptions
 
 PAGE_SIZE = 1000
@@ -115,5 +116,5 @@ def _instance(raw: dict[str, Any], region: str, account: str, partition: str) ->
             hop_limit=int(options.get("HttpPutResponseHopLimit", 1)),
             endpoint=options.get("HttpEndpoint", "enabled"),
         ),
-        tags={tag["Key"]: tag["Value"] for tag in raw.get("Tags", [])},
+        tags=tag_dict(raw.get("Tags")),
     )

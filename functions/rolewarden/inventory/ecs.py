@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rolewarden.aws.clients import AwsClients, error_from
+from rolewarden.aws.tags import tag_dict
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.snapshot import (
     ContainerInstance,
@@ -327,7 +328,7 @@ def _task_definition(raw: dict[str, Any], tags: list[dict[str, str]] | None) -> 
         ),
         task_role_arn=raw.get("taskRoleArn") or None,
         execution_role_arn=raw.get("executionRoleArn") or None,
-        tags=_tags(tags),
+        tags=tag_dict(tags),
     )
 
 
@@ -342,7 +343,7 @@ def _task(raw: dict[str, Any], cluster: str) -> Task:
         container_instance_arn=raw.get("containerInstanceArn"),
         override_task_role_arn=overrides.get("taskRoleArn") or None,
         group=raw.get("group"),
-        tags=_tags(raw.get("tags")),
+        tags=tag_dict(raw.get("tags")),
     )
 
 
@@ -355,10 +356,6 @@ def service_launch_type(service: dict[str, Any]) -> str | None:
         return "FARGATE"
     launch_type: str | None = service.get("launchType")
     return launch_type
-
-
-def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
-    return {tag["key"]: tag["value"] for tag in tags or []}
 
 
 def _batches(items: list[T], size: int) -> Iterator[list[T]]:

@@ -14,7 +14,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rolewarden.aws.arn import Arn, is_aws_managed_policy
 from rolewarden.aws.clients import AwsClients, error_from
+from rolewarden.aws.tags import tag_dict
 from rolewarden.inventory.snapshot import (
     IamInventory,
     InlinePolicy,
@@ -31,10 +33,6 @@ _AWS_POLICY_VERSIONS: dict[tuple[str, str], Any] = {}
 
 SkipDocument = Callable[[str], bool]
 FULL_READ = ["Role", "LocalManagedPolicy"]
-
-
-def is_aws_managed(arn: str) -> bool:
-    return arn.split(":")[4:5] == ["aws"]
 
 
 def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
@@ -65,7 +63,7 @@ def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
         if role.instance_profile_arns
         for arn in _policy_arns(role)
     }
-    aws_managed = [arn for arn in attached if is_aws_managed(arn)]
+    aws_managed = [arn for arn in attached if is_aws_managed_policy(arn)]
     # One listing gives every default version, instead of a GetPolicy per policy.
     needed = any(not skip_document(arn) for arn in aws_managed)
     versions = _attached_aws_policy_versions(clients, inventory) if needed else {}
@@ -105,7 +103,7 @@ def read_roles(
         for arn in _policy_arns(role):
             if arn in inventory.managed_policies:
                 continue
-            if is_aws_managed(arn):
+            if is_aws_managed_policy(arn):
                 read_aws_managed_policies(clients, inventory, [arn], skip_document)
             else:
                 _read_customer_policy(clients, inventory, arn)
@@ -119,7 +117,7 @@ def read_instance_profiles(
     for arn in arns:
         if arn in inventory.instance_profiles:
             continue
-        name = arn.rsplit("/", 1)[-1]
+        name = Arn.parse(arn).name
         try:
             profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
         except (ClientError, BotoCoreError) as error:
@@ -187,7 +185,7 @@ def read_aws_managed_policies(
     or the policy was attached since) stays unread: its roles are not called compliant."""
     iam = clients.client("iam")
     for arn in sorted(set(arns)):
-        name = arn.rsplit("/", 1)[-1]
+        name = Arn.parse(arn).name
         if skip_document(arn):
             inventory.managed_policies[arn] = ManagedPolicy(arn, name, None, None)
             continue
@@ -293,7 +291,7 @@ def _role_from_details(detail: dict[str, Any], permissions_read: bool = True) ->
         name=detail["RoleName"],
         role_id=detail["RoleId"],
         path=detail.get("Path", "/"),
-        tags=_tags(detail.get("Tags")),
+        tags=tag_dict(detail.get("Tags")),
         inline_policies=tuple(
             InlinePolicy(policy["PolicyName"], policy["PolicyDocument"])
             for policy in detail.get("RolePolicyList", [])
@@ -319,7 +317,7 @@ def _customer_policy_from_details(detail: dict[str, Any]) -> ManagedPolicy:
         ),
         None,
     )
-    name = detail.get("PolicyName") or detail["Arn"].rsplit("/", 1)[-1]
+    name = detail.get("PolicyName") or Arn.parse(detail["Arn"]).name
     return ManagedPolicy(detail["Arn"], name, default, document)
 
 
@@ -333,10 +331,6 @@ def _add_profile(inventory: IamInventory, profile: dict[str, Any]) -> None:
 
 def _policy_arns(role: Role) -> list[str]:
     return [*role.attached_policy_arns, *([role.boundary_arn] if role.boundary_arn else [])]
-
-
-def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in tags or []}
 
 
 def _not_found(error: ClientError | BotoCoreError) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rolewarden.aws.arn import Arn, MalformedArnError
 from rolewarden.notify.findings_state import Due
 from rolewarden.notify.notice import Kind, Notice, subject_line
 from rolewarden.remediation.journal import Status
@@ -135,28 +136,30 @@ def _exemption_change_text(change: ExemptionChange) -> str:
 
 def console_url(arn: str) -> str | None:
     """The AWS console page of an instance, role, task definition or task (aws partition)."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[1] != "aws":
+    try:
+        parsed = Arn.parse(arn)
+    except MalformedArnError:
         return None
-    _, _, service, region, _account, resource = parts
-    kind, _, rest = resource.partition("/")
+    if parsed.partition != "aws":
+        return None
+    service, region = parsed.service, parsed.region
+    kind, rest = parsed.resource_type, parsed.resource_id
     if service == "ec2" and kind == "instance":
         return (
             f"https://{region}.console.aws.amazon.com/ec2/home?region={region}"
             f"#InstanceDetails:instanceId={rest}"
         )
     if service == "iam" and kind == "role":
-        return f"https://console.aws.amazon.com/iam/home#/roles/details/{rest.rsplit('/', 1)[-1]}"
+        return f"https://console.aws.amazon.com/iam/home#/roles/details/{parsed.name}"
     if service == "ecs" and kind == "task-definition":
         family, _, revision = rest.partition(":")
         return (
             f"https://{region}.console.aws.amazon.com/ecs/v2/task-definitions/"
             f"{family}/{revision}?region={region}"
         )
-    if service == "ecs" and kind == "task" and rest.count("/") == 1:
-        cluster, task = rest.split("/")
+    if service == "ecs" and kind == "task" and parsed.cluster:
         return (
-            f"https://{region}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/tasks/"
-            f"{task}?region={region}"
+            f"https://{region}.console.aws.amazon.com/ecs/v2/clusters/{parsed.cluster}/tasks/"
+            f"{parsed.name}?region={region}"
         )
     return None

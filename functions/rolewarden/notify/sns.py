@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.notify.channel import Call, NotifyError
 from rolewarden.notify.notice import Notice
@@ -71,7 +72,7 @@ class SnsChannel:
         }
 
     def _call(self, operation: str, method: str, **kwargs: Any) -> Any:
-        sns = self.clients.client("sns", self.topic_arn.split(":")[3])
+        sns = self.clients.client("sns", Arn.parse(self.topic_arn).region)
         try:
             return aws_call(operation, getattr(sns, method), **kwargs)
         except ActionError as error:

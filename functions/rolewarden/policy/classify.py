@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from rolewarden.aws.arn import Arn, MalformedArnError
 from rolewarden.policy.catalogue import ActionCatalogue, ActionPatterns, matches
 from rolewarden.policy.critical import ROLE_ACTIONS, RoleGrant, critical_reasons, role_grants
 from rolewarden.policy.document import ALLOW, PolicyDocument, Statement
@@ -38,10 +39,11 @@ HOST_READS_SID = "HostParameters"
 
 def policy_identity(arn: str) -> str:
     """An ARN without partition and account: AWS managed policies are the same everywhere."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[4] == "aws":
-        return parts[5]
-    return arn
+    try:
+        parsed = Arn.parse(arn)
+    except MalformedArnError:
+        return arn
+    return parsed.resource if parsed.is_aws_managed else arn
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, overload
 
+from rolewarden.aws.arn import is_aws_managed_policy
 from rolewarden.policy.catalogue import ActionCatalogue, ActionInfo, matches
 from rolewarden.policy.document import (
     ALLOW,
@@ -40,7 +41,7 @@ class PolicyRef:
 
     @property
     def aws_managed(self) -> bool:
-        return self.arn is not None and self.arn.split(":")[4:5] == ["aws"]
+        return self.arn is not None and is_aws_managed_policy(self.arn)
 
     @property
     def key(self) -> str:

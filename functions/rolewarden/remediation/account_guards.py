@@ -23,7 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.tags import tag_dict
 from rolewarden.inventory.build import TargetedReader
 from rolewarden.inventory.iam import SkipDocument
 from rolewarden.inventory.snapshot import (
@@ -94,7 +96,7 @@ class AccountGuards:
         owned = self._owned(regions, _role_stack_ids(role_name, finding))
         guards.manual += owned
         if _changes_inline_policies(finding):
-            partition = finding.resource_arn.split(":")[1]
+            partition = Arn.parse(finding.resource_arn).partition
             put = self._put_by_stacks(regions, role_name, partition)
             guards.manual += [reason for reason in put if _as_owned(reason) not in owned]
         guards.manual += self._protected_profiles(role_name)
@@ -127,7 +129,7 @@ class AccountGuards:
             return guards
         found = host_guards(combined, role)
         where = ", ".join(
-            sorted({i.arn.split(":")[3] for i in combined.instances_using_role(role)})
+            sorted({Arn.parse(i.arn).region for i in combined.instances_using_role(role)})
         )
         prefix = f"in regions outside ROLEWARDEN_REGIONS ({where}): " if where else ""
         guards.force += [prefix + reason for reason in found.force]
@@ -159,7 +161,7 @@ class AccountGuards:
             read = aws_call(
                 "iam:GetInstanceProfile", iam.get_instance_profile, InstanceProfileName=name
             )
-            tags[name] = _tags(read["InstanceProfile"].get("Tags"))
+            tags[name] = tag_dict(read["InstanceProfile"].get("Tags"))
         return tags
 
     # An instance
@@ -185,7 +187,7 @@ class AccountGuards:
                 f"cannot tell whether CloudFormation manages Auto Scaling group {group} ({error})"
             ]
         for each in found.get("AutoScalingGroups", []):
-            stack = _tags(each.get("Tags")).get(CLOUDFORMATION_STACK_TAG)
+            stack = tag_dict(each.get("Tags")).get(CLOUDFORMATION_STACK_TAG)
             if stack:
                 return [
                     f"launched by Auto Scaling group {group} of CloudFormation stack {stack}: "
@@ -329,7 +331,3 @@ def _asg_of(finding: Finding) -> str | None:
         group = cause.get("auto_scaling_group")
         return str(group) if group else None
     return None
-
-
-def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in tags or []}

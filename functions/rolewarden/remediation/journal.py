@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rolewarden.aws.arn import Arn
 from rolewarden.remediation.change import Change
 from rolewarden.remediation.signing import (
     InvalidMacError,
@@ -329,7 +330,7 @@ def writer_userid(caller_arn: str, user_id: str) -> str:
     whose prefix every federated user of the account shares), the root user's (the
     account id). Unique ids are never reused: a principal made again later is not it.
     """
-    if caller_arn.split(":", 5)[-1].startswith("assumed-role/"):
+    if Arn.parse(caller_arn).resource_type == "assumed-role":
         return user_id.split(":", 1)[0] + ":*"
     return user_id
 

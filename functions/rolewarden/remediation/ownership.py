@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.remediation.change import ActionError, aws_call, error_code
 from rolewarden.remediation.stack_templates import (
@@ -32,7 +33,7 @@ NO_ECHO = "****"
 def physical_id(finding: Finding) -> str:
     """The id CloudFormation knows the resource by: a role's name, an instance's id, an ARN."""
     if finding.resource_type == "AWS::IAM::Role":
-        return finding.resource_arn.rsplit("/", 1)[-1]
+        return Arn.parse(finding.resource_arn).name
     if finding.resource_type == "AWS::EC2::Instance":
         return finding.resource_id
     return finding.resource_arn

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.iam import read_roles
 from rolewarden.inventory.snapshot import IamInventory, Snapshot
@@ -32,7 +33,7 @@ def critical_grants(clients: AwsClients, change: Change, context: RuleContext) -
         return _critical(ref, before["document"], context)
     if change.action == "detach-managed-policy" and before.get("attached"):
         arn = str(target["policy_arn"])
-        ref = PolicyRef("managed", arn.rsplit("/", 1)[-1], arn)
+        ref = PolicyRef("managed", Arn.parse(arn).name, arn)
         if context.baseline.is_baseline_policy(ref):
             return []
         return _critical(ref, default_version(clients, arn)["Document"], context)
@@ -76,7 +77,7 @@ def _critical(ref: PolicyRef, document: Any, context: RuleContext) -> list[str]:
 def _profile_critical(clients: AwsClients, profile_arn: str, context: RuleContext) -> list[str]:
     """The profile's roles, judged as the rule judges an instance role."""
     iam = clients.client("iam")
-    name = profile_arn.rsplit("/", 1)[-1]
+    name = Arn.parse(profile_arn).name
     profile = aws_call("iam:GetInstanceProfile", iam.get_instance_profile, InstanceProfileName=name)
     inventory = IamInventory()
     role_names = [role["RoleName"] for role in profile["InstanceProfile"].get("Roles", [])]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.tags import tag_dict
 from rolewarden.evaluation.resource import ResourceArnError, targets_of_arn
 from rolewarden.inventory.snapshot import SERVICE_LINKED_PATH
 from rolewarden.observability import count
@@ -210,7 +211,7 @@ def never_changed_now(clients: AwsClients, change: Change) -> list[str]:
         iam = clients.client("iam")
         role = aws_call("iam:GetRole", iam.get_role, RoleName=target["role_name"])["Role"]
         return never_changed(
-            _tags(role.get("Tags", [])),
+            tag_dict(role.get("Tags", [])),
             role=True,
             service_linked=str(role.get("Path", "")).startswith(SERVICE_LINKED_PATH),
         )
@@ -220,12 +221,8 @@ def never_changed_now(clients: AwsClients, change: Change) -> list[str]:
             "ec2:DescribeInstances", ec2.describe_instances, InstanceIds=[target["instance_id"]]
         )
         instances = [i for r in found.get("Reservations", []) for i in r["Instances"]]
-        return never_changed(_tags(instances[0].get("Tags", []))) if instances else []
+        return never_changed(tag_dict(instances[0].get("Tags", []))) if instances else []
     return []  # a task definition revision: restored from the CLI by a person
-
-
-def _tags(tags: list[dict[str, str]]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in tags}
 
 
 def _changed_since(original: JournalEntry, current: dict[str, object]) -> str:

@@ -6,6 +6,7 @@ judge what a task can reach through its host (ecs-task-without-task-role).
 
 from __future__ import annotations
 
+from rolewarden.aws.arn import Arn
 from rolewarden.inventory.snapshot import PolicyDocumentText, Role, Snapshot
 from rolewarden.policy.catalogue import ActionCatalogue
 from rolewarden.policy.classify import Baseline, RoleVerdict, classify_role, is_ecs_agent_policy
@@ -68,7 +69,7 @@ def is_ecs_host_role(snapshot: Snapshot, role: Role) -> bool:
 
 
 def _managed_ref(arn: str) -> PolicyRef:
-    return PolicyRef("managed", arn.rsplit("/", 1)[-1], arn)
+    return PolicyRef("managed", Arn.parse(arn).name, arn)
 
 
 def _document(snapshot: Snapshot, ref: PolicyRef) -> PolicyDocumentText | None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
+from rolewarden.aws.arn import Arn, MalformedArnError
 from rolewarden.aws.clients import AwsClients
 from rolewarden.remediation.actions.task_role_check import task_role_problem
 from rolewarden.remediation.change import (
@@ -219,8 +220,8 @@ def _tagged(clients: AwsClients, change: Change) -> list[str]:
 
 def _family_and_revision(arn: str) -> tuple[str, int]:
     """arn:aws:ecs:region:account:task-definition/FAMILY:REVISION."""
-    family, _, revision = arn.rsplit("/", 1)[-1].partition(":")
-    return family, int(revision) if revision.isdigit() else 0
+    definition = Arn.parse(arn)
+    return definition.family, definition.revision or 0
 
 
 def _describe(clients: AwsClients, region: str, arn: str) -> tuple[dict[str, Any], list[Any]]:
@@ -274,10 +275,13 @@ def _pages(ecs: Any, operation: str, key: str, **kwargs: Any) -> Iterator[str]:
 
 def _cluster_of(service_arn: str) -> str:
     """arn:aws:ecs:region:account:service/CLUSTER/NAME (the long ARN format)."""
-    parts = service_arn.split(":", 5)[-1].split("/")
-    if len(parts) != 3:
+    try:
+        cluster = Arn.parse(service_arn).cluster
+    except MalformedArnError:
+        cluster = None
+    if cluster is None:
         raise ActionError(f"not a service ARN in the long format: {service_arn}")
-    return parts[1]
+    return cluster
 
 
 def _move(ecs: Any, service_arn: str, task_definition_arn: str) -> None:

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from rolewarden.aws.arn import is_aws_managed_policy
 from rolewarden.aws.clients import AwsClients
 from rolewarden.policy.digest import document_digest
 from rolewarden.remediation.actions.delete_inline_policy import DeleteInlinePolicy
@@ -140,7 +141,7 @@ def _plan_managed(
     name: str, clients: AwsClients, region: str, params: Mapping[str, Any], document: Any
 ) -> Change | None:
     arn = params["policy_arn"]
-    if arn.split(":")[4:5] == ["aws"]:
+    if is_aws_managed_policy(arn):
         raise ActionRefusedError(
             f"{arn} is an AWS managed policy: AWS owns its versions, so it cannot be split; a "
             "person detaches it (after attaching the proposed baseline-only document as a "
