@@ -19,6 +19,7 @@ from rolewarden.remediation.caps import HourlyCap
 from rolewarden.remediation.change import Action, ActionError, ActionRefusedError, Change, Poll
 from rolewarden.remediation.journal import Journal, JournalError, Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.params import ActionParams, ParamsError
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY, COMPOSITE
 from rolewarden.remediation.request import (
     Request,
@@ -35,7 +36,7 @@ from rolewarden.rules.model import Blockers, Finding, Remediation
 from rolewarden.rules.modes import Mode
 from rolewarden.settings import Settings
 
-Step = tuple[Action, dict[str, Any]]
+Step = tuple[Action[Any], ActionParams]
 
 ALREADY_DONE = "already remediated: nothing to change"
 HOURLY_CAP = (
@@ -95,10 +96,10 @@ class Remediator:
             return refused(outcome, reasons)
         remediation = finding.remediation
         assert remediation is not None
-        steps = self._steps(remediation, request)
         try:
+            steps = self._steps(remediation, request)
             outcome.plan = self._plan(finding, steps)
-        except ActionRefusedError as error:
+        except (ParamsError, ActionRefusedError) as error:
             return refused(outcome, [str(error)])
         except ActionError as error:
             return answer(outcome, OutcomeStatus.FAILED, [f"planning failed: {error}"])
@@ -252,9 +253,10 @@ class Remediator:
         )
 
     def _steps(self, remediation: Remediation, request: Request) -> list[Step]:
+        """The proposal's steps, each action's params parsed (ParamsError: malformed)."""
         params = dict(remediation.params)
         if remediation.action == COMPOSITE:
-            steps = [
+            proposed = [
                 (ACTIONS[step["action"]], {"role_name": params["role_name"], **step})
                 for step in params["steps"]
             ]
@@ -262,8 +264,12 @@ class Remediator:
             if request.task_role_arn:
                 params["task_role_arn"] = request.task_role_arn
             params["update_service"] = request.update_service
-            steps = [(ACTIONS[remediation.action], params)]
-        return [step for step in steps if request.action in (None, step[0].name)]
+            proposed = [(ACTIONS[remediation.action], params)]
+        return [
+            (action, action.parse(raw))
+            for action, raw in proposed
+            if request.action in (None, action.name)
+        ]
 
     def _within_hourly_cap(self) -> bool:
         assert self.journal is not None
