@@ -18,7 +18,7 @@ from rolewarden.remediation.account_guards import AccountGuards
 from rolewarden.remediation.caps import HourlyCap
 from rolewarden.remediation.change import Action, ActionError, ActionRefusedError, Change, Poll
 from rolewarden.remediation.journal import Journal, JournalError, Status
-from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus, Subject
 from rolewarden.remediation.params import ActionParams, ParamsError
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY, COMPOSITE
 from rolewarden.remediation.request import (
@@ -71,11 +71,9 @@ class Remediator:
         self.account_guards = AccountGuards(clients, covered, account, skip)
 
     def remediate(self, finding: Finding, request: Request) -> Outcome:
-        subject = {
-            "finding_id": finding.finding_id,
-            "rule": finding.rule,
-            "resource_arn": finding.resource_arn,
-        }
+        subject = Subject(
+            finding_id=finding.finding_id, rule=finding.rule, resource_arn=finding.resource_arn
+        )
         outcome = Outcome(OutcomeStatus.APPLIED, subject)
         try:
             return self._remediate(finding, request, outcome)
@@ -105,7 +103,8 @@ class Remediator:
             return answer(outcome, OutcomeStatus.FAILED, [f"planning failed: {error}"])
         if not outcome.plan:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [ALREADY_DONE])
-        logger.info("remediation plan", subject=outcome.subject, plan=outcome.as_json()["plan"])
+        shown = outcome.as_json()
+        logger.info("remediation plan", subject=outcome.subject.as_json(), plan=shown["plan"])
         try:
             preflight = self._preflight(outcome.plan)
         except ActionError as error:  # pre-flights report failed reads as reasons: not this

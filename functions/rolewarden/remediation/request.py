@@ -75,12 +75,12 @@ def answer(outcome: Outcome, status: OutcomeStatus, reasons: list[str]) -> Outco
 
 def refused(outcome: Outcome, reasons: list[str]) -> Outcome:
     count("RemediationsRefused")
-    logger.warning("remediation refused", subject=outcome.subject, reasons=reasons)
+    logger.warning("remediation refused", subject=outcome.subject.as_json(), reasons=reasons)
     return answer(outcome, OutcomeStatus.REFUSED, reasons)
 
 
 def journal_failure(outcome: Outcome, error: JournalError) -> Outcome:
     """The journal failed: what was changed so far stays in the outcome's entries."""
     count("RemediationFailed")
-    logger.error("journal unavailable", subject=outcome.subject, error=str(error))
+    logger.error("journal unavailable", subject=outcome.subject.as_json(), error=str(error))
     return answer(outcome, OutcomeStatus.FAILED, [str(error)])
