@@ -272,7 +272,7 @@ def render_outcome(outcome: Outcome) -> str:
     ]
     if undo:
         lines.append(f"  to undo: rolewarden restore {' '.join(undo)} --apply")
-    if outcome.status is OutcomeStatus.PLANNED and "plan only" in " ".join(outcome.reasons):
+    if outcome.plan_only:
         lines.append("  to apply: run the same command with --apply")
     return printable_lines(lines)
 

@@ -11,7 +11,7 @@ from rolewarden.remediation.journal import JournalEntry, Status
 
 
 class OutcomeStatus(StrEnum):
-    PLANNED = "planned"  # nothing changed: plan only, or a dry run
+    PLANNED = "planned"  # nothing changed: plan only (see Outcome.plan_only), or a dry run
     APPLIED = "applied"  # changed and verified
     RESTORED = "restored"
     NOTHING_TO_DO = "nothing-to-do"  # already as it should be
@@ -45,6 +45,9 @@ class Outcome:
     reasons: list[str] = field(default_factory=list)
     plan: list[Change] = field(default_factory=list)
     journal: list[JournalEntry] = field(default_factory=list)
+    # PLANNED because the request asked only for a plan (not the kill switch): applying it
+    # is the next step. Not in the JSON, whose reasons say so in words.
+    plan_only: bool = False
 
     @property
     def changed(self) -> bool:

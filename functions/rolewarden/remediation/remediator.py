@@ -114,10 +114,9 @@ class Remediator:
         reasons, notes = self._may_not(finding, request, force, blockers.manual)
         if reasons:  # the plan still shows what a person could do
             return refused(outcome, reasons + notes)
-        allowed = gate(self.settings, self.journal, request)
-        if allowed:  # a person sees every reason before --apply
-            status, why = allowed
-            return answer(outcome, status, why + notes)
+        held = gate(self.settings, self.journal, request)
+        if held:  # a person sees every reason before --apply
+            return held.answer(outcome, notes)
         runner = self.runner()
         try:
             with runner.exclusive(finding.resource_arn):

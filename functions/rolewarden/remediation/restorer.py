@@ -97,9 +97,9 @@ class Restorer:
         if critical and not request.force:
             return refused(outcome, [CRITICAL.format("; ".join(critical))])
         forced += [f"restored a critical grant: {reason}" for reason in critical]
-        allowed = gate(settings, self.journal, request)
-        if allowed:
-            return answer(outcome, *allowed)
+        held = gate(settings, self.journal, request)
+        if held:
+            return held.answer(outcome)
         assert self.journal is not None  # _original refused without one
         runner = ChangeRunner(self.clients, self.journal, self.now, self.poll)
         try:

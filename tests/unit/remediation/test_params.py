@@ -6,18 +6,28 @@ Scenarios:
      and the field: nothing is planned.
   3. The hop limit keeps its own words: a whole number from 1 to 64.
   4. A split names the policy it splits, managed or inline.
+  5. A remediation whose proposal is malformed is refused before anything is read.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+import boto3
 import pytest
 
+from rolewarden.aws.clients import AwsClients
 from rolewarden.remediation.actions.enforce_imdsv2 import EnforceImdsV2Params
 from rolewarden.remediation.actions.split_mixed_policy import SplitMixedPolicyParams, SplitSource
+from rolewarden.remediation.outcome import OutcomeStatus
 from rolewarden.remediation.params import ParamsError
 from rolewarden.remediation.registry import ACTIONS
+from rolewarden.remediation.remediator import Remediator
+from rolewarden.remediation.request import Request
+from rolewarden.rules.model import Remediation
+from rolewarden.settings import Settings
+from sample_findings import a_finding
 
 ROLE_POLICY = {
     "role_name": "shop-ecs-host",
@@ -104,3 +114,26 @@ def test_4_a_split_names_its_policy() -> None:
     )
     with pytest.raises(ParamsError, match="names neither a policy_arn nor a policy_name"):
         ACTIONS["split-mixed-policy"].parse({"role_name": "shop-ecs-host", "document": document})
+
+
+def test_5_a_malformed_proposal_is_refused_before_anything_is_read() -> None:
+    # Given a finding whose proposal lacks the instance, and an account that records calls
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    calls: list[str] = []
+    session.events.register("before-call", lambda model, **_: calls.append(model.name))
+    proposal = Remediation("associate-instance-profile", False, {"instance_profile": "baseline"})
+    finding = replace(a_finding("i-0abc"), remediation=proposal)
+    remediator = Remediator(AwsClients(session, home_region="us-east-1"), Settings(), None, "1")
+
+    # When a person applies it
+    outcome = remediator.remediate(finding, Request("alice@example.com", apply=True))
+
+    # Then it is refused, naming the field, and nothing was read or planned
+    assert outcome.status is OutcomeStatus.REFUSED
+    assert outcome.reasons == [
+        "associate-instance-profile: malformed params (instance_id: Field required): "
+        "nothing is changed"
+    ]
+    assert (outcome.plan, calls) == ([], [])
