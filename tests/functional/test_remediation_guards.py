@@ -873,7 +873,7 @@ class TestAlreadyDone:
         # Then the finding no longer holds, and nothing is journaled
         assert outcome.status is OutcomeStatus.NO_LONGER_HOLDS
         assert outcome.reasons == ["COMPLIANT: grants only infrastructure baseline actions"]
-        assert outcome.subject == {"rule": RULE_APP, "resource_arn": arn}
+        assert outcome.subject.as_json() == {"rule": RULE_APP, "resource_arn": arn}
         assert journal.entries() == []
 
     def test_one_service_judges_the_role_again_on_every_request(

@@ -259,11 +259,7 @@ def _report(outcomes: list[Outcome], output: str, *, applying: bool) -> int:
 
 def render_outcome(outcome: Outcome) -> str:
     subject = outcome.subject
-    named = (
-        subject.get("finding_id") or subject.get("restore"),
-        subject.get("rule"),
-        subject.get("resource_arn"),
-    )
+    named = (subject.finding_id or subject.restore, subject.rule, subject.resource_arn)
     lines = ["  ".join([outcome.status.value.upper(), *(part for part in named if part)])]
     lines += [f"  - {reason}" for reason in outcome.reasons]
     if outcome.plan and not outcome.journal:
@@ -278,7 +274,7 @@ def render_outcome(outcome: Outcome) -> str:
     ]
     if undo:
         lines.append(f"  to undo: rolewarden restore {' '.join(undo)} --apply")
-    if outcome.status is OutcomeStatus.PLANNED and "plan only" in " ".join(outcome.reasons):
+    if outcome.plan_only:
         lines.append("  to apply: run the same command with --apply")
     return printable_lines(lines)
 

@@ -109,9 +109,10 @@ class AlertSink:
         outcomes = [outcome for outcome in outcomes if outcome.status in worth]
         self.notifier.send(remediation_notice(outcome, account, region) for outcome in outcomes)
         fixed = [
-            outcome.subject["finding_id"]
+            finding_id
             for outcome in outcomes
-            if outcome.status is OutcomeStatus.APPLIED and "finding_id" in outcome.subject
+            if outcome.status is OutcomeStatus.APPLIED
+            and (finding_id := outcome.subject.finding_id) is not None
         ]
         self._state_call(lambda state: state.resolve(fixed, self.now()))
 

@@ -48,8 +48,8 @@ def remediation_notice(outcome: Outcome, account: str, region: str) -> Notice:
     """A remediation applied, failed or refused, or a restore."""
     status = outcome.status.value
     subject = outcome.subject
-    resource = subject.get("resource_arn", "")
-    what = "restore" if "restore" in subject else "remediation"
+    resource = subject.resource_arn or ""
+    what = "restore" if subject.restore is not None else "remediation"
     undo = [e.journal_id for e in outcome.journal if e.status is Status.VERIFIED]
     command = (
         f"rolewarden restore {' '.join(undo)} --apply" if undo and what == "remediation" else None
@@ -65,7 +65,7 @@ def remediation_notice(outcome: Outcome, account: str, region: str) -> Notice:
             "console_url": console_url(resource) if resource else None,
             "command": command,
         },
-        rule=subject.get("rule"),
+        rule=subject.rule,
         account=account,
         region=region,
         action=status,

@@ -13,12 +13,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from rolewarden.aws.clients import AwsClients
+from rolewarden.remediation.params import Params, parse_params
 from rolewarden.settings import Settings
 
 State = dict[str, Any]
@@ -100,13 +101,18 @@ class Change:
         )
 
 
-class Action(ABC):
+class Action(ABC, Generic[Params]):
     name: str
     # Every IAM action the class calls (plan, apply, read and undo): the template grants these.
     permissions: tuple[str, ...]
+    params_type: type[Params]
+
+    def parse(self, params: Mapping[str, Any]) -> Params:
+        """The proposal's params as this action reads them (ParamsError: malformed)."""
+        return parse_params(self.params_type, self.name, params)
 
     @abstractmethod
-    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
+    def plan(self, clients: AwsClients, region: str, params: Params) -> Change | None:
         """The change to make, or None when the resource is already as it should be."""
 
     def journaled(self, change: Change, journal_id: str) -> Change:

@@ -1,5 +1,7 @@
 """Remediation actions by name (the names rules propose)."""
 
+from typing import Any
+
 from rolewarden.remediation.actions.associate_instance_profile import AssociateInstanceProfile
 from rolewarden.remediation.actions.delete_inline_policy import DeleteInlinePolicy
 from rolewarden.remediation.actions.detach_managed_policy import DetachManagedPolicy
@@ -11,7 +13,7 @@ from rolewarden.remediation.actions.split_mixed_policy import SplitMixedPolicy
 from rolewarden.remediation.change import Action
 from rolewarden.rules.instance_role_app_permissions import ACTION as REMOVE_APPLICATION_POLICIES
 
-ACTIONS: dict[str, Action] = {
+ACTIONS: dict[str, Action[Any]] = {
     action.name: action
     for action in (
         DetachManagedPolicy(),

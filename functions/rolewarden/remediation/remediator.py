@@ -18,7 +18,8 @@ from rolewarden.remediation.account_guards import AccountGuards
 from rolewarden.remediation.caps import HourlyCap
 from rolewarden.remediation.change import Action, ActionError, ActionRefusedError, Change, Poll
 from rolewarden.remediation.journal import Journal, JournalError, Status
-from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus, Subject
+from rolewarden.remediation.params import ActionParams, ParamsError
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY, COMPOSITE
 from rolewarden.remediation.request import (
     Request,
@@ -35,7 +36,7 @@ from rolewarden.rules.model import Blockers, Finding, Remediation
 from rolewarden.rules.modes import Mode
 from rolewarden.settings import Settings
 
-Step = tuple[Action, dict[str, Any]]
+Step = tuple[Action[Any], ActionParams]
 
 ALREADY_DONE = "already remediated: nothing to change"
 HOURLY_CAP = (
@@ -70,11 +71,9 @@ class Remediator:
         self.account_guards = AccountGuards(clients, covered, account, skip)
 
     def remediate(self, finding: Finding, request: Request) -> Outcome:
-        subject = {
-            "finding_id": finding.finding_id,
-            "rule": finding.rule,
-            "resource_arn": finding.resource_arn,
-        }
+        subject = Subject(
+            finding_id=finding.finding_id, rule=finding.rule, resource_arn=finding.resource_arn
+        )
         outcome = Outcome(OutcomeStatus.APPLIED, subject)
         try:
             return self._remediate(finding, request, outcome)
@@ -95,16 +94,17 @@ class Remediator:
             return refused(outcome, reasons)
         remediation = finding.remediation
         assert remediation is not None
-        steps = self._steps(remediation, request)
         try:
+            steps = self._steps(remediation, request)
             outcome.plan = self._plan(finding, steps)
-        except ActionRefusedError as error:
+        except (ParamsError, ActionRefusedError) as error:
             return refused(outcome, [str(error)])
         except ActionError as error:
             return answer(outcome, OutcomeStatus.FAILED, [f"planning failed: {error}"])
         if not outcome.plan:
             return answer(outcome, OutcomeStatus.NOTHING_TO_DO, [ALREADY_DONE])
-        logger.info("remediation plan", subject=outcome.subject, plan=outcome.as_json()["plan"])
+        shown = outcome.as_json()
+        logger.info("remediation plan", subject=outcome.subject.as_json(), plan=shown["plan"])
         try:
             preflight = self._preflight(outcome.plan)
         except ActionError as error:  # pre-flights report failed reads as reasons: not this
@@ -114,10 +114,9 @@ class Remediator:
         reasons, notes = self._may_not(finding, request, force, blockers.manual)
         if reasons:  # the plan still shows what a person could do
             return refused(outcome, reasons + notes)
-        allowed = gate(self.settings, self.journal, request)
-        if allowed:  # a person sees every reason before --apply
-            status, why = allowed
-            return answer(outcome, status, why + notes)
+        held = gate(self.settings, self.journal, request)
+        if held:  # a person sees every reason before --apply
+            return held.answer(outcome, notes)
         runner = self.runner()
         try:
             with runner.exclusive(finding.resource_arn):
@@ -244,9 +243,10 @@ class Remediator:
         )
 
     def _steps(self, remediation: Remediation, request: Request) -> list[Step]:
+        """The proposal's steps, each action's params parsed (ParamsError: malformed)."""
         params = dict(remediation.params)
         if remediation.action == COMPOSITE:
-            steps = [
+            proposed = [
                 (ACTIONS[step["action"]], {"role_name": params["role_name"], **step})
                 for step in params["steps"]
             ]
@@ -254,8 +254,12 @@ class Remediator:
             if request.task_role_arn:
                 params["task_role_arn"] = request.task_role_arn
             params["update_service"] = request.update_service
-            steps = [(ACTIONS[remediation.action], params)]
-        return [step for step in steps if request.action in (None, step[0].name)]
+            proposed = [(ACTIONS[remediation.action], params)]
+        return [
+            (action, action.parse(raw))
+            for action, raw in proposed
+            if request.action in (None, action.name)
+        ]
 
     def _within_hourly_cap(self) -> bool:
         assert self.journal is not None

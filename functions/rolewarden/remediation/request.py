@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -61,18 +62,29 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def gate(
-    settings: Settings, journal: Journal | None, request: Request
-) -> tuple[OutcomeStatus, list[str]] | None:
+@dataclass(frozen=True)
+class Held:
+    """Why a request changes nothing at all: the kill switch, a plan asked for, no journal."""
+
+    status: OutcomeStatus
+    reason: str
+    plan_only: bool = False
+
+    def answer(self, outcome: Outcome, notes: Sequence[str] = ()) -> Outcome:
+        outcome.plan_only = self.plan_only
+        return answer(outcome, self.status, [self.reason, *notes])
+
+
+def gate(settings: Settings, journal: Journal | None, request: Request) -> Held | None:
     """Whether this request may change anything at all (None: it may)."""
     if settings.dry_run:
-        return OutcomeStatus.PLANNED, [settings.kill_switch]
+        return Held(OutcomeStatus.PLANNED, settings.kill_switch)
     if not request.apply:
-        return OutcomeStatus.PLANNED, [PLAN_ONLY]
+        return Held(OutcomeStatus.PLANNED, PLAN_ONLY, plan_only=True)
     if journal is None:
-        return OutcomeStatus.REFUSED, [NO_JOURNAL]
+        return Held(OutcomeStatus.REFUSED, NO_JOURNAL)
     if journal.signer is None:
-        return OutcomeStatus.REFUSED, [NO_JOURNAL_KEY]
+        return Held(OutcomeStatus.REFUSED, NO_JOURNAL_KEY)
     return None
 
 
@@ -84,12 +96,12 @@ def answer(outcome: Outcome, status: OutcomeStatus, reasons: list[str]) -> Outco
 
 def refused(outcome: Outcome, reasons: list[str]) -> Outcome:
     count("RemediationsRefused")
-    logger.warning("remediation refused", subject=outcome.subject, reasons=reasons)
+    logger.warning("remediation refused", subject=outcome.subject.as_json(), reasons=reasons)
     return answer(outcome, OutcomeStatus.REFUSED, reasons)
 
 
 def journal_failure(outcome: Outcome, error: JournalError) -> Outcome:
     """The journal failed: what was changed so far stays in the outcome's entries."""
     count("RemediationFailed")
-    logger.error("journal unavailable", subject=outcome.subject, error=str(error))
+    logger.error("journal unavailable", subject=outcome.subject.as_json(), error=str(error))
     return answer(outcome, OutcomeStatus.FAILED, [str(error)])

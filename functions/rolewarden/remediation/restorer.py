@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from rolewarden.aws.clients import AwsClients
@@ -27,7 +28,7 @@ from rolewarden.remediation.journal import (
     Status,
     UntrustedEntryError,
 )
-from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus, Subject
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY
 from rolewarden.remediation.request import (
     NO_JOURNAL,
@@ -64,7 +65,7 @@ class Restorer:
         self.poll = poll or Poll()
 
     def restore(self, journal_id: str, request: Request, settings: Settings) -> Outcome:
-        outcome = Outcome(OutcomeStatus.RESTORED, {"restore": journal_id})
+        outcome = Outcome(OutcomeStatus.RESTORED, Subject(restore=journal_id))
         try:
             return self._restore(journal_id, request, settings, outcome)
         except JournalError as error:
@@ -97,9 +98,9 @@ class Restorer:
         if critical and not request.force:
             return refused(outcome, [CRITICAL.format("; ".join(critical))])
         forced += [f"restored a critical grant: {reason}" for reason in critical]
-        allowed = gate(settings, self.journal, request)
-        if allowed:
-            return answer(outcome, *allowed)
+        held = gate(settings, self.journal, request)
+        if held:
+            return held.answer(outcome)
         assert self.journal is not None  # _original refused without one
         runner = ChangeRunner(self.clients, self.journal, self.now, self.poll)
         try:
@@ -148,7 +149,9 @@ class Restorer:
         if original is None:
             refused(outcome, [f"no journal entry {journal_id}"])
             return None
-        outcome.subject |= {"rule": original.rule, "resource_arn": original.resource_arn}
+        outcome.subject = replace(
+            outcome.subject, rule=original.rule, resource_arn=original.resource_arn
+        )
         problem = self._cannot(original)
         if problem:
             refused(outcome, [problem])

@@ -94,7 +94,7 @@ class ChangeRunner:
             logger.info(message, entry=entry.as_json())
         return entry
 
-    def _verify(self, entry: JournalEntry, action: Action, expected: dict[str, Any]) -> None:
+    def _verify(self, entry: JournalEntry, action: Action[Any], expected: dict[str, Any]) -> None:
         # A restore entry's change has the original's target: the same read serves both.
         took, seen = self.poll.until(lambda: action.read(self.clients, entry.change), expected)
         shown = json.dumps(seen, default=str, sort_keys=True)

@@ -8,13 +8,14 @@ resource ARN is evaluated alone. A finding that no longer holds is reported, not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.account import evaluate_account
 from rolewarden.evaluation.resource import evaluate_resource, targets_of_arn
 from rolewarden.evaluation.scope import Scope
 from rolewarden.remediation.journal import Journal
-from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus, Subject
 from rolewarden.remediation.payload import RemediatePayload
 from rolewarden.remediation.remediator import Remediator
 from rolewarden.remediation.request import Request
@@ -58,7 +59,7 @@ class RemediationService:
         context = self.settings.rule_context()  # fresh: it caches role verdicts
         verdict = evaluate_resource(self.clients, scope, context, rule, resource_arn)
         if verdict.finding is None:
-            subject = {"rule": rule, "resource_arn": resource_arn}
+            subject = Subject(rule=rule, resource_arn=resource_arn)
             return Outcome(OutcomeStatus.NO_LONGER_HOLDS, subject, [verdict.reason])
         return self.remediator.remediate(verdict.finding, request)
 
@@ -67,7 +68,7 @@ class RemediationService:
         if finding is None:
             return Outcome(
                 OutcomeStatus.NO_LONGER_HOLDS,
-                {"finding_id": finding_id},
+                Subject(finding_id=finding_id),
                 [
                     f"no open finding {finding_id} in {', '.join(self.regions)} "
                     "(fixed, exempt, deleted, or its rule is off)"
@@ -112,11 +113,11 @@ def act_on(
     )
     outcome = _requested(service, payload, request)
     # The alert says who asked, and whether only the request says so.
-    outcome.subject["requested_by"] = request.actor + (
-        SELF_DECLARED if request.actor_self_declared else ""
+    outcome.subject = replace(
+        outcome.subject,
+        requested_by=request.actor + (SELF_DECLARED if request.actor_self_declared else ""),
+        caused_by=request.caused_by or None,
     )
-    if request.caused_by:
-        outcome.subject["caused_by"] = request.caused_by
     return outcome
 
 

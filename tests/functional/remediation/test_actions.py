@@ -111,7 +111,8 @@ def metadata_options(aws: SimpleNamespace, instance_id: str) -> dict[str, Any]:
 
 
 def plan(name: str, aws: SimpleNamespace, **params: Any) -> Change | None:
-    return ACTIONS[name].plan(aws.clients, REGION, params)
+    action = ACTIONS[name]
+    return action.plan(aws.clients, REGION, action.parse(params))
 
 
 def apply_and_read(name: str, aws: SimpleNamespace, change: Change) -> Change:

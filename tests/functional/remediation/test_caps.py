@@ -149,7 +149,7 @@ def test_racing_remediations_apply_exactly_the_cap(
     ] * 6
     # And the account shows it: the four applied lost their application policy, and only
     # they are journaled; the six others kept theirs
-    applied = {o.subject["resource_arn"] for o in outcomes if o.status is OutcomeStatus.APPLIED}
+    applied = {o.subject.resource_arn for o in outcomes if o.status is OutcomeStatus.APPLIED}
     stripped = {
         f"arn:aws:iam::{ACCOUNT}:role/{role}"
         for role in roles

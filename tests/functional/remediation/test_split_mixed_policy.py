@@ -194,7 +194,7 @@ def test_who_else_uses_the_policy_unknown_is_a_reason_not_a_crash(aws: SimpleNam
         "document": MANAGED_BASELINE,
         "source": {"version_id": "v1"},
     }
-    change = action.plan(clients, REGION, params)
+    change = action.plan(clients, REGION, action.parse(params))
     assert change is not None
 
     # When its pre-flight runs / Then it says who else uses it is unknown: a person decides

@@ -18,7 +18,7 @@ from rolewarden.notify.messages import (
 from rolewarden.notify.notice import subject_line
 from rolewarden.remediation.change import Change
 from rolewarden.remediation.journal import JournalEntry, Status
-from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus, Subject
 from rolewarden.rules.model import Blockers, Finding, Remediation
 from sample_findings import a_finding
 
@@ -83,11 +83,11 @@ def test_a_remediation_notice_carries_the_restore_command() -> None:
     )
     outcome = Outcome(
         OutcomeStatus.APPLIED,
-        {
-            "finding_id": bare_instance().finding_id,
-            "rule": "ec2-instance-without-profile",
-            "resource_arn": INSTANCE,
-        },
+        Subject(
+            finding_id=bare_instance().finding_id,
+            rule="ec2-instance-without-profile",
+            resource_arn=INSTANCE,
+        ),
         plan=[change],
         journal=[entry],
     )

@@ -16,7 +16,7 @@ from rolewarden.notify.notice import Kind, Notice
 from rolewarden.notify.slack_blocks import clip, fit_blocks, section, slack_message
 from rolewarden.remediation.change import Change
 from rolewarden.remediation.journal import JournalEntry, Status
-from rolewarden.remediation.outcome import Outcome, OutcomeStatus
+from rolewarden.remediation.outcome import Outcome, OutcomeStatus, Subject
 from rolewarden.rules.model import Blockers, Finding, Remediation, Severity
 
 ACCOUNT = "111122223333"
@@ -176,12 +176,10 @@ def journal_entry(journal_id: str, status: Status, error: str | None = None) -> 
     )
 
 
-def subject_of(finding: Finding) -> dict[str, str]:
-    return {
-        "finding_id": finding.finding_id,
-        "rule": finding.rule,
-        "resource_arn": finding.resource_arn,
-    }
+def subject_of(finding: Finding) -> Subject:
+    return Subject(
+        finding_id=finding.finding_id, rule=finding.rule, resource_arn=finding.resource_arn
+    )
 
 
 def texts(message: dict[str, Any]) -> list[str]:
@@ -393,11 +391,7 @@ def test_a_failed_remediation_shows_the_error_and_a_restore_names_what_it_undid(
     )
     restored = Outcome(
         OutcomeStatus.RESTORED,
-        {
-            "restore": "20300101T100000Z-0a1b2c3d",
-            "rule": finding.rule,
-            "resource_arn": INSTANCE_ARN,
-        },
+        Subject(restore="20300101T100000Z-0a1b2c3d", rule=finding.rule, resource_arn=INSTANCE_ARN),
         journal=[journal_entry("20300101T110000Z-9f8e7d6c", Status.VERIFIED)],
     )
 

@@ -7,9 +7,6 @@ nothing, so the plan refuses it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from rolewarden.aws.clients import AwsClients
 from rolewarden.remediation.change import (
     Action,
@@ -18,11 +15,18 @@ from rolewarden.remediation.change import (
     State,
     aws_call,
 )
+from rolewarden.remediation.params import ActionParams
 
 LIVE_ASSOCIATION = ("associating", "associated")
 
 
-class AssociateInstanceProfile(Action):
+class AssociateInstanceProfileParams(ActionParams):
+    instance_id: str
+    instance_profile: str | None = None  # the baseline profile's name or ARN, when configured
+    replace: bool = False  # the instance's profile is broken: replace it
+
+
+class AssociateInstanceProfile(Action[AssociateInstanceProfileParams]):
     name = "associate-instance-profile"
     permissions = (
         "iam:GetInstanceProfile",
@@ -32,19 +36,22 @@ class AssociateInstanceProfile(Action):
         "ec2:ReplaceIamInstanceProfileAssociation",
         "ec2:DisassociateIamInstanceProfile",
     )
+    params_type = AssociateInstanceProfileParams
 
-    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
-        wanted = params.get("instance_profile")
+    def plan(
+        self, clients: AwsClients, region: str, params: AssociateInstanceProfileParams
+    ) -> Change | None:
+        wanted = params.instance_profile
         if not wanted:
             raise ActionRefusedError(
                 "no baseline instance profile configured (ROLEWARDEN_BASELINE_INSTANCE_PROFILE)"
             )
         profile_arn = self._usable_profile_arn(clients, wanted)
-        instance_id = params["instance_id"]
+        instance_id = params.instance_id
         current = _association(clients, region, instance_id)
         if current and current["arn"] == profile_arn:
             return None
-        if current and not params.get("replace"):
+        if current and not params.replace:
             raise ActionRefusedError(
                 f"{instance_id} already has instance profile {current['arn']}; "
                 "replacing it is a separate decision"

@@ -24,10 +24,16 @@ from rolewarden.remediation.change import (
     aws_call,
     error_code,
 )
+from rolewarden.remediation.params import ActionParams
 from rolewarden.remediation.policy_text import parsed, role_policy_text
 
 
-class DeleteInlinePolicy(Action):
+class DeleteInlinePolicyParams(ActionParams):
+    role_name: str
+    policy_name: str
+
+
+class DeleteInlinePolicy(Action[DeleteInlinePolicyParams]):
     name = "delete-inline-policy"
     permissions = (
         "iam:GetRolePolicy",
@@ -35,9 +41,12 @@ class DeleteInlinePolicy(Action):
         "iam:DeleteRolePolicy",
         "iam:PutRolePolicy",
     )
+    params_type = DeleteInlinePolicyParams
 
-    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
-        target = {"role_name": params["role_name"], "policy_name": params["policy_name"]}
+    def plan(
+        self, clients: AwsClients, region: str, params: DeleteInlinePolicyParams
+    ) -> Change | None:
+        target = {"role_name": params.role_name, "policy_name": params.policy_name}
         text = _text(clients, target)
         if text is None:
             return None
@@ -47,7 +56,7 @@ class DeleteInlinePolicy(Action):
             target,
             before={"document": parsed(text)},
             after={"document": None},
-            summary=f"delete inline policy {params['policy_name']} of role {params['role_name']} "
+            summary=f"delete inline policy {params.policy_name} of role {params.role_name} "
             "(its document is kept in the journal)",
             verbatim={"document": text},
         )

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from rolewarden.aws.clients import AwsClients
 from rolewarden.remediation.change import Action, Change, State, aws_call
+from rolewarden.remediation.params import ActionParams
 
 
-class DetachManagedPolicy(Action):
+class DetachManagedPolicyParams(ActionParams):
+    role_name: str
+    policy_arn: str
+
+
+class DetachManagedPolicy(Action[DetachManagedPolicyParams]):
     name = "detach-managed-policy"
     permissions = ("iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:AttachRolePolicy")
+    params_type = DetachManagedPolicyParams
 
-    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
+    def plan(
+        self, clients: AwsClients, region: str, params: DetachManagedPolicyParams
+    ) -> Change | None:
         change = Change(
             self.name,
             region,
-            {"role_name": params["role_name"], "policy_arn": params["policy_arn"]},
+            {"role_name": params.role_name, "policy_arn": params.policy_arn},
             before={"attached": True},
             after={"attached": False},
-            summary=f"detach {params['policy_arn']} from role {params['role_name']}",
+            summary=f"detach {params.policy_arn} from role {params.role_name}",
         )
         return change if self.read(clients, change)["attached"] else None
 

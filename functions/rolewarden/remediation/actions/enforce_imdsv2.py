@@ -15,20 +15,21 @@ makes the change exact either way. Undo sends the old set back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from pydantic import field_validator
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.remediation.actions.imds_usage import imdsv1_use
 from rolewarden.remediation.change import (
     Action,
     ActionError,
-    ActionRefusedError,
     Change,
     State,
     aws_call,
 )
+from rolewarden.remediation.params import ActionParams
 from rolewarden.settings import Settings
 
 OPTIONS = (
@@ -41,23 +42,39 @@ OPTIONS = (
 MAX_HOP_LIMIT = 64  # EC2's
 
 
-class EnforceImdsV2(Action):
+class EnforceImdsV2Params(ActionParams):
+    instance_id: str
+    hop_limit: int = 1
+    hop_limit_reason: str | None = None  # why more than 1, for the plan's summary
+    leaves_open: str | None = None  # what still reaches IMDS after the change
+
+    @field_validator("hop_limit", mode="before")
+    @classmethod
+    def _whole_number_in_range(cls, hop_limit: Any) -> Any:
+        if isinstance(hop_limit, bool) or not isinstance(hop_limit, int):
+            raise ValueError(f"hop limit must be a whole number, got {hop_limit!r}")
+        if not 1 <= hop_limit <= MAX_HOP_LIMIT:
+            raise ValueError(f"hop limit must be 1 to {MAX_HOP_LIMIT}, got {hop_limit}")
+        return hop_limit
+
+
+class EnforceImdsV2(Action[EnforceImdsV2Params]):
     name = "enforce-imdsv2"
     permissions = (
         "ec2:DescribeInstances",
         "ec2:ModifyInstanceMetadataOptions",
         "cloudwatch:GetMetricData",  # the pre-flight: MetadataNoToken
     )
+    params_type = EnforceImdsV2Params
 
-    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
-        instance_id = params["instance_id"]
-        hop_limit = _hop_limit(params)
+    def plan(self, clients: AwsClients, region: str, params: EnforceImdsV2Params) -> Change | None:
+        instance_id, hop_limit = params.instance_id, params.hop_limit
         probe = Change(self.name, region, {"instance_id": instance_id}, before={}, after={})
         before = self.read(clients, probe)
         after = {**before, "HttpTokens": "required", "HttpPutResponseHopLimit": hop_limit}
         if before == after:
             return None
-        why = params.get("hop_limit_reason")
+        why = params.hop_limit_reason
         return Change(
             self.name,
             region,
@@ -67,7 +84,7 @@ class EnforceImdsV2(Action):
             summary=f"require IMDSv2 with hop limit {hop_limit} on {instance_id} (was HttpTokens="
             f"{before.get('HttpTokens')}, hop limit {before.get('HttpPutResponseHopLimit')})"
             + (f"; {why}" if why else "")
-            + (f"; {params['leaves_open']}: see the finding" if params.get("leaves_open") else ""),
+            + (f"; {params.leaves_open}: see the finding" if params.leaves_open else ""),
         )
 
     def preflight(
@@ -108,12 +125,3 @@ class EnforceImdsV2(Action):
             InstanceId=change.target["instance_id"],
             **options,
         )
-
-
-def _hop_limit(params: Mapping[str, Any]) -> int:
-    hop_limit = params.get("hop_limit", 1)
-    if isinstance(hop_limit, bool) or not isinstance(hop_limit, int):
-        raise ActionRefusedError(f"hop limit must be a whole number, got {hop_limit!r}")
-    if not 1 <= hop_limit <= MAX_HOP_LIMIT:
-        raise ActionRefusedError(f"hop limit must be 1 to {MAX_HOP_LIMIT}, got {hop_limit}")
-    return hop_limit

@@ -14,7 +14,7 @@ tag, and the one found is adopted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +31,7 @@ from rolewarden.remediation.change import (
     aws_call,
 )
 from rolewarden.remediation.lost_reply import create_once
+from rolewarden.remediation.params import ActionParams
 
 # What DescribeTaskDefinition returns that RegisterTaskDefinition takes back.
 COPIED = (
@@ -54,7 +55,13 @@ COPIED = (
 JOURNAL_TAG = "rolewarden:journal-id"  # on a revision RoleWarden registered: whose it is
 
 
-class RegisterTaskDefinitionWithTaskRole(Action):
+class RegisterTaskDefinitionWithTaskRoleParams(ActionParams):
+    task_definition_arn: str
+    task_role_arn: str | None = None  # a person's choice: none proposed
+    update_service: bool = False  # move the services running exactly the old revision
+
+
+class RegisterTaskDefinitionWithTaskRole(Action[RegisterTaskDefinitionWithTaskRoleParams]):
     name = "register-task-definition-with-task-role"
     permissions = (
         "ecs:DescribeTaskDefinition",
@@ -70,9 +77,12 @@ class RegisterTaskDefinitionWithTaskRole(Action):
         "iam:GetRole",  # the task role is checked first
         "iam:ListInstanceProfilesForRole",
     )
+    params_type = RegisterTaskDefinitionWithTaskRoleParams
 
-    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
-        old_arn, role_arn = params["task_definition_arn"], params.get("task_role_arn")
+    def plan(
+        self, clients: AwsClients, region: str, params: RegisterTaskDefinitionWithTaskRoleParams
+    ) -> Change | None:
+        old_arn, role_arn = params.task_definition_arn, params.task_role_arn
         if not role_arn:
             raise ActionRefusedError("choose the task role: pass --task-role ARN (task_role_arn)")
         definition, _tags = _describe(clients, region, old_arn)
@@ -82,9 +92,7 @@ class RegisterTaskDefinitionWithTaskRole(Action):
         if definition.get("taskRoleArn") == role_arn:
             return None
         services = (
-            sorted(_services_running(clients, region, old_arn))
-            if params.get("update_service")
-            else []
+            sorted(_services_running(clients, region, old_arn)) if params.update_service else []
         )
         target = {"task_definition_arn": old_arn, "task_role_arn": role_arn, "services": services}
         existing = _existing_revision(clients, region, definition, role_arn)

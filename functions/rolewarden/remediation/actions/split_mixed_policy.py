@@ -24,8 +24,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote
+
+from pydantic import Field, model_validator
 
 from rolewarden.aws.arn import is_aws_managed_policy
 from rolewarden.aws.clients import AwsClients
@@ -40,6 +42,7 @@ from rolewarden.remediation.change import (
     aws_call,
 )
 from rolewarden.remediation.lost_reply import create_once
+from rolewarden.remediation.params import ActionParams
 from rolewarden.remediation.policy_text import default_version
 from rolewarden.settings import Settings
 
@@ -47,7 +50,28 @@ MAX_VERSIONS = 5  # IAM's limit per managed policy
 JUDGE_AGAIN = "scan again for a split of what it is now"
 
 
-class SplitMixedPolicy(Action):
+class SplitSource(ActionParams):
+    """The reading the split was made from."""
+
+    version_id: str | None = None  # a managed policy's default version
+    sha256: str | None = None  # an inline policy's document digest
+
+
+class SplitMixedPolicyParams(ActionParams):
+    role_name: str
+    document: dict[str, Any]  # the baseline-only document
+    policy_arn: str | None = None  # a managed policy; else the inline `policy_name`
+    policy_name: str | None = None
+    source: SplitSource = Field(default_factory=SplitSource)
+
+    @model_validator(mode="after")
+    def _names_a_policy(self) -> Self:
+        if not (self.policy_arn or self.policy_name):
+            raise ValueError("names neither a policy_arn nor a policy_name")
+        return self
+
+
+class SplitMixedPolicy(Action[SplitMixedPolicyParams]):
     name = "split-mixed-policy"
     permissions = (
         "iam:GetPolicy",
@@ -61,14 +85,16 @@ class SplitMixedPolicy(Action):
         "iam:ListRolePolicies",
         "iam:PutRolePolicy",
     )
+    params_type = SplitMixedPolicyParams
 
-    def plan(self, clients: AwsClients, region: str, params: Mapping[str, Any]) -> Change | None:
-        document = params["document"]
-        if not document.get("Statement"):
+    def plan(
+        self, clients: AwsClients, region: str, params: SplitMixedPolicyParams
+    ) -> Change | None:
+        if not params.document.get("Statement"):
             raise ActionRefusedError(f"the split of {_policy(params)} keeps no statement")
-        if params.get("policy_arn"):
-            return _plan_managed(self.name, clients, region, params, document)
-        return _plan_inline(self.name, clients, region, params, document)
+        if params.policy_arn:
+            return _plan_managed(self.name, clients, region, params, params.policy_arn)
+        return _plan_inline(self.name, clients, region, params, params.policy_name or "")
 
     def apply(self, clients: AwsClients, change: Change) -> Change:
         iam = clients.client("iam")
@@ -138,9 +164,9 @@ _INLINE = DeleteInlinePolicy()  # the same read of an inline policy, and the sam
 
 
 def _plan_managed(
-    name: str, clients: AwsClients, region: str, params: Mapping[str, Any], document: Any
+    name: str, clients: AwsClients, region: str, params: SplitMixedPolicyParams, arn: str
 ) -> Change | None:
-    arn = params["policy_arn"]
+    document = params.document
     if is_aws_managed_policy(arn):
         raise ActionRefusedError(
             f"{arn} is an AWS managed policy: AWS owns its versions, so it cannot be split; a "
@@ -150,7 +176,7 @@ def _plan_managed(
     before = _read_managed(clients, arn)
     if before["document"] == document:
         return None
-    source = params.get("source", {}).get("version_id")
+    source = params.source.version_id
     if before["default_version"] != source:
         raise ActionRefusedError(
             f"{arn} changed since it was judged (default version {source}, now "
@@ -158,7 +184,7 @@ def _plan_managed(
         )
     # What tells the version it creates from the others, should its reply be lost.
     target = {
-        "role_name": params["role_name"],
+        "role_name": params.role_name,
         "policy_arn": arn,
         "versions_before": _room_for_a_version(clients, arn),
         "document_digest": document_digest(document),
@@ -169,21 +195,22 @@ def _plan_managed(
         target,
         before=before,
         after={"document": document},
-        summary=f"split {arn} on role {params['role_name']}: a new default version keeps its "
+        summary=f"split {arn} on role {params.role_name}: a new default version keeps its "
         f"baseline statements only ({before['default_version']} is kept, for undo)",
     )
 
 
 def _plan_inline(
-    name: str, clients: AwsClients, region: str, params: Mapping[str, Any], document: Any
+    name: str, clients: AwsClients, region: str, params: SplitMixedPolicyParams, policy: str
 ) -> Change | None:
-    target = {"role_name": params["role_name"], "policy_name": params["policy_name"]}
+    document = params.document
+    target = {"role_name": params.role_name, "policy_name": policy}
     current = _INLINE.read(clients, Change(name, region, target, before={}, after={}))["document"]
     if current is None or current == document:
         return None  # deleted, or split already: nothing of the application's is left
-    if document_digest(current) != params.get("source", {}).get("sha256"):
+    if document_digest(current) != params.source.sha256:
         raise ActionRefusedError(
-            f"inline policy {params['policy_name']} of role {params['role_name']} changed "
+            f"inline policy {policy} of role {params.role_name} changed "
             f"since it was judged: {JUDGE_AGAIN}"
         )
     return Change(
@@ -192,7 +219,7 @@ def _plan_inline(
         target,
         before={"document": current},
         after={"document": document},
-        summary=f"split inline policy {params['policy_name']} of role {params['role_name']}: "
+        summary=f"split inline policy {policy} of role {params.role_name}: "
         "keep its baseline statements only (its document is kept in the journal)",
     )
 
@@ -301,5 +328,5 @@ def _decoded(document: str | Mapping[str, Any]) -> Any:
     return json.loads(unquote(document)) if isinstance(document, str) else document
 
 
-def _policy(params: Mapping[str, Any]) -> str:
-    return str(params.get("policy_arn") or f"inline policy {params.get('policy_name')}")
+def _policy(params: SplitMixedPolicyParams) -> str:
+    return params.policy_arn or f"inline policy {params.policy_name}"
