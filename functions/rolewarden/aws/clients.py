@@ -12,10 +12,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 from botocore.handlers import json_decode_policies
 
 from rolewarden.aws.arn import Arn
+from rolewarden.aws.errors import InventoryError, call
 
 RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 10},
@@ -32,26 +32,6 @@ def session_from_environment() -> boto3.Session:
     """
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
     return boto3.Session(region_name=region)
-
-
-class InventoryError(Exception):
-    """An AWS read failed; the message names the operation and the error code."""
-
-    def __init__(self, operation: str, message: str, code: str = "") -> None:
-        super().__init__(f"{operation}: {message}")
-        self.operation = operation
-        self.code = code
-
-
-def error_from(operation: str, error: ClientError | BotoCoreError) -> InventoryError:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        code = str(details.get("Code", ""))
-        if not code and not details.get("Message"):  # a 5xx page from a proxy, say
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
-            return InventoryError(operation, f"HTTP {status} without an AWS error in the answer")
-        return InventoryError(operation, f"{code}: {details.get('Message', '')}".strip(), code)
-    return InventoryError(operation, str(error))
 
 
 class ApiCallCounter:
@@ -129,10 +109,8 @@ class AwsClients:
 
     def _caller_identity(self) -> dict[str, Any]:
         if self._caller is None:
-            try:
-                self._caller = self.client("sts").get_caller_identity()
-            except (ClientError, BotoCoreError) as error:
-                raise error_from("sts:GetCallerIdentity", error) from error
+            sts = self.client("sts")
+            self._caller = call(InventoryError, "sts:GetCallerIdentity", sts.get_caller_identity)
         return self._caller
 
     def account_and_partition(self) -> tuple[str, str]:

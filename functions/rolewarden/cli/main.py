@@ -22,7 +22,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from rolewarden.aws.clients import AwsClients, InventoryError, session_from_environment
+from rolewarden.aws.clients import AwsClients, session_from_environment
+from rolewarden.aws.errors import InventoryError
 from rolewarden.cli.output import emit, printable, render_table
 from rolewarden.cli.remediation import (
     CommandError,

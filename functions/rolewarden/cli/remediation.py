@@ -26,8 +26,9 @@ import boto3
 
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call
 from rolewarden.cli.output import emit, printable, printable_lines
-from rolewarden.remediation.change import ActionError, aws_call
+from rolewarden.remediation.change import ActionError
 from rolewarden.remediation.journal import (
     WRITE_ACTIONS,
     CheckedEntry,
@@ -223,7 +224,7 @@ def principal_of(iam: Any, caller_arn: str) -> str:
     kind, rest = caller.resource_type, caller.resource_id
     if kind != "assumed-role":
         return caller_arn
-    role = aws_call("iam:GetRole", iam.get_role, RoleName=rest.split("/", 1)[0])["Role"]
+    role = call(ActionError, "iam:GetRole", iam.get_role, RoleName=rest.split("/", 1)[0])["Role"]
     return str(role["Arn"])
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from rolewarden.aws.clients import AwsClients, error_from
+from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import InventoryError, call
 from rolewarden.evaluation.config_events import ConfigurationItem
 from rolewarden.evaluation.config_rule import ConfigVerdict
 from rolewarden.observability import logger
@@ -25,14 +24,14 @@ def put_evaluations(
     calls = 0
     for start in range(0, len(verdicts), PUT_EVALUATIONS_BATCH):
         batch = verdicts[start : start + PUT_EVALUATIONS_BATCH]
-        try:
-            response = config.put_evaluations(
-                Evaluations=[verdict.as_put_evaluation() for verdict in batch],
-                ResultToken=result_token,
-                TestMode=test_mode,
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise error_from("config:PutEvaluations", error) from error
+        response = call(
+            InventoryError,
+            "config:PutEvaluations",
+            config.put_evaluations,
+            Evaluations=[verdict.as_put_evaluation() for verdict in batch],
+            ResultToken=result_token,
+            TestMode=test_mode,
+        )
         calls += 1
         if response.get("FailedEvaluations"):
             logger.error("Config refused evaluations", failed=response["FailedEvaluations"])
@@ -48,10 +47,16 @@ def fetch_item(clients: AwsClients, summary: ConfigurationItem) -> Configuration
     config = clients.client("config")
     key = {"resourceType": summary.resource_type, "resourceId": summary.resource_id}
     try:
-        items = config.batch_get_resource_config(resourceKeys=[key]).get("baseConfigurationItems")
-    except (ClientError, BotoCoreError) as error:
+        answer = call(
+            InventoryError,
+            "config:BatchGetResourceConfig",
+            config.batch_get_resource_config,
+            resourceKeys=[key],
+        )
+    except InventoryError as error:
         logger.warning("oversized item not fetched; using its summary", error=str(error))
         return summary
+    items = answer.get("baseConfigurationItems")
     if not items:
         return summary
     latest = items[0]

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from enum import Enum
 
 from rolewarden.aws.arn import Arn
-from rolewarden.aws.clients import AwsClients, InventoryError
+from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import InventoryError
 from rolewarden.inventory import ec2, iam
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.ecs import EcsInventory, EcsReader

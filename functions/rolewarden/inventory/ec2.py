@@ -9,9 +9,8 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from rolewarden.aws.clients import AwsClients, InventoryError, error_from
+from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import InventoryError, call, pages
 from rolewarden.aws.tags import tag_dict
 from rolewarden.inventory.snapshot import LIVE_INSTANCE_STATES, Instance, MetadataOptions
 
@@ -54,24 +53,25 @@ def read_instances(
     if instance_ids is None and profile_arns is None:
         arguments["MaxResults"] = PAGE_SIZE
     instances: dict[str, Instance] = {}
-    try:
-        for page in ec2.get_paginator("describe_instances").paginate(**arguments):
-            for reservation in page.get("Reservations", []):
-                for raw in reservation.get("Instances", []):
-                    instance = _instance(raw, region, account, partition)
-                    instances[instance.instance_id] = instance
-    except (ClientError, BotoCoreError) as error:
-        raise error_from("ec2:DescribeInstances", error) from error
+    paginate = ec2.get_paginator("describe_instances").paginate
+    for page in pages(InventoryError, "ec2:DescribeInstances", paginate, **arguments):
+        for reservation in page.get("Reservations", []):
+            for raw in reservation.get("Instances", []):
+                instance = _instance(raw, region, account, partition)
+                instances[instance.instance_id] = instance
     return instances
 
 
 def read_ecs_agent_settings(clients: AwsClients, region: str, instance_id: str) -> dict[str, str]:
     """The ECS agent settings an instance's user data sets (see `parse_ecs_agent_settings`)."""
     ec2 = clients.client("ec2", region)
-    try:
-        response = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
-    except (ClientError, BotoCoreError) as error:
-        raise error_from("ec2:DescribeInstanceAttribute", error) from error
+    response = call(
+        InventoryError,
+        "ec2:DescribeInstanceAttribute",
+        ec2.describe_instance_attribute,
+        InstanceId=instance_id,
+        Attribute="userData",
+    )
     encoded = response.get("UserData", {}).get("Value")
     if not encoded:
         return {}
@@ -80,8 +80,9 @@ def read_ecs_agent_settings(clients: AwsClients, region: str, instance_id: str) 
         if raw[:2] == GZIP_MAGIC:  # cloud-init accepts gzip-compressed user data
             raw = zlib.decompressobj(wbits=GZIP_WBITS).decompress(raw, MAX_USER_DATA)
     except (binascii.Error, zlib.error, ValueError) as error:
+        operation = "ec2:DescribeInstanceAttribute"
         raise InventoryError(
-            "ec2:DescribeInstanceAttribute", f"user data unreadable: {error}"
+            f"{operation}: user data unreadable: {error}", operation=operation
         ) from error
     return parse_ecs_agent_settings(raw.decode("utf-8", errors="replace"))
 

@@ -13,9 +13,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from rolewarden.aws.clients import AwsClients, error_from
+from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import InventoryError, call
 from rolewarden.aws.tags import tag_dict
 from rolewarden.inventory.context_cache import ContextCache
 from rolewarden.inventory.snapshot import (
@@ -126,8 +125,10 @@ class EcsReader:
         if not hints or len(hints) < len(remembered):
             return False
         try:
-            confirmed = self._connected(hints)
-        except (ClientError, BotoCoreError):
+            confirmed = call(
+                InventoryError, "ecs:DescribeContainerInstances", self._connected, hints
+            )
+        except InventoryError:
             return False  # listing the clusters next reports the failure, if it lasts
         stale = [hint for hint in hints if confirmed.get(hint.arn) != hint]
         for hint in stale:
@@ -301,9 +302,8 @@ class EcsReader:
     def _guard(self, operation: str, resource: str, read: Callable[[], T], default: T) -> T:
         """Run one read; a failure becomes a scan error, and the scan goes on."""
         try:
-            return read()
-        except (ClientError, BotoCoreError) as error:
-            failure = error_from(operation, error)
+            return call(InventoryError, operation, read)
+        except InventoryError as failure:
             self.inventory.errors.append(ScanError(self.region, operation, resource, str(failure)))
             return default
 

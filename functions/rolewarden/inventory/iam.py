@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from rolewarden.aws.arn import Arn, is_aws_managed_policy
-from rolewarden.aws.clients import AwsClients, error_from
+from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import InventoryError, call
 from rolewarden.aws.tags import tag_dict
 from rolewarden.inventory.snapshot import (
     IamInventory,
@@ -33,6 +32,7 @@ _AWS_POLICY_VERSIONS: dict[tuple[str, str], Any] = {}
 
 SkipDocument = Callable[[str], bool]
 FULL_READ = ["Role", "LocalManagedPolicy"]
+NOT_FOUND = ("NoSuchEntity", "NoSuchEntityException")
 
 
 def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
@@ -42,19 +42,11 @@ def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
     """
     inventory = IamInventory()
     iam = clients.client("iam")
+    operation = "iam:GetAccountAuthorizationDetails"
     try:
-        for page in _pages(iam, "get_account_authorization_details", Filter=FULL_READ):
-            for detail in page.get("RoleDetailList", []):
-                role = _role_from_details(detail)
-                inventory.roles[role.arn] = role
-                for profile in detail.get("InstanceProfileList", []):
-                    _add_profile(inventory, profile)
-            for detail in page.get("Policies", []):
-                policy = _customer_policy_from_details(detail)
-                inventory.managed_policies[policy.arn] = policy
-    except (ClientError, BotoCoreError) as error:
-        failure = error_from("iam:GetAccountAuthorizationDetails", error)
-        inventory.errors.append(ScanError(GLOBAL, failure.operation, "account", str(failure)))
+        call(InventoryError, operation, _read_authorization_details, iam, inventory)
+    except InventoryError as failure:
+        _failed(inventory, failure, "account")
         return inventory
     # Only instance roles are judged: a task role's AWS managed policies are not read.
     attached = {
@@ -88,12 +80,12 @@ def read_roles(
     iam = clients.client("iam")
     for name in role_names:
         try:
-            role, profiles = _read_role(iam, name, skip_policies_if_unused)
-        except (ClientError, BotoCoreError) as error:
-            if _not_found(error):
-                continue
-            failure = error_from("iam:GetRole", error)
-            inventory.errors.append(ScanError(GLOBAL, failure.operation, name, str(failure)))
+            role, profiles = call(
+                InventoryError, "iam:GetRole", _read_role, iam, name, skip_policies_if_unused
+            )
+        except InventoryError as failure:
+            if failure.code not in NOT_FOUND:
+                _failed(inventory, failure, name)
             continue
         inventory.roles[role.arn] = role
         for profile in profiles:  # with their roles: no GetInstanceProfile needed for them
@@ -119,15 +111,14 @@ def read_instance_profiles(
             continue
         name = Arn.parse(arn).name
         try:
-            profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
-        except (ClientError, BotoCoreError) as error:
-            if _not_found(error):
+            profile = _get_instance_profile(iam, name)
+        except InventoryError as failure:
+            if failure.code in NOT_FOUND:
                 inventory.instance_profiles[arn] = InstanceProfile(
                     arn=arn, name=name, role_arns=(), exists=False
                 )
-                continue
-            failure = error_from("iam:GetInstanceProfile", error)
-            inventory.errors.append(ScanError(GLOBAL, failure.operation, arn, str(failure)))
+            else:
+                _failed(inventory, failure, arn)
             continue
         _add_profile(inventory, profile)
 
@@ -136,12 +127,19 @@ def read_all_instance_profiles(clients: AwsClients, inventory: IamInventory) -> 
     """Every profile of the account, with or without a role. A failed listing is a scan
     error; the profiles it would have shown are then read one by one."""
     try:
-        for page in _pages(clients.client("iam"), "list_instance_profiles"):
-            for profile in page.get("InstanceProfiles", []):
-                _add_profile(inventory, profile)
-    except (ClientError, BotoCoreError) as error:
-        failure = error_from("iam:ListInstanceProfiles", error)
-        inventory.errors.append(ScanError(GLOBAL, failure.operation, "account", str(failure)))
+        profiles = call(
+            InventoryError,
+            "iam:ListInstanceProfiles",
+            _listed,
+            clients.client("iam"),
+            "list_instance_profiles",
+            "InstanceProfiles",
+        )
+    except InventoryError as failure:
+        _failed(inventory, failure, "account")
+        return
+    for profile in profiles:
+        _add_profile(inventory, profile)
 
 
 def read_instance_profile_by_name(
@@ -149,28 +147,34 @@ def read_instance_profile_by_name(
 ) -> str | None:
     """A profile by name (its ARN, or None when it is gone or unreadable)."""
     try:
-        profile = clients.client("iam").get_instance_profile(InstanceProfileName=name)
-    except (ClientError, BotoCoreError) as error:
-        if not _not_found(error):
-            failure = error_from("iam:GetInstanceProfile", error)
-            inventory.errors.append(ScanError(GLOBAL, failure.operation, name, str(failure)))
+        profile = _get_instance_profile(clients.client("iam"), name)
+    except InventoryError as failure:
+        if failure.code not in NOT_FOUND:
+            _failed(inventory, failure, name)
         return None
-    _add_profile(inventory, profile["InstanceProfile"])
-    arn: str = profile["InstanceProfile"]["Arn"]
+    _add_profile(inventory, profile)
+    arn: str = profile["Arn"]
     return arn
 
 
 def roles_using_policy(clients: AwsClients, inventory: IamInventory, policy_arn: str) -> list[str]:
     """Names of the roles a managed policy is attached to, or is the boundary of."""
     try:
-        iam = clients.client("iam")
-        pages = _pages(iam, "list_entities_for_policy", PolicyArn=policy_arn, EntityFilter="Role")
-        return sorted({role["RoleName"] for page in pages for role in page.get("PolicyRoles", [])})
-    except (ClientError, BotoCoreError) as error:
-        if not _not_found(error):
-            failure = error_from("iam:ListEntitiesForPolicy", error)
-            inventory.errors.append(ScanError(GLOBAL, failure.operation, policy_arn, str(failure)))
+        roles = call(
+            InventoryError,
+            "iam:ListEntitiesForPolicy",
+            _listed,
+            clients.client("iam"),
+            "list_entities_for_policy",
+            "PolicyRoles",
+            PolicyArn=policy_arn,
+            EntityFilter="Role",
+        )
+    except InventoryError as failure:
+        if failure.code not in NOT_FOUND:
+            _failed(inventory, failure, policy_arn)
         return []
+    return sorted({role["RoleName"] for role in roles})
 
 
 def read_aws_managed_policies(
@@ -191,21 +195,17 @@ def read_aws_managed_policies(
             continue
         if default_versions is not None and arn not in default_versions:
             continue
-        operation = "iam:GetPolicy"
         try:
             version = (
                 default_versions[arn]
                 if default_versions is not None
-                else iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+                else _default_version_id(iam, arn)
             )
             key = (arn, version)
             if key not in _AWS_POLICY_VERSIONS:
-                operation = "iam:GetPolicyVersion"
-                response = iam.get_policy_version(PolicyArn=arn, VersionId=version)
-                _AWS_POLICY_VERSIONS[key] = response["PolicyVersion"]["Document"]
-        except (ClientError, BotoCoreError) as error:
-            failure = error_from(operation, error)
-            inventory.errors.append(ScanError(GLOBAL, failure.operation, arn, str(failure)))
+                _AWS_POLICY_VERSIONS[key] = _version_document(iam, arn, version)
+        except InventoryError as failure:
+            _failed(inventory, failure, arn)
             continue
         inventory.managed_policies[arn] = ManagedPolicy(
             arn, name, version, _AWS_POLICY_VERSIONS[key]
@@ -216,39 +216,94 @@ def _attached_aws_policy_versions(clients: AwsClients, inventory: IamInventory) 
     """Default version of every AWS managed policy attached in the account (empty, and a
     scan error, when the listing fails)."""
     try:
-        pages = _pages(clients.client("iam"), "list_policies", Scope="AWS", OnlyAttached=True)
-        return {
-            policy["Arn"]: policy["DefaultVersionId"]
-            for page in pages
-            for policy in page.get("Policies", [])
-        }
-    except (ClientError, BotoCoreError) as error:
-        failure = error_from("iam:ListPolicies", error)
-        inventory.errors.append(ScanError(GLOBAL, failure.operation, "account", str(failure)))
+        policies = call(
+            InventoryError,
+            "iam:ListPolicies",
+            _listed,
+            clients.client("iam"),
+            "list_policies",
+            "Policies",
+            Scope="AWS",
+            OnlyAttached=True,
+        )
+    except InventoryError as failure:
+        _failed(inventory, failure, "account")
         return {}
+    return {policy["Arn"]: policy["DefaultVersionId"] for policy in policies}
 
 
-def _pages(iam: Any, operation: str, **arguments: Any) -> Iterable[dict[str, Any]]:
-    paginator = iam.get_paginator(operation)
+def _pages(iam: Any, method: str, **arguments: Any) -> Iterable[dict[str, Any]]:
+    paginator = iam.get_paginator(method)
     pages: Iterable[dict[str, Any]] = paginator.paginate(
         **arguments, PaginationConfig={"PageSize": PAGE_SIZE}
     )
     return pages
 
 
+def _listed(iam: Any, method: str, key: str, **arguments: Any) -> list[dict[str, Any]]:
+    """The items under `key` of every page."""
+    return [item for page in _pages(iam, method, **arguments) for item in page.get(key, [])]
+
+
+def _read_authorization_details(iam: Any, inventory: IamInventory) -> None:
+    for page in _pages(iam, "get_account_authorization_details", Filter=FULL_READ):
+        for detail in page.get("RoleDetailList", []):
+            role = _role_from_details(detail)
+            inventory.roles[role.arn] = role
+            for profile in detail.get("InstanceProfileList", []):
+                _add_profile(inventory, profile)
+        for detail in page.get("Policies", []):
+            policy = _customer_policy_from_details(detail)
+            inventory.managed_policies[policy.arn] = policy
+
+
+def _get_instance_profile(iam: Any, name: str) -> dict[str, Any]:
+    response = call(
+        InventoryError,
+        "iam:GetInstanceProfile",
+        iam.get_instance_profile,
+        InstanceProfileName=name,
+    )
+    profile: dict[str, Any] = response["InstanceProfile"]
+    return profile
+
+
+def _default_version_id(iam: Any, arn: str) -> str:
+    policy = call(InventoryError, "iam:GetPolicy", iam.get_policy, PolicyArn=arn)["Policy"]
+    return str(policy["DefaultVersionId"])
+
+
+def _version_document(iam: Any, arn: str, version: str) -> Any:
+    response = call(
+        InventoryError,
+        "iam:GetPolicyVersion",
+        iam.get_policy_version,
+        PolicyArn=arn,
+        VersionId=version,
+    )
+    return response["PolicyVersion"]["Document"]
+
+
+def _failed(inventory: IamInventory, failure: InventoryError, resource: str) -> None:
+    """A read failed: a scan error, and the scan goes on."""
+    inventory.errors.append(ScanError(GLOBAL, failure.operation, resource, str(failure)))
+
+
 def _read_customer_policy(clients: AwsClients, inventory: IamInventory, arn: str) -> None:
     iam = clients.client("iam")
     try:
-        policy = iam.get_policy(PolicyArn=arn)["Policy"]
-        version = policy["DefaultVersionId"]
-        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"][
-            "Document"
-        ]
-    except (ClientError, BotoCoreError) as error:
-        failure = error_from("iam:GetPolicyVersion", error)
-        inventory.errors.append(ScanError(GLOBAL, failure.operation, arn, str(failure)))
+        policy = call(InventoryError, "iam:GetPolicyVersion", _customer_policy, iam, arn)
+    except InventoryError as failure:
+        _failed(inventory, failure, arn)
         return
-    inventory.managed_policies[arn] = ManagedPolicy(arn, policy["PolicyName"], version, document)
+    inventory.managed_policies[arn] = policy
+
+
+def _customer_policy(iam: Any, arn: str) -> ManagedPolicy:
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    version = policy["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    return ManagedPolicy(arn, policy["PolicyName"], version, document)
 
 
 def _read_role(
@@ -331,10 +386,3 @@ def _add_profile(inventory: IamInventory, profile: dict[str, Any]) -> None:
 
 def _policy_arns(role: Role) -> list[str]:
     return [*role.attached_policy_arns, *([role.boundary_arn] if role.boundary_arn else [])]
-
-
-def _not_found(error: ClientError | BotoCoreError) -> bool:
-    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in (
-        "NoSuchEntity",
-        "NoSuchEntityException",
-    )

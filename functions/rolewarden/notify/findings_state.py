@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from rolewarden.aws.errors import AwsError, call, pages
 from rolewarden.rules.model import Finding
 
 # An item nobody has seen for this long is forgotten (TTL): it returns as new.
@@ -22,7 +21,7 @@ RETENTION = timedelta(days=30)
 BATCH_GET, BATCH_WRITE, TRANSACT_WRITE = 100, 25, 100
 
 
-class FindingsStateError(Exception):
+class FindingsStateError(AwsError):
     """The findings table cannot be read or written."""
 
 
@@ -137,31 +136,31 @@ class FindingsState:
             for fid in finding_ids
         ]
         try:
-            self.dynamodb.transact_write_items(TransactItems=updates)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+            call(
+                FindingsStateError,
+                self._at("TransactWriteItems"),
+                self.dynamodb.transact_write_items,
+                TransactItems=updates,
+            )
+        except FindingsStateError as error:
+            if error.code == "TransactionCanceledException":
                 return False
-            raise FindingsStateError(
-                f"findings table {self.table}: TransactWriteItems: {error}"
-            ) from error
-        except BotoCoreError as error:
-            raise FindingsStateError(
-                f"findings table {self.table}: TransactWriteItems: {error}"
-            ) from error
+            raise
         return True
 
     def _update(self, finding_id: str, expression: str, now: datetime, condition: str = "") -> bool:
         """Update an existing item (never create a partial one); False if the condition fails."""
         try:
-            self.dynamodb.update_item(
-                **_update_request(self.table, finding_id, expression, now, condition)
+            call(
+                FindingsStateError,
+                self._at("UpdateItem"),
+                self.dynamodb.update_item,
+                **_update_request(self.table, finding_id, expression, now, condition),
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        except FindingsStateError as error:
+            if error.code == "ConditionalCheckFailedException":
                 return False
-            raise FindingsStateError(f"findings table {self.table}: UpdateItem: {error}") from error
-        except BotoCoreError as error:
-            raise FindingsStateError(f"findings table {self.table}: UpdateItem: {error}") from error
+            raise
         return True
 
     def _read(self, finding_ids: list[str], now: datetime) -> dict[str, Seen]:
@@ -173,8 +172,11 @@ class FindingsState:
             for _round in _rounds():
                 if not request:
                     break
-                response = self._call(
-                    "BatchGetItem", self.dynamodb.batch_get_item, RequestItems=request
+                response = call(
+                    FindingsStateError,
+                    self._at("BatchGetItem"),
+                    self.dynamodb.batch_get_item,
+                    RequestItems=request,
                 )
                 for item in response.get("Responses", {}).get(self.table, []):
                     seen = _seen(item)
@@ -193,30 +195,27 @@ class FindingsState:
             for _round in _rounds():
                 if not request:
                     break
-                response = self._call(
-                    "BatchWriteItem", self.dynamodb.batch_write_item, RequestItems=request
+                response = call(
+                    FindingsStateError,
+                    self._at("BatchWriteItem"),
+                    self.dynamodb.batch_write_item,
+                    RequestItems=request,
                 )
                 request = response.get("UnprocessedItems") or {}
 
     def _open_items(self) -> Iterator[dict[str, Any]]:
-        try:
-            pages = self.dynamodb.get_paginator("scan").paginate(
-                TableName=self.table, FilterExpression="attribute_not_exists(resolved_at)"
-            )
-            for page in pages:
-                yield from page["Items"]
-        except (ClientError, BotoCoreError) as error:
-            raise FindingsStateError(f"findings table {self.table}: Scan: {error}") from error
+        for page in pages(
+            FindingsStateError,
+            self._at("Scan"),
+            self.dynamodb.get_paginator("scan").paginate,
+            TableName=self.table,
+            FilterExpression="attribute_not_exists(resolved_at)",
+        ):
+            yield from page["Items"]
 
-    def _call(self, operation: str, call: Any, **kwargs: Any) -> Any:
-        try:
-            if operation in ("BatchGetItem", "BatchWriteItem"):
-                return call(**kwargs)
-            return call(TableName=self.table, **kwargs)
-        except (ClientError, BotoCoreError) as error:
-            raise FindingsStateError(
-                f"findings table {self.table}: {operation}: {error}"
-            ) from error
+    def _at(self, operation: str) -> str:
+        """A call on this table, as its errors name it."""
+        return f"findings table {self.table}: {operation}"
 
 
 def _rounds(limit: int = 6) -> Iterator[int]:

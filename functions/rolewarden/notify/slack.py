@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 import boto3
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import GetParameterError, SecretsProvider
-from botocore.exceptions import ClientError
 
 from rolewarden.aws.clients import RETRY_CONFIG
+from rolewarden.aws.errors import error_code
 from rolewarden.notify.channel import NotifyError
 from rolewarden.notify.notice import Notice
 from rolewarden.notify.slack_blocks import slack_message
@@ -253,6 +253,6 @@ def _redact(text: str, url: str) -> str:
 def _error_code(error: GetParameterError) -> str:
     """AccessDeniedException, ResourceNotFoundException...: what went wrong, not the text."""
     cause = error.__cause__ or error.__context__
-    if isinstance(cause, ClientError):
-        return str(cause.response.get("Error", {}).get("Code") or "ClientError")
-    return type(cause).__name__ if cause is not None else type(error).__name__
+    if cause is None:
+        return type(error).__name__
+    return error_code(cause) or type(cause).__name__

@@ -13,15 +13,19 @@ from typing import Any
 
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import AwsError, call
 from rolewarden.notify.channel import Call, NotifyError
 from rolewarden.notify.notice import Notice
-from rolewarden.remediation.change import ActionError, aws_call
 
 # SNS takes 256 KiB per message, attributes included; keep room for them.
 MESSAGE_LIMIT = 240 * 1024
 TRUNCATED = "too large for SNS; `rolewarden scan --output json` or the journal has it all"
 # PublishBatch: entries per call, and bytes of all its messages and attributes together.
 BATCH_ENTRIES, BATCH_LIMIT = 10, 256 * 1024
+
+
+class SnsError(NotifyError, AwsError):
+    """SNS failed or refused a publish call."""
 
 
 class SnsChannel:
@@ -49,14 +53,15 @@ class SnsChannel:
 
     def _publish(self, entry: dict[str, Any]) -> dict[int, str]:
         fields = {name: value for name, value in entry.items() if name != "Id"}
-        self._call("sns:Publish", "publish", TopicArn=self.topic_arn, **fields)
+        call(SnsError, "sns:Publish", self._sns().publish, TopicArn=self.topic_arn, **fields)
         return {}
 
     def _publish_batch(self, entries: list[dict[str, Any]]) -> dict[int, str]:
         """The entries SNS did not take, by position, with SNS's reason."""
-        answer = self._call(
+        answer = call(
+            SnsError,
             "sns:PublishBatch",
-            "publish_batch",
+            self._sns().publish_batch,
             TopicArn=self.topic_arn,
             PublishBatchRequestEntries=entries,
         )
@@ -71,12 +76,8 @@ class SnsChannel:
             if each["Id"] not in taken
         }
 
-    def _call(self, operation: str, method: str, **kwargs: Any) -> Any:
-        sns = self.clients.client("sns", Arn.parse(self.topic_arn).region)
-        try:
-            return aws_call(operation, getattr(sns, method), **kwargs)
-        except ActionError as error:
-            raise NotifyError(str(error)) from error
+    def _sns(self) -> Any:
+        return self.clients.client("sns", Arn.parse(self.topic_arn).region)
 
 
 def entry(notice: Notice, id_: str = "0") -> dict[str, Any]:

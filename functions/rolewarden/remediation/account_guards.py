@@ -25,6 +25,7 @@ from typing import Any
 
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call
 from rolewarden.aws.tags import tag_dict
 from rolewarden.inventory.build import TargetedReader
 from rolewarden.inventory.iam import SkipDocument
@@ -33,7 +34,7 @@ from rolewarden.inventory.snapshot import (
     IamInventory,
     Snapshot,
 )
-from rolewarden.remediation.change import ActionError, aws_call
+from rolewarden.remediation.change import ActionError
 from rolewarden.remediation.ownership import (
     StackPolicies,
     inline_policy_stacks,
@@ -75,7 +76,7 @@ class AccountGuards:
         """Every region of the account, the covered ones first (DescribeRegions: enabled)."""
         if self._regions is None:
             ec2 = self.clients.client("ec2")
-            found = aws_call("ec2:DescribeRegions", ec2.describe_regions)
+            found = call(ActionError, "ec2:DescribeRegions", ec2.describe_regions)
             names = sorted(str(region["RegionName"]) for region in found.get("Regions", []))
             self._regions = [*self.covered, *(name for name in names if name not in self.covered)]
         return self._regions
@@ -150,7 +151,8 @@ class AccountGuards:
     def _profile_tags(self, role_name: str) -> dict[str, Mapping[str, str]]:
         """Listing profiles does not return their tags: each is read (GetInstanceProfile)."""
         iam = self.clients.client("iam")
-        listed = aws_call(
+        listed = call(
+            ActionError,
             "iam:ListInstanceProfilesForRole",
             iam.list_instance_profiles_for_role,
             RoleName=role_name,
@@ -158,8 +160,11 @@ class AccountGuards:
         tags: dict[str, Mapping[str, str]] = {}
         for profile in listed.get("InstanceProfiles", []):
             name = str(profile["InstanceProfileName"])
-            read = aws_call(
-                "iam:GetInstanceProfile", iam.get_instance_profile, InstanceProfileName=name
+            read = call(
+                ActionError,
+                "iam:GetInstanceProfile",
+                iam.get_instance_profile,
+                InstanceProfileName=name,
             )
             tags[name] = tag_dict(read["InstanceProfile"].get("Tags"))
         return tags
@@ -177,7 +182,8 @@ class AccountGuards:
         """CloudFormation tags the instances of a stack's ASG with the ASG only: ask the ASG."""
         autoscaling = self.clients.client("autoscaling", region)
         try:
-            found = aws_call(
+            found = call(
+                ActionError,
                 "autoscaling:DescribeAutoScalingGroups",
                 autoscaling.describe_auto_scaling_groups,
                 AutoScalingGroupNames=[group],

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call
 from rolewarden.observability import count, logger
 from rolewarden.remediation.caps import RunBudget
-from rolewarden.remediation.change import ActionError, aws_call
+from rolewarden.remediation.change import ActionError
 from rolewarden.remediation.outcome import Outcome
 from rolewarden.remediation.request import Request
 from rolewarden.rules.model import Finding
@@ -68,7 +69,8 @@ class ViaFunction:
             "event_id": event_id,
             "caused_by": caused_by,
         }
-        aws_call(
+        call(
+            ActionError,
             "lambda:InvokeFunction",
             self.clients.client("lambda").invoke,
             FunctionName=self.function_name,

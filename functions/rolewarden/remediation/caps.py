@@ -13,9 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from rolewarden.remediation.change import error_code
+from rolewarden.aws.errors import call
 from rolewarden.remediation.journal import Journal, JournalError
 
 CAP_PREFIX = "cap#"
@@ -60,12 +58,14 @@ class HourlyCap:
         return False
 
     def _read(self) -> tuple[list[datetime], int]:
-        try:
-            item = self.journal.dynamodb.get_item(
-                TableName=self.journal.table, Key=self._key(), ConsistentRead=True
-            ).get("Item")
-        except (ClientError, BotoCoreError) as error:
-            raise self._error("GetItem", error) from error
+        item = call(
+            JournalError,
+            self.journal.at("GetItem"),
+            self.journal.dynamodb.get_item,
+            TableName=self.journal.table,
+            Key=self._key(),
+            ConsistentRead=True,
+        ).get("Item")
         if not item:
             return [], 0
         charged = [datetime.fromisoformat(value["S"]) for value in item["charged"]["L"]]
@@ -87,22 +87,20 @@ class HourlyCap:
             "version": {"N": str(version + 1)},
         }
         try:
-            self.journal.dynamodb.put_item(
+            call(
+                JournalError,
+                self.journal.at("PutItem"),
+                self.journal.dynamodb.put_item,
                 TableName=self.journal.table,
                 Item=item,
                 ExpressionAttributeNames={"#version": "version"},
                 **condition,
             )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
+        except JournalError as error:
+            if error.code == "ConditionalCheckFailedException":
                 return False
-            raise self._error("PutItem", error) from error
-        except BotoCoreError as error:
-            raise self._error("PutItem", error) from error
+            raise
         return True
-
-    def _error(self, operation: str, error: Exception) -> JournalError:
-        return JournalError(f"journal table {self.journal.table}: {operation}: {error}")
 
     def _key(self) -> dict[str, dict[str, str]]:
         return {"pk": {"S": f"{CAP_PREFIX}{self.account}"}, "sk": {"S": CAP_SK}}

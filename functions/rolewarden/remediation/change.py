@@ -15,23 +15,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic
 
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as AwsConnectionError
-
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import AwsError
 from rolewarden.remediation.params import Params, parse_params
 from rolewarden.settings import Settings
 
 State = dict[str, Any]
-THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 
 
-class ActionError(Exception):
+class ActionError(AwsError):
     """An AWS call of an action failed, or the action cannot run with these parameters."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class ActionRefusedError(ActionError):
@@ -42,7 +35,7 @@ class PartialChangeError(ActionError):
     """Part of a change was made before a call failed: `change` says what, for the journal."""
 
     def __init__(self, error: ActionError, change: Change) -> None:
-        super().__init__(str(error), error.code)
+        super().__init__(str(error), operation=error.operation, code=error.code)
         self.change = change
 
 
@@ -162,39 +155,3 @@ class Poll:
             delay *= 2
             state = read()
         return matches(state, expected), state
-
-
-def aws_call(operation: str, call: Callable[..., Any], **kwargs: Any) -> Any:
-    """Make one AWS call; a failure becomes an ActionError naming the call and the code.
-
-    Throttling is retried before this by botocore (RETRY_CONFIG)."""
-    try:
-        return call(**kwargs)
-    except (ClientError, BotoCoreError) as error:
-        raise action_error(operation, error) from error
-
-
-def action_error(operation: str, error: ClientError | BotoCoreError) -> ActionError:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        code = str(details.get("Code", ""))
-        return ActionError(f"{operation}: {code}: {details.get('Message', '')}", code)
-    return ActionError(f"{operation}: {error}")
-
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def throttled(error: Exception) -> bool:
-    """AWS turned the call away for its rate: nothing was done."""
-    return isinstance(error, ClientError) and error_code(error) in THROTTLED
-
-
-def reply_lost(error: Exception) -> bool:
-    """The call may have been made all the same: no reply came (the connection failed or
-    timed out, before or after AWS took it), or a 5xx (AWS or a proxy failed partway)."""
-    if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
-        return int(status) >= 500
-    return isinstance(error, HTTPClientError | AwsConnectionError)

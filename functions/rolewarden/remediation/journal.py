@@ -18,9 +18,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from rolewarden.aws.arn import Arn
+from rolewarden.aws.errors import AwsError, call, pages
 from rolewarden.remediation.change import Change
 from rolewarden.remediation.signing import (
     InvalidMacError,
@@ -47,7 +46,7 @@ WRITE_ACTIONS = (
 )
 
 
-class JournalError(Exception):
+class JournalError(AwsError):
     """The journal cannot be read or written; no change is made without it."""
 
 
@@ -200,10 +199,16 @@ class Journal:
         item = self._get_item(journal_id)
         return _entry(item) if item else None
 
+    def at(self, operation: str) -> str:
+        """A call on this table, as its errors name it."""
+        return f"journal table {self.table}: {operation}"
+
     def _get_item(self, journal_id: str) -> dict[str, Any] | None:
-        response = self._call(
-            "GetItem",
+        response = call(
+            JournalError,
+            self.at("GetItem"),
             self.dynamodb.get_item,
+            TableName=self.table,
             Key=_key(ENTRY_PREFIX + journal_id, ENTRY_SK),
             ConsistentRead=True,
         )
@@ -214,7 +219,9 @@ class Journal:
         try:
             return call(canonical(document), *args)
         except SigningError as error:
-            raise JournalError(f"journal table {self.table}: {operation}: {error}") from error
+            raise JournalError(
+                f"{self.at(operation)}: {error}", operation=self.at(operation), code=error.code
+            ) from error
 
     def entries(self) -> list[JournalEntry]:
         """Newest first, as stored (unverified: `checked_entries` verifies them)."""
@@ -249,9 +256,11 @@ class Journal:
         """The journal id of a restore of this resource less than `hours` ago, if any."""
         if hours <= 0:
             return None
-        response = self._call(
-            "GetItem",
+        response = call(
+            JournalError,
+            self.at("GetItem"),
             self.dynamodb.get_item,
+            TableName=self.table,
             Key=_key(RESTORED_PREFIX + resource_arn, "marker"),
             ConsistentRead=True,
         )
@@ -265,7 +274,10 @@ class Journal:
         """Take the resource's lock (a conditional put); None when someone else holds it."""
         token = secrets.token_hex(8)
         try:
-            self.dynamodb.put_item(
+            call(
+                JournalError,
+                self.at("PutItem"),
+                self.dynamodb.put_item,
                 TableName=self.table,
                 Item={
                     **_key(LOCK_PREFIX + resource_arn, "lock"),
@@ -275,50 +287,48 @@ class Journal:
                 ConditionExpression="attribute_not_exists(pk) OR expires < :now",
                 ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        except JournalError as error:
+            if error.code == "ConditionalCheckFailedException":
                 return None
-            raise JournalError(f"journal table {self.table}: PutItem: {error}") from error
-        except BotoCoreError as error:
-            raise JournalError(f"journal table {self.table}: PutItem: {error}") from error
+            raise
         return token
 
     def unlock(self, resource_arn: str, token: str) -> None:
         """Release the lock if it is still ours (an expired one may have been taken over)."""
         try:
-            self.dynamodb.put_item(
+            call(
+                JournalError,
+                self.at("PutItem"),
+                self.dynamodb.put_item,
                 TableName=self.table,
                 Item={**_key(LOCK_PREFIX + resource_arn, "lock"), "expires": {"N": "0"}},
                 ConditionExpression="#token = :token",
                 ExpressionAttributeNames={"#token": "token"},
                 ExpressionAttributeValues={":token": {"S": token}},
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise JournalError(f"journal table {self.table}: PutItem: {error}") from error
-        except BotoCoreError as error:
-            raise JournalError(f"journal table {self.table}: PutItem: {error}") from error
+        except JournalError as error:
+            if error.code != "ConditionalCheckFailedException":
+                raise
 
     def _put(self, item: dict[str, Any]) -> None:
-        self._call("PutItem", self.dynamodb.put_item, Item=item)
+        call(
+            JournalError,
+            self.at("PutItem"),
+            self.dynamodb.put_item,
+            TableName=self.table,
+            Item=item,
+        )
 
     def _scan(self, prefix: str) -> Iterator[dict[str, Any]]:
-        paginator = self.dynamodb.get_paginator("scan")
-        try:
-            for page in paginator.paginate(
-                TableName=self.table,
-                FilterExpression="begins_with(pk, :prefix)",
-                ExpressionAttributeValues={":prefix": {"S": prefix}},
-            ):
-                yield from page["Items"]
-        except (ClientError, BotoCoreError) as error:
-            raise JournalError(f"journal table {self.table}: Scan: {error}") from error
-
-    def _call(self, operation: str, call: Any, **kwargs: Any) -> Any:
-        try:
-            return call(TableName=self.table, **kwargs)
-        except (ClientError, BotoCoreError) as error:
-            raise JournalError(f"journal table {self.table}: {operation}: {error}") from error
+        for page in pages(
+            JournalError,
+            self.at("Scan"),
+            self.dynamodb.get_paginator("scan").paginate,
+            TableName=self.table,
+            FilterExpression="begins_with(pk, :prefix)",
+            ExpressionAttributeValues={":prefix": {"S": prefix}},
+        ):
+            yield from page["Items"]
 
 
 def writer_userid(caller_arn: str, user_id: str) -> str:
@@ -370,27 +380,31 @@ def writer_policy(writer_arn: str, userid: str) -> dict[str, Any]:
 def create_table(dynamodb: Any, name: str, policy: dict[str, Any] | None = None) -> None:
     """The schema of template.yaml's JournalTable, for the CLI without the stack, with
     `policy` (`writer_policy`) as its resource policy once it is ACTIVE."""
-    try:
-        created = dynamodb.create_table(
-            TableName=name,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-            SSESpecification={"Enabled": True},
-        )
-        dynamodb.get_waiter("table_exists").wait(TableName=name)
-        dynamodb.update_continuous_backups(
-            TableName=name,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-        )
-    except (ClientError, BotoCoreError) as error:
-        raise JournalError(f"cannot create journal table {name}: {error}") from error
+    creating = f"cannot create journal table {name}"
+    created = call(
+        JournalError,
+        creating,
+        dynamodb.create_table,
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True},
+    )
+    call(JournalError, creating, dynamodb.get_waiter("table_exists").wait, TableName=name)
+    call(
+        JournalError,
+        creating,
+        dynamodb.update_continuous_backups,
+        TableName=name,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
     if policy is not None:
         _put_policy(dynamodb, created["TableDescription"]["TableArn"], name, policy)
 
@@ -401,13 +415,20 @@ def _put_policy(dynamodb: Any, arn: str, name: str, policy: dict[str, Any]) -> N
     written then is unsigned, never restored). NO_POLICY: refused if one is already
     there, i.e. someone else put theirs first."""
     try:
-        dynamodb.put_resource_policy(
-            ResourceArn=arn, Policy=json.dumps(policy), ExpectedRevisionId="NO_POLICY"
+        call(
+            JournalError,
+            "PutResourcePolicy",
+            dynamodb.put_resource_policy,
+            ResourceArn=arn,
+            Policy=json.dumps(policy),
+            ExpectedRevisionId="NO_POLICY",
         )
-    except (ClientError, BotoCoreError) as error:
+    except JournalError as error:
         raise JournalError(
             f"journal table {name} was created without its policy ({error}): anyone the "
-            "account allows may write it; delete it and create it again"
+            "account allows may write it; delete it and create it again",
+            operation=error.operation,
+            code=error.code,
         ) from error
 
 

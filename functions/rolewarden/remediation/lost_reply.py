@@ -17,7 +17,8 @@ from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rolewarden.remediation.change import ActionError, action_error, reply_lost, throttled
+from rolewarden.aws.errors import reply_lost, throttled
+from rolewarden.remediation.change import ActionError
 
 T = TypeVar("T")
 
@@ -45,7 +46,7 @@ def create_once(
         except (ClientError, BotoCoreError) as error:
             failure = error
             if not throttled(error) and not reply_lost(error):  # refused: nothing created
-                raise action_error(operation, error) from error
+                raise ActionError.from_boto(operation, error) from error
         if reply_lost(failure):
             if find is None:
                 break
@@ -55,12 +56,16 @@ def create_once(
                 return found
         elif attempt < ATTEMPTS:  # throttled: turned away, nothing to look for
             pause(FIRST_WAIT * 2 ** (attempt - 1))
-    reported = action_error(operation, failure)
+    reported = ActionError.from_boto(operation, failure)
     if looked:
-        raise ActionError(f"{reported}; {looked_for}: found none", reported.code) from failure
+        raise ActionError(
+            f"{reported}; {looked_for}: found none", operation=operation, code=reported.code
+        ) from failure
     if find is None and reply_lost(failure):
         why = "nothing tells what it created: not retried"
-        raise ActionError(f"{reported}; {why}", reported.code) from failure
+        raise ActionError(
+            f"{reported}; {why}", operation=operation, code=reported.code
+        ) from failure
     raise reported from failure
 
 

@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
-from rolewarden.remediation.change import ActionError, aws_call, error_code
+from rolewarden.aws.errors import call
+from rolewarden.remediation.change import ActionError
 from rolewarden.remediation.stack_templates import (
     InlinePolicy,
     TemplateError,
@@ -42,15 +41,16 @@ def physical_id(finding: Finding) -> str:
 def owning_stack(clients: AwsClients, region: str, resource_id: str) -> str | None:
     cloudformation = clients.client("cloudformation", region)
     try:
-        response = cloudformation.describe_stack_resources(PhysicalResourceId=resource_id)
-    except ClientError as error:
-        message = str(error.response.get("Error", {}).get("Message", ""))
-        if error_code(error) == "ValidationError" and "does not exist" in message:
+        response = call(
+            ActionError,
+            "cloudformation:DescribeStackResources",
+            cloudformation.describe_stack_resources,
+            PhysicalResourceId=resource_id,
+        )
+    except ActionError as error:
+        if error.code == "ValidationError" and "does not exist" in str(error):
             return None  # no stack has it
-        code = error_code(error)
-        raise ActionError(f"cloudformation:DescribeStackResources: {error}", code) from error
-    except BotoCoreError as error:
-        raise ActionError(f"cloudformation:DescribeStackResources: {error}") from error
+        raise
     resources = response.get("StackResources", [])
     return str(resources[0]["StackName"]) if resources else None
 
@@ -82,7 +82,8 @@ def inline_policy_stacks(
     }
     cloudformation = clients.client("cloudformation", region)
     pages = cloudformation.get_paginator("describe_stacks").paginate()
-    stacks = aws_call(
+    stacks = call(
+        ActionError,
         "cloudformation:DescribeStacks",
         lambda: [stack for page in pages for stack in page.get("Stacks", [])],
     )
@@ -101,7 +102,8 @@ def _stack_policies(
 ) -> StackPolicies:
     name = str(stack["StackName"])
     try:
-        body = aws_call(
+        body = call(
+            ActionError,
             "cloudformation:GetTemplate",
             cloudformation.get_template,
             StackName=stack.get("StackId", name),

@@ -12,18 +12,26 @@ from typing import Any
 from urllib.parse import unquote
 
 from rolewarden.aws.clients import AwsClients
-from rolewarden.remediation.change import ActionError, aws_call
+from rolewarden.aws.errors import call
+from rolewarden.remediation.change import ActionError
 
 
 def role_policy_text(clients: AwsClients, role_name: str, policy_name: str) -> str:
-    """An inline policy's text (GetRolePolicy; its ClientError is the caller's to judge)."""
-    response = clients.iam_policy_text().get_role_policy(RoleName=role_name, PolicyName=policy_name)
+    """An inline policy's text (GetRolePolicy; its error code is the caller's to judge)."""
+    response = call(
+        ActionError,
+        "iam:GetRolePolicy",
+        clients.iam_policy_text().get_role_policy,
+        RoleName=role_name,
+        PolicyName=policy_name,
+    )
     return decoded(response["PolicyDocument"])
 
 
 def policy_version_text(clients: AwsClients, policy_arn: str, version_id: str) -> str:
     """A managed policy version's text, for an undo that creates that version again."""
-    response = aws_call(
+    response = call(
+        ActionError,
         "iam:GetPolicyVersion",
         clients.iam_policy_text().get_policy_version,
         PolicyArn=policy_arn,
@@ -36,8 +44,9 @@ def default_version(clients: AwsClients, policy_arn: str) -> dict[str, Any]:
     """A managed policy's default version (GetPolicy, then GetPolicyVersion), as IAM
     returns it: `VersionId` and its `Document`, decoded by botocore."""
     iam = clients.client("iam")
-    policy = aws_call("iam:GetPolicy", iam.get_policy, PolicyArn=policy_arn)["Policy"]
-    version: dict[str, Any] = aws_call(
+    policy = call(ActionError, "iam:GetPolicy", iam.get_policy, PolicyArn=policy_arn)["Policy"]
+    version: dict[str, Any] = call(
+        ActionError,
         "iam:GetPolicyVersion",
         iam.get_policy_version,
         PolicyArn=policy_arn,

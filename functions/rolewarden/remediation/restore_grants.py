@@ -14,11 +14,12 @@ from typing import Any
 
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call
 from rolewarden.inventory.iam import read_roles
 from rolewarden.inventory.snapshot import IamInventory, Snapshot
 from rolewarden.policy.classify import classify_role
 from rolewarden.policy.evaluate import PolicyInput, PolicyRef, evaluate_role
-from rolewarden.remediation.change import ActionError, Change, State, aws_call
+from rolewarden.remediation.change import ActionError, Change, State
 from rolewarden.remediation.policy_text import default_version
 from rolewarden.rules.context import RuleContext
 
@@ -78,7 +79,9 @@ def _profile_critical(clients: AwsClients, profile_arn: str, context: RuleContex
     """The profile's roles, judged as the rule judges an instance role."""
     iam = clients.client("iam")
     name = Arn.parse(profile_arn).name
-    profile = aws_call("iam:GetInstanceProfile", iam.get_instance_profile, InstanceProfileName=name)
+    profile = call(
+        ActionError, "iam:GetInstanceProfile", iam.get_instance_profile, InstanceProfileName=name
+    )
     inventory = IamInventory()
     role_names = [role["RoleName"] for role in profile["InstanceProfile"].get("Roles", [])]
     read_roles(

@@ -16,11 +16,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call
 from rolewarden.aws.tags import tag_dict
 from rolewarden.evaluation.resource import ResourceArnError, targets_of_arn
 from rolewarden.inventory.snapshot import SERVICE_LINKED_PATH
 from rolewarden.observability import count
-from rolewarden.remediation.change import ActionError, Change, Poll, State, aws_call, matches
+from rolewarden.remediation.change import ActionError, Change, Poll, State, matches
 from rolewarden.remediation.journal import (
     Journal,
     JournalEntry,
@@ -212,7 +213,7 @@ def never_changed_now(clients: AwsClients, change: Change) -> list[str]:
     target = change.target
     if "role_name" in target:
         iam = clients.client("iam")
-        role = aws_call("iam:GetRole", iam.get_role, RoleName=target["role_name"])["Role"]
+        role = call(ActionError, "iam:GetRole", iam.get_role, RoleName=target["role_name"])["Role"]
         return never_changed(
             tag_dict(role.get("Tags", [])),
             role=True,
@@ -220,8 +221,11 @@ def never_changed_now(clients: AwsClients, change: Change) -> list[str]:
         )
     if "instance_id" in target:
         ec2 = clients.client("ec2", change.region)
-        found = aws_call(
-            "ec2:DescribeInstances", ec2.describe_instances, InstanceIds=[target["instance_id"]]
+        found = call(
+            ActionError,
+            "ec2:DescribeInstances",
+            ec2.describe_instances,
+            InstanceIds=[target["instance_id"]],
         )
         instances = [i for r in found.get("Reservations", []) for i in r["Instances"]]
         return never_changed(tag_dict(instances[0].get("Tags", []))) if instances else []

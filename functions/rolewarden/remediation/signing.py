@@ -14,7 +14,7 @@ import base64
 import json
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from rolewarden.aws.errors import AwsError, call
 
 MAC_ALGORITHM = "HMAC_SHA_256"
 # A MAC of this text cannot be taken for the MAC of any other kind of message.
@@ -37,7 +37,7 @@ KEY_ADMINISTRATION = [
 ]
 
 
-class SigningError(Exception):
+class SigningError(AwsError):
     """The journal key could not be used (not an altered entry: KMS failed or refused)."""
 
 
@@ -57,8 +57,9 @@ class JournalSigner:
         self.key_id = key_id
 
     def mac(self, message: bytes) -> str:
-        response = self._call(
-            "GenerateMac",
+        response = call(
+            SigningError,
+            self._at("GenerateMac"),
             self.kms.generate_mac,
             Message=message,
             KeyId=self.key_id,
@@ -73,21 +74,22 @@ class JournalSigner:
         except ValueError as error:
             raise InvalidMacError("the signature is not base64") from error
         try:
-            self.kms.verify_mac(
-                Message=message, KeyId=self.key_id, MacAlgorithm=MAC_ALGORITHM, Mac=raw
+            call(
+                SigningError,
+                self._at("VerifyMac"),
+                self.kms.verify_mac,
+                Message=message,
+                KeyId=self.key_id,
+                MacAlgorithm=MAC_ALGORITHM,
+                Mac=raw,
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "KMSInvalidMacException":
+        except SigningError as error:
+            if error.code == "KMSInvalidMacException":
                 raise InvalidMacError("the signature does not match the entry") from error
-            raise SigningError(f"journal key {self.key_id}: VerifyMac: {error}") from error
-        except BotoCoreError as error:
-            raise SigningError(f"journal key {self.key_id}: VerifyMac: {error}") from error
+            raise
 
-    def _call(self, operation: str, call: Any, **kwargs: Any) -> Any:
-        try:
-            return call(**kwargs)
-        except (ClientError, BotoCoreError) as error:
-            raise SigningError(f"journal key {self.key_id}: {operation}: {error}") from error
+    def _at(self, operation: str) -> str:
+        return f"journal key {self.key_id}: {operation}"
 
 
 def key_policy(account: str, partition: str, writer_arn: str) -> dict[str, Any]:
@@ -116,14 +118,14 @@ def key_policy(account: str, partition: str, writer_arn: str) -> dict[str, Any]:
 
 def create_key(kms: Any, table: str, account: str, partition: str, writer_arn: str) -> str:
     """An HMAC key for a journal table the CLI created; returns its ARN."""
-    try:
-        response = kms.create_key(
-            Description=f"Signs the entries of RoleWarden journal table {table}.",
-            KeySpec="HMAC_256",
-            KeyUsage="GENERATE_VERIFY_MAC",
-            Policy=json.dumps(key_policy(account, partition, writer_arn)),
-            Tags=[{"TagKey": "rolewarden:journal-table", "TagValue": table}],
-        )
-    except (ClientError, BotoCoreError) as error:
-        raise SigningError(f"cannot create a journal key for {table}: {error}") from error
+    response = call(
+        SigningError,
+        f"cannot create a journal key for {table}",
+        kms.create_key,
+        Description=f"Signs the entries of RoleWarden journal table {table}.",
+        KeySpec="HMAC_256",
+        KeyUsage="GENERATE_VERIFY_MAC",
+        Policy=json.dumps(key_policy(account, partition, writer_arn)),
+        Tags=[{"TagKey": "rolewarden:journal-table", "TagValue": table}],
+    )
     return str(response["KeyMetadata"]["Arn"])

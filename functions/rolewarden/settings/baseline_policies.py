@@ -10,9 +10,8 @@ parsed is refused too: assume the worst.
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from rolewarden.aws.clients import AwsClients, error_from
+from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import InventoryError, call
 from rolewarden.policy.classify import load_baseline
 from rolewarden.policy.critical import critical_grants_of
 from rolewarden.policy.document import PolicyDocument, PolicyParseError, parse_policy_document
@@ -40,14 +39,18 @@ def check_extra_baseline_policies(settings: Settings, clients: AwsClients) -> No
 
 def _document(clients: AwsClients, arn: str) -> PolicyDocument:
     iam = clients.client("iam")
-    operation = "iam:GetPolicy"
     try:
-        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-        operation = "iam:GetPolicyVersion"
-        answer = iam.get_policy_version(PolicyArn=arn, VersionId=version)
+        policy = call(InventoryError, "iam:GetPolicy", iam.get_policy, PolicyArn=arn)["Policy"]
+        answer = call(
+            InventoryError,
+            "iam:GetPolicyVersion",
+            iam.get_policy_version,
+            PolicyArn=arn,
+            VersionId=policy["DefaultVersionId"],
+        )
         return parse_policy_document(answer["PolicyVersion"]["Document"])
-    except (ClientError, BotoCoreError) as error:
-        problem = str(error_from(operation, error))
+    except InventoryError as error:
+        problem = str(error)
     except PolicyParseError as error:
         problem = f"its document is not a policy: {error}"
     raise SettingsError(

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from rolewarden.aws.errors import AwsError, call
 from rolewarden.settings import Settings
 
 # setting field -> the template's logical id, and the variable a person sees
@@ -28,23 +27,23 @@ STACK_RESOURCES = {
 }
 
 
-class StackReadError(Exception):
+class StackReadError(AwsError):
     """CloudFormation could not say which stack this function belongs to."""
 
 
 def stack_resources(cloudformation: Any, function_name: str) -> dict[str, str]:
     """Logical id -> physical id of the stack this function belongs to ({}: no stack)."""
     try:
-        response = cloudformation.describe_stack_resources(PhysicalResourceId=function_name)
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        if details.get("Code") == "ValidationError" and "does not exist" in str(
-            details.get("Message", "")
-        ):
+        response = call(
+            StackReadError,
+            "cloudformation:DescribeStackResources",
+            cloudformation.describe_stack_resources,
+            PhysicalResourceId=function_name,
+        )
+    except StackReadError as error:
+        if error.code == "ValidationError" and "does not exist" in str(error):
             return {}
-        raise StackReadError(f"cloudformation:DescribeStackResources: {error}") from error
-    except BotoCoreError as error:
-        raise StackReadError(f"cloudformation:DescribeStackResources: {error}") from error
+        raise
     return {
         str(resource["LogicalResourceId"]): str(resource.get("PhysicalResourceId", ""))
         for resource in response.get("StackResources", [])

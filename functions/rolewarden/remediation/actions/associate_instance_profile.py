@@ -8,12 +8,13 @@ nothing, so the plan refuses it.
 from __future__ import annotations
 
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call
 from rolewarden.remediation.change import (
     Action,
+    ActionError,
     ActionRefusedError,
     Change,
     State,
-    aws_call,
 )
 from rolewarden.remediation.params import ActionParams
 
@@ -84,20 +85,23 @@ class AssociateInstanceProfile(Action[AssociateInstanceProfileParams]):
         current = _association(clients, change.region, instance_id)
         if profile_arn is None:
             if current:
-                aws_call(
+                call(
+                    ActionError,
                     "ec2:DisassociateIamInstanceProfile",
                     ec2.disassociate_iam_instance_profile,
                     AssociationId=current["id"],
                 )
         elif current:
-            aws_call(
+            call(
+                ActionError,
                 "ec2:ReplaceIamInstanceProfileAssociation",
                 ec2.replace_iam_instance_profile_association,
                 AssociationId=current["id"],
                 IamInstanceProfile={"Arn": profile_arn},
             )
         else:
-            aws_call(
+            call(
+                ActionError,
                 "ec2:AssociateIamInstanceProfile",
                 ec2.associate_iam_instance_profile,
                 InstanceId=instance_id,
@@ -107,7 +111,8 @@ class AssociateInstanceProfile(Action[AssociateInstanceProfileParams]):
     @staticmethod
     def _usable_profile_arn(clients: AwsClients, name_or_arn: str) -> str:
         name = name_or_arn.rsplit("/", 1)[-1]
-        profile = aws_call(
+        profile = call(
+            ActionError,
             "iam:GetInstanceProfile",
             clients.client("iam").get_instance_profile,
             InstanceProfileName=name,
@@ -121,7 +126,8 @@ class AssociateInstanceProfile(Action[AssociateInstanceProfileParams]):
 
 def _association(clients: AwsClients, region: str, instance_id: str) -> dict[str, str] | None:
     ec2 = clients.client("ec2", region)
-    response = aws_call(
+    response = call(
+        ActionError,
         "ec2:DescribeIamInstanceProfileAssociations",
         ec2.describe_iam_instance_profile_associations,
         Filters=[{"Name": "instance-id", "Values": [instance_id]}],

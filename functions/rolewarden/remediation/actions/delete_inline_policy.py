@@ -12,17 +12,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call
 from rolewarden.remediation.change import (
     Action,
     ActionError,
     Change,
     ChangedSincePlanError,
     State,
-    aws_call,
-    error_code,
 )
 from rolewarden.remediation.params import ActionParams
 from rolewarden.remediation.policy_text import parsed, role_policy_text
@@ -68,7 +65,8 @@ class DeleteInlinePolicy(Action[DeleteInlinePolicyParams]):
         if not _as_journaled(text, change):
             raise ChangedSincePlanError(_moved_on(change, text), _as_it_is(change, text))
         iam = clients.client("iam")
-        aws_call(
+        call(
+            ActionError,
             "iam:DeleteRolePolicy",
             iam.delete_role_policy,
             RoleName=change.target["role_name"],
@@ -88,7 +86,8 @@ class DeleteInlinePolicy(Action[DeleteInlinePolicyParams]):
         elif parsed(text) != document:
             raise ActionError("the journal entry's document text is not its document: not restored")
         iam = clients.client("iam")
-        aws_call(
+        call(
+            ActionError,
             "iam:PutRolePolicy",
             iam.put_role_policy,
             RoleName=change.target["role_name"],
@@ -101,12 +100,10 @@ def _text(clients: AwsClients, target: Mapping[str, Any]) -> str | None:
     """The inline policy's text, or None when the role has no such policy."""
     try:
         return role_policy_text(clients, target["role_name"], target["policy_name"])
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity" and _role_exists(clients.client("iam"), target):
+    except ActionError as error:
+        if error.code == "NoSuchEntity" and _role_exists(clients.client("iam"), target):
             return None
-        raise ActionError(f"iam:GetRolePolicy: {error}", error_code(error)) from error
-    except BotoCoreError as error:
-        raise ActionError(f"iam:GetRolePolicy: {error}") from error
+        raise
 
 
 def _as_journaled(text: str | None, change: Change) -> bool:
@@ -135,11 +132,15 @@ def _moved_on(change: Change, text: str | None) -> str:
 def _role_exists(iam: Any, target: Mapping[str, Any]) -> bool:
     """GetRolePolicy says NoSuchEntity for a missing role too: that is not 'policy deleted'."""
     try:
-        iam.list_role_policies(RoleName=target["role_name"], MaxItems=1)
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
+        call(
+            ActionError,
+            "iam:ListRolePolicies",
+            iam.list_role_policies,
+            RoleName=target["role_name"],
+            MaxItems=1,
+        )
+    except ActionError as error:
+        if error.code == "NoSuchEntity":
             return False
-        raise ActionError(f"iam:ListRolePolicies: {error}", error_code(error)) from error
-    except BotoCoreError as error:
-        raise ActionError(f"iam:ListRolePolicies: {error}") from error
+        raise
     return True

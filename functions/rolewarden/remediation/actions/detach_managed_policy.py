@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rolewarden.aws.clients import AwsClients
-from rolewarden.remediation.change import Action, Change, State, aws_call
+from rolewarden.aws.errors import call
+from rolewarden.remediation.change import Action, ActionError, Change, State
 from rolewarden.remediation.params import ActionParams
 
 
@@ -32,7 +33,8 @@ class DetachManagedPolicy(Action[DetachManagedPolicyParams]):
 
     def apply(self, clients: AwsClients, change: Change) -> Change:
         iam = clients.client("iam")
-        aws_call(
+        call(
+            ActionError,
             "iam:DetachRolePolicy",
             iam.detach_role_policy,
             RoleName=change.target["role_name"],
@@ -45,7 +47,8 @@ class DetachManagedPolicy(Action[DetachManagedPolicyParams]):
         pages = iam.get_paginator("list_attached_role_policies").paginate(
             RoleName=change.target["role_name"]
         )
-        arns = aws_call(
+        arns = call(
+            ActionError,
             "iam:ListAttachedRolePolicies",
             lambda: {p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]},
         )
@@ -53,7 +56,8 @@ class DetachManagedPolicy(Action[DetachManagedPolicyParams]):
 
     def undo(self, clients: AwsClients, change: Change) -> None:
         iam = clients.client("iam")
-        aws_call(
+        call(
+            ActionError,
             "iam:AttachRolePolicy",
             iam.attach_role_policy,
             RoleName=change.target["role_name"],

@@ -21,13 +21,13 @@ from typing import Any
 from pydantic import field_validator
 
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call
 from rolewarden.remediation.actions.imds_usage import imdsv1_use
 from rolewarden.remediation.change import (
     Action,
     ActionError,
     Change,
     State,
-    aws_call,
 )
 from rolewarden.remediation.params import ActionParams
 from rolewarden.settings import Settings
@@ -104,8 +104,8 @@ class EnforceImdsV2(Action[EnforceImdsV2Params]):
     def read(self, clients: AwsClients, change: Change) -> State:
         ec2 = clients.client("ec2", change.region)
         instance_id = change.target["instance_id"]
-        response = aws_call(
-            "ec2:DescribeInstances", ec2.describe_instances, InstanceIds=[instance_id]
+        response = call(
+            ActionError, "ec2:DescribeInstances", ec2.describe_instances, InstanceIds=[instance_id]
         )
         instances = [i for r in response.get("Reservations", []) for i in r["Instances"]]
         if not instances:
@@ -119,7 +119,8 @@ class EnforceImdsV2(Action[EnforceImdsV2Params]):
     @staticmethod
     def _send(clients: AwsClients, change: Change, options: State) -> None:
         ec2 = clients.client("ec2", change.region)
-        aws_call(
+        call(
+            ActionError,
             "ec2:ModifyInstanceMetadataOptions",
             ec2.modify_instance_metadata_options,
             InstanceId=change.target["instance_id"],

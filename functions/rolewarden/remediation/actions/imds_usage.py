@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rolewarden.aws.clients import AwsClients
-from rolewarden.remediation.change import ActionError, aws_call
+from rolewarden.aws.errors import call
+from rolewarden.remediation.change import ActionError
 
 NAMESPACE = "AWS/EC2"
 METRIC = "MetadataNoToken"
@@ -104,7 +105,9 @@ def _hourly_sums(
     }
     points: list[tuple[datetime, float]] = []
     while True:  # hourly points over 455 days fit one page: one call
-        response = aws_call("cloudwatch:GetMetricData", cloudwatch.get_metric_data, **query)
+        response = call(
+            ActionError, "cloudwatch:GetMetricData", cloudwatch.get_metric_data, **query
+        )
         for result in response.get("MetricDataResults", []):
             if result.get("StatusCode") in ("Forbidden", "InternalError"):
                 raise ActionError(f"cloudwatch:GetMetricData: {result['StatusCode']}")

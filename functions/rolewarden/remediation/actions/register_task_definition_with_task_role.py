@@ -20,6 +20,7 @@ from typing import Any
 
 from rolewarden.aws.arn import Arn, MalformedArnError
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call, pages
 from rolewarden.remediation.actions.task_role_check import task_role_problem
 from rolewarden.remediation.change import (
     Action,
@@ -28,7 +29,6 @@ from rolewarden.remediation.change import (
     Change,
     PartialChangeError,
     State,
-    aws_call,
 )
 from rolewarden.remediation.lost_reply import create_once
 from rolewarden.remediation.params import ActionParams
@@ -160,8 +160,12 @@ class RegisterTaskDefinitionWithTaskRole(Action[RegisterTaskDefinitionWithTaskRo
         services = {}
         for arn in change.target["services"]:
             cluster = _cluster_of(arn)
-            described = aws_call(
-                "ecs:DescribeServices", ecs.describe_services, cluster=cluster, services=[arn]
+            described = call(
+                ActionError,
+                "ecs:DescribeServices",
+                ecs.describe_services,
+                cluster=cluster,
+                services=[arn],
             )["services"]
             services[arn] = described[0]["taskDefinition"] if described else None
         return {"new_revision_active": active, "services": services}
@@ -175,8 +179,11 @@ class RegisterTaskDefinitionWithTaskRole(Action[RegisterTaskDefinitionWithTaskRo
             return
         # A revision whose reply was lost is RoleWarden's by its tag.
         for arn in [new_arn] if new_arn else _tagged(clients, change):
-            aws_call(
-                "ecs:DeregisterTaskDefinition", ecs.deregister_task_definition, taskDefinition=arn
+            call(
+                ActionError,
+                "ecs:DeregisterTaskDefinition",
+                ecs.deregister_task_definition,
+                taskDefinition=arn,
             )
 
 
@@ -234,7 +241,8 @@ def _family_and_revision(arn: str) -> tuple[str, int]:
 
 def _describe(clients: AwsClients, region: str, arn: str) -> tuple[dict[str, Any], list[Any]]:
     ecs = clients.client("ecs", region)
-    response = aws_call(
+    response = call(
+        ActionError,
         "ecs:DescribeTaskDefinition",
         ecs.describe_task_definition,
         taskDefinition=arn,
@@ -262,7 +270,8 @@ def _services_running(clients: AwsClients, region: str, task_definition_arn: str
     for cluster in _pages(ecs, "list_clusters", "clusterArns"):
         arns = list(_pages(ecs, "list_services", "serviceArns", cluster=cluster))
         for start in range(0, len(arns), 10):  # DescribeServices takes 10 at a time
-            described = aws_call(
+            described = call(
+                ActionError,
                 "ecs:DescribeServices",
                 ecs.describe_services,
                 cluster=cluster,
@@ -274,11 +283,9 @@ def _services_running(clients: AwsClients, region: str, task_definition_arn: str
 
 
 def _pages(ecs: Any, operation: str, key: str, **kwargs: Any) -> Iterator[str]:
-    try:
-        for page in ecs.get_paginator(operation).paginate(**kwargs):
-            yield from page[key]
-    except Exception as error:  # ClientError or BotoCoreError, as aws_call reports them
-        raise ActionError(f"ecs:{operation}: {error}") from error
+    paginate = ecs.get_paginator(operation).paginate
+    for page in pages(ActionError, f"ecs:{operation}", paginate, **kwargs):
+        yield from page[key]
 
 
 def _cluster_of(service_arn: str) -> str:
@@ -293,7 +300,8 @@ def _cluster_of(service_arn: str) -> str:
 
 
 def _move(ecs: Any, service_arn: str, task_definition_arn: str) -> None:
-    aws_call(
+    call(
+        ActionError,
         "ecs:UpdateService",
         ecs.update_service,
         cluster=_cluster_of(service_arn),

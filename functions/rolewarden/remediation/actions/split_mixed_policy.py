@@ -31,6 +31,7 @@ from pydantic import Field, model_validator
 
 from rolewarden.aws.arn import is_aws_managed_policy
 from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import call
 from rolewarden.policy.digest import document_digest
 from rolewarden.remediation.actions.delete_inline_policy import DeleteInlinePolicy
 from rolewarden.remediation.change import (
@@ -39,7 +40,6 @@ from rolewarden.remediation.change import (
     ActionRefusedError,
     Change,
     State,
-    aws_call,
 )
 from rolewarden.remediation.lost_reply import create_once
 from rolewarden.remediation.params import ActionParams
@@ -100,7 +100,8 @@ class SplitMixedPolicy(Action[SplitMixedPolicyParams]):
         iam = clients.client("iam")
         target, document = change.target, json.dumps(change.after["document"])
         if "policy_arn" not in target:
-            aws_call(
+            call(
+                ActionError,
                 "iam:PutRolePolicy",
                 iam.put_role_policy,
                 RoleName=target["role_name"],
@@ -124,7 +125,8 @@ class SplitMixedPolicy(Action[SplitMixedPolicyParams]):
             return
         iam = clients.client("iam")
         arn, old = change.target["policy_arn"], change.before["default_version"]
-        aws_call(
+        call(
+            ActionError,
             "iam:SetDefaultPolicyVersion",
             iam.set_default_policy_version,
             PolicyArn=arn,
@@ -135,7 +137,8 @@ class SplitMixedPolicy(Action[SplitMixedPolicyParams]):
             found = _created(clients, change.target)
             created = found["VersionId"] if found else None
         if created and created != old:
-            aws_call(
+            call(
+                ActionError,
                 "iam:DeletePolicyVersion",
                 iam.delete_policy_version,
                 PolicyArn=arn,
@@ -233,7 +236,7 @@ def _read_managed(clients: AwsClients, arn: str) -> State:
 def _room_for_a_version(clients: AwsClients, arn: str) -> list[str]:
     """The policy's version ids, when there is room for one more."""
     iam = clients.client("iam")
-    versions = aws_call("iam:ListPolicyVersions", iam.list_policy_versions, PolicyArn=arn)[
+    versions = call(ActionError, "iam:ListPolicyVersions", iam.list_policy_versions, PolicyArn=arn)[
         "Versions"
     ]
     if len(versions) >= MAX_VERSIONS:
@@ -260,7 +263,8 @@ def _create_version(clients: AwsClients, target: Mapping[str, Any], document: st
     def adopt() -> str | None:
         found = _created(clients, target)
         if found and not found["IsDefaultVersion"]:  # the lost call asked for the default
-            aws_call(
+            call(
+                ActionError,
                 "iam:SetDefaultPolicyVersion",
                 clients.client("iam").set_default_policy_version,
                 PolicyArn=arn,
@@ -284,10 +288,11 @@ def _created(clients: AwsClients, target: Mapping[str, Any]) -> Mapping[str, Any
     if "versions_before" not in target:
         return None
     iam, arn = clients.client("iam"), target["policy_arn"]
-    listed = aws_call("iam:ListPolicyVersions", iam.list_policy_versions, PolicyArn=arn)
+    listed = call(ActionError, "iam:ListPolicyVersions", iam.list_policy_versions, PolicyArn=arn)
     new = [v for v in listed["Versions"] if v["VersionId"] not in target["versions_before"]]
     for version in sorted(new, key=lambda v: _version_number(v["VersionId"]), reverse=True):
-        document = aws_call(
+        document = call(
+            ActionError,
             "iam:GetPolicyVersion",
             iam.get_policy_version,
             PolicyArn=arn,
@@ -308,7 +313,8 @@ def _other_users(clients: AwsClients, arn: str, role_name: str) -> list[str]:
     """Every role, user and group the policy is attached to, but this role."""
     iam = clients.client("iam")
     pages = iam.get_paginator("list_entities_for_policy").paginate(PolicyArn=arn)
-    entities = aws_call(
+    entities = call(
+        ActionError,
         "iam:ListEntitiesForPolicy",
         lambda: [
             entity

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from rolewarden.aws.clients import AwsClients, InventoryError
+from rolewarden.aws.clients import AwsClients
+from rolewarden.aws.errors import InventoryError, call
 from rolewarden.policy.catalogue import matches
-from rolewarden.remediation.change import ActionError, aws_call
+from rolewarden.remediation.change import ActionError
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 ASSUME_ROLE = "sts:AssumeRole"
@@ -74,7 +75,7 @@ def trusts_service(trust_policy: Mapping[str, Any] | str, service: str = ECS_TAS
 def _role_problem(clients: AwsClients, role_arn: str, name: str) -> str | None:
     iam = clients.client("iam")
     try:
-        role = aws_call("iam:GetRole", iam.get_role, RoleName=name)["Role"]
+        role = call(ActionError, "iam:GetRole", iam.get_role, RoleName=name)["Role"]
     except ActionError as error:
         if error.code == "NoSuchEntity":
             return f"task role {role_arn} does not exist"
@@ -97,7 +98,8 @@ def _role_problem(clients: AwsClients, role_arn: str, name: str) -> str | None:
 
 def _instance_profiles(iam: Any, role_name: str) -> list[str]:
     pages = iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=role_name)
-    names: list[str] = aws_call(
+    names: list[str] = call(
+        ActionError,
         "iam:ListInstanceProfilesForRole",
         lambda: sorted(
             p["InstanceProfileName"] for page in pages for p in page["InstanceProfiles"]
@@ -110,7 +112,7 @@ def _caller(clients: AwsClients) -> tuple[str, str]:
     try:
         return clients.account_and_partition()
     except InventoryError as error:
-        raise ActionError(str(error), error.code) from error
+        raise ActionError(str(error), operation=error.operation, code=error.code) from error
 
 
 def _assumes_role(statement: Mapping[str, Any]) -> bool:
