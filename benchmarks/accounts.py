@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
@@ -48,6 +48,9 @@ from rolewarden.demo.builders import (
     run_task,
 )
 from rolewarden.rules.model import finding_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import TagTypeDef
 
 DYNAMODB_READ_ONLY_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"
 SQS_FULL_ACCESS_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSQSFullAccess"
@@ -386,8 +389,13 @@ class _Seeder:
                 }
         counts.aws_policy_documents = len(read)
 
-    def _all(self, operation: str, key: str, **arguments: Any) -> list[dict[str, Any]]:
-        pages = self.iam.get_paginator(operation).paginate(**arguments)
+    def _all(
+        self,
+        operation: Literal["list_roles", "list_instance_profiles", "list_policies"],
+        key: str,
+        **arguments: Any,
+    ) -> list[Any]:
+        pages: Iterable[Mapping[str, Any]] = self.iam.get_paginator(operation).paginate(**arguments)
         return [item for page in pages for item in page[key]]
 
     # EC2 -------------------------------------------------------------------------
@@ -637,7 +645,7 @@ def _cluster_name(index: int) -> str:
     return f"cluster-{index:02d}"
 
 
-def _key_values(tags: dict[str, str]) -> list[dict[str, str]]:
+def _key_values(tags: dict[str, str]) -> list[TagTypeDef]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 

@@ -8,14 +8,32 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import boto3
+from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.handlers import json_decode_policies
 
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.errors import InventoryError, call
+
+if TYPE_CHECKING:  # boto3-stubs: a dev dependency, never in the Lambda layer
+    from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_config import ConfigServiceClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sts import STSClient
+    from mypy_boto3_sts.type_defs import GetCallerIdentityResponseTypeDef
 
 RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 10},
@@ -70,17 +88,75 @@ class AwsClients:
         self.session = session
         self.home_region: str | None = home_region or session.region_name
         self.counter = counter or ApiCallCounter()
-        self._clients: dict[tuple[str, str | None, str], Any] = {}
-        self._caller: dict[str, Any] | None = None
+        self._clients: dict[tuple[str, str | None, str], BaseClient] = {}
+        self._caller: GetCallerIdentityResponseTypeDef | None = None
 
-    def client(self, service: str, region: str | None = None) -> Any:
+    @overload
+    def client(
+        self, service: Literal["autoscaling"], region: str | None = None
+    ) -> AutoScalingClient: ...
+
+    @overload
+    def client(
+        self, service: Literal["cloudformation"], region: str | None = None
+    ) -> CloudFormationClient: ...
+
+    @overload
+    def client(
+        self, service: Literal["cloudwatch"], region: str | None = None
+    ) -> CloudWatchClient: ...
+
+    @overload
+    def client(
+        self, service: Literal["config"], region: str | None = None
+    ) -> ConfigServiceClient: ...
+
+    @overload
+    def client(self, service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+
+    @overload
+    def client(self, service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
+
+    @overload
+    def client(self, service: Literal["ecs"], region: str | None = None) -> ECSClient: ...
+
+    @overload
+    def client(self, service: Literal["iam"], region: str | None = None) -> IAMClient: ...
+
+    @overload
+    def client(self, service: Literal["kms"], region: str | None = None) -> KMSClient: ...
+
+    @overload
+    def client(self, service: Literal["lambda"], region: str | None = None) -> LambdaClient: ...
+
+    @overload
+    def client(
+        self, service: Literal["secretsmanager"], region: str | None = None
+    ) -> SecretsManagerClient: ...
+
+    @overload
+    def client(self, service: Literal["sns"], region: str | None = None) -> SNSClient: ...
+
+    @overload
+    def client(self, service: Literal["sqs"], region: str | None = None) -> SQSClient: ...
+
+    @overload
+    def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
+
+    def client(self, service: str, region: str | None = None) -> BaseClient:
         return self._client(service, region, "retried", RETRY_CONFIG)
 
-    def single_attempt(self, service: str, region: str | None = None) -> Any:
+    @overload
+    def single_attempt(self, service: Literal["ecs"], region: str | None = None) -> ECSClient: ...
+
+    @overload
+    def single_attempt(self, service: Literal["iam"], region: str | None = None) -> IAMClient: ...
+
+    def single_attempt(self, service: str, region: str | None = None) -> BaseClient:
         """A client that never retries: its caller looks for what a lost reply created first."""
         return self._client(service, region, "single-attempt", SINGLE_ATTEMPT)
 
-    def iam_policy_text(self) -> Any:
+    def iam_policy_text(self) -> IAMClient:
         """IAM with policy documents left as the URL-encoded text IAM sent.
 
         botocore decodes them into dicts (`json_decode_policies`), which loses whitespace,
@@ -89,12 +165,13 @@ class AwsClients:
         if key not in self._clients:
             client = self._client("iam", None, "policy-text", RETRY_CONFIG)
             client.meta.events.unregister("after-call.iam", json_decode_policies)
-        return self._clients[key]
+        return cast("IAMClient", self._clients[key])
 
-    def _client(self, service: str, region: str | None, kind: str, config: Config) -> Any:
+    def _client(self, service: str, region: str | None, kind: str, config: Config) -> BaseClient:
         key = (service, region or self.home_region, kind)
         if key not in self._clients:
-            client = self.session.client(service, region_name=key[1], config=config)
+            # `service` is one the overloads of `client` name: the stubs know only literals.
+            client = self.session.client(service, region_name=key[1], config=config)  # type: ignore[call-overload]
             client.meta.events.register("before-call", self.counter)
             self._clients[key] = client
         return self._clients[key]
@@ -107,7 +184,7 @@ class AwsClients:
         """The caller's unique id (`aws:userid`): "<role id>:<session>" for a role."""
         return str(self._caller_identity()["UserId"])
 
-    def _caller_identity(self) -> dict[str, Any]:
+    def _caller_identity(self) -> GetCallerIdentityResponseTypeDef:
         if self._caller is None:
             sts = self.client("sts")
             self._caller = call(InventoryError, "sts:GetCallerIdentity", sts.get_caller_identity)

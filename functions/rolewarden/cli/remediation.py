@@ -20,7 +20,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -45,6 +45,10 @@ from rolewarden.remediation.service import RemediationService, journal_of
 from rolewarden.remediation.signing import JournalSigner, SigningError, create_key
 from rolewarden.rules.ids import RULE_IDS
 from rolewarden.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR, EXIT_PLAN_REFUSED = 0, 1, 2, 3
 FINDING_ID = re.compile(r"[0-9a-f]{16}")
@@ -217,7 +221,7 @@ def warn(message: str) -> None:
     print(f"rolewarden: warning: {printable(message)}", file=sys.stderr)
 
 
-def principal_of(iam: Any, caller_arn: str) -> str:
+def principal_of(iam: IAMClient, caller_arn: str) -> str:
     """A key policy names a role, not one of its sessions (the next session has another
     name): an assumed role's session ARN becomes its role's ARN, path included."""
     caller = Arn.parse(caller_arn)

@@ -18,11 +18,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from rolewarden.aws.tags import tag_list
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_iam import IAMClient
 
 # An AMI that moto's EC2 backend knows (moto does not validate AMIs by default).
 DEFAULT_IMAGE_ID = "ami-12c6146b"
@@ -69,7 +74,7 @@ def trust_policy(service: str) -> dict[str, Any]:
 
 
 def create_role(
-    iam: Any,
+    iam: IAMClient,
     name: str,
     *,
     trust_service: str = EC2_SERVICE,
@@ -98,7 +103,7 @@ def create_role(
     return arn
 
 
-def create_customer_policy(iam: Any, name: str, document: Mapping[str, Any]) -> str:
+def create_customer_policy(iam: IAMClient, name: str, document: Mapping[str, Any]) -> str:
     """Create a customer managed policy; return its ARN."""
     policy = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document))
     arn: str = policy["Policy"]["Arn"]
@@ -106,7 +111,7 @@ def create_customer_policy(iam: Any, name: str, document: Mapping[str, Any]) -> 
 
 
 def add_policy_version(
-    iam: Any, arn: str, document: Mapping[str, Any], set_default: bool = True
+    iam: IAMClient, arn: str, document: Mapping[str, Any], set_default: bool = True
 ) -> str:
     """Add a version to a managed policy (the default one unless told); return its id."""
     version = iam.create_policy_version(
@@ -116,7 +121,7 @@ def add_policy_version(
     return version_id
 
 
-def create_instance_profile(iam: Any, name: str, role_name: str | None) -> str:
+def create_instance_profile(iam: IAMClient, name: str, role_name: str | None) -> str:
     """Create an instance profile holding `role_name` (or no role); return its ARN."""
     arn: str = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
     if role_name is not None:
@@ -127,7 +132,7 @@ def create_instance_profile(iam: Any, name: str, role_name: str | None) -> str:
 # EC2
 
 
-def default_subnet(ec2: Any) -> str:
+def default_subnet(ec2: EC2Client) -> str:
     """The default VPC's default subnet in the first availability zone."""
     subnets = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])
     ordered = sorted(subnets["Subnets"], key=lambda s: (s["AvailabilityZone"], s["SubnetId"]))
@@ -137,7 +142,7 @@ def default_subnet(ec2: Any) -> str:
     return subnet_id
 
 
-def default_security_group(ec2: Any, subnet_id: str) -> str:
+def default_security_group(ec2: EC2Client, subnet_id: str) -> str:
     """The default security group of the subnet's VPC."""
     vpc_id = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["VpcId"]
     groups = ec2.describe_security_groups(
@@ -153,7 +158,7 @@ def default_security_group(ec2: Any, subnet_id: str) -> str:
 
 
 def launch_instance(
-    ec2: Any,
+    ec2: EC2Client,
     *,
     profile_arn: str | None = None,
     subnet_id: str | None = None,
@@ -195,13 +200,15 @@ def launch_instance(
 # ECS
 
 
-def create_cluster(ecs: Any, name: str) -> str:
+def create_cluster(ecs: ECSClient, name: str) -> str:
     """Create an ECS cluster; return its ARN."""
     arn: str = ecs.create_cluster(clusterName=name)["cluster"]["clusterArn"]
     return arn
 
 
-def register_container_instance(ecs: Any, ec2: Any, cluster: str, instance_id: str) -> str:
+def register_container_instance(
+    ecs: ECSClient, ec2: EC2Client, cluster: str, instance_id: str
+) -> str:
     """Register an EC2 instance in a cluster, as its ECS agent would; return the ARN.
 
     The agent sends the instance identity document; moto reads `instanceId` from it.
@@ -225,7 +232,7 @@ def register_container_instance(ecs: Any, ec2: Any, cluster: str, instance_id: s
 
 
 def register_task_definition(
-    ecs: Any,
+    ecs: ECSClient,
     family: str,
     *,
     task_role_arn: str | None = None,
@@ -255,7 +262,7 @@ def register_task_definition(
 
 
 def run_task(
-    ecs: Any,
+    ecs: ECSClient,
     cluster: str,
     task_definition_arn: str,
     *,
@@ -309,7 +316,7 @@ def run_task(
 
 
 def create_service(
-    ecs: Any, cluster: str, name: str, task_definition_arn: str, *, desired_count: int = 1
+    ecs: ECSClient, cluster: str, name: str, task_definition_arn: str, *, desired_count: int = 1
 ) -> str:
     """Create an EC2 service; return its ARN. (moto starts no task for it.)"""
     service = ecs.create_service(

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.aws.errors import InventoryError, call
 from rolewarden.evaluation.config_events import ConfigurationItem
 from rolewarden.evaluation.config_rule import ConfigVerdict
 from rolewarden.observability import logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_config.literals import ResourceTypeType
+    from mypy_boto3_config.type_defs import ResourceKeyTypeDef
 
 PUT_EVALUATIONS_BATCH = 100
 
@@ -45,7 +50,9 @@ def fetch_item(clients: AwsClients, summary: ConfigurationItem) -> Configuration
     cannot return it (not recorded, or not readable), the summary serves.
     """
     config = clients.client("config")
-    key = {"resourceType": summary.resource_type, "resourceId": summary.resource_id}
+    # The resource type as the event names it: one of the stubs' Config resource types.
+    resource_type = cast("ResourceTypeType", summary.resource_type)
+    key: ResourceKeyTypeDef = {"resourceType": resource_type, "resourceId": summary.resource_id}
     try:
         answer = call(
             InventoryError,

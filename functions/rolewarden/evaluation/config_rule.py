@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.evaluation.account import evaluate_account
@@ -31,6 +32,9 @@ from rolewarden.rules.context import RuleContext
 from rolewarden.rules.model import Compliance, Evaluation, Finding
 from rolewarden.rules.registry import REGISTRY
 from rolewarden.rules.resources import EC2_INSTANCE, ECS_TASK_DEFINITION, IAM_ROLE
+
+if TYPE_CHECKING:
+    from mypy_boto3_config.type_defs import EvaluationTypeDef
 
 IAM_POLICY = "AWS::IAM::Policy"
 MAX_ANNOTATION = 256
@@ -52,7 +56,7 @@ class ConfigVerdict:
     annotation: str
     ordering_timestamp: datetime
 
-    def as_put_evaluation(self) -> dict[str, object]:
+    def as_put_evaluation(self) -> EvaluationTypeDef:
         return {
             "ComplianceResourceType": self.resource_type,
             "ComplianceResourceId": self.resource_id,

@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rolewarden.aws.clients import AwsClients
@@ -105,7 +105,7 @@ def parse_ecs_agent_settings(user_data: str) -> dict[str, str]:
     return settings
 
 
-def _instance(raw: dict[str, Any], region: str, account: str, partition: str) -> Instance:
+def _instance(raw: Mapping[str, Any], region: str, account: str, partition: str) -> Instance:
     options = raw.get("MetadataOptions", {})
     return Instance(
         instance_id=raw["InstanceId"],

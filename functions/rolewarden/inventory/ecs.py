@@ -9,9 +9,9 @@ remembers the revisions it reads only as context, and where hosts are registered
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.aws.errors import InventoryError, call
@@ -35,6 +35,14 @@ FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
 # other (REGISTERING, DEREGISTERING, INACTIVE...) every cluster is listed afresh.
 REGISTERED = frozenset({"ACTIVE", "DRAINING"})
 T = TypeVar("T")
+# The ECS listings read page by page.
+EcsListing = Literal[
+    "list_clusters",
+    "list_container_instances",
+    "list_services",
+    "list_task_definitions",
+    "list_tasks",
+]
 
 
 @dataclass
@@ -294,9 +302,11 @@ class EcsReader:
         )
         return clusters
 
-    def _paginate(self, operation: str, key: str, **arguments: Any) -> list[str]:
+    def _paginate(self, operation: EcsListing, key: str, **arguments: Any) -> list[str]:
         paginator = self.ecs.get_paginator(operation)
-        pages = paginator.paginate(**arguments, PaginationConfig={"PageSize": LIST_PAGE_SIZE})
+        pages: Iterable[Mapping[str, Any]] = paginator.paginate(
+            **arguments, PaginationConfig={"PageSize": LIST_PAGE_SIZE}
+        )
         return [item for page in pages for item in page.get(key, [])]
 
     def _guard(self, operation: str, resource: str, read: Callable[[], T], default: T) -> T:
@@ -308,7 +318,7 @@ class EcsReader:
             return default
 
 
-def _container_instance(raw: dict[str, Any], cluster: str) -> ContainerInstance:
+def _container_instance(raw: Mapping[str, Any], cluster: str) -> ContainerInstance:
     return ContainerInstance(
         arn=raw["containerInstanceArn"],
         cluster_arn=cluster,
@@ -316,7 +326,9 @@ def _container_instance(raw: dict[str, Any], cluster: str) -> ContainerInstance:
     )
 
 
-def _task_definition(raw: dict[str, Any], tags: list[dict[str, str]] | None) -> TaskDefinition:
+def _task_definition(
+    raw: Mapping[str, Any], tags: Iterable[Mapping[str, Any]] | None
+) -> TaskDefinition:
     return TaskDefinition(
         arn=raw["taskDefinitionArn"],
         family=raw["family"],
@@ -332,7 +344,7 @@ def _task_definition(raw: dict[str, Any], tags: list[dict[str, str]] | None) -> 
     )
 
 
-def _task(raw: dict[str, Any], cluster: str) -> Task:
+def _task(raw: Mapping[str, Any], cluster: str) -> Task:
     overrides = raw.get("overrides") or {}
     return Task(
         arn=raw["taskArn"],
@@ -347,7 +359,7 @@ def _task(raw: dict[str, Any], cluster: str) -> Task:
     )
 
 
-def service_launch_type(service: dict[str, Any]) -> str | None:
+def service_launch_type(service: Mapping[str, Any]) -> str | None:
     """A service on Fargate capacity providers only is a Fargate service."""
     providers = {
         item.get("capacityProvider") for item in service.get("capacityProviderStrategy") or []

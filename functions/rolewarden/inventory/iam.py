@@ -10,7 +10,7 @@ so documents are cached for the life of the process.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rolewarden.aws.arn import Arn, is_aws_managed_policy
 from rolewarden.aws.clients import AwsClients
@@ -25,6 +25,10 @@ from rolewarden.inventory.snapshot import (
     ScanError,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
+
 GLOBAL = "global"
 PAGE_SIZE = 1000  # IAM list calls return 100 items unless asked for more; 1000 at most
 # (policy ARN, version id) -> document. AWS managed policy versions are immutable.
@@ -33,6 +37,16 @@ _AWS_POLICY_VERSIONS: dict[tuple[str, str], Any] = {}
 SkipDocument = Callable[[str], bool]
 FULL_READ = ["Role", "LocalManagedPolicy"]
 NOT_FOUND = ("NoSuchEntity", "NoSuchEntityException")
+# The IAM listings read page by page.
+IamListing = Literal[
+    "get_account_authorization_details",
+    "list_attached_role_policies",
+    "list_entities_for_policy",
+    "list_instance_profiles",
+    "list_instance_profiles_for_role",
+    "list_policies",
+    "list_role_policies",
+]
 
 
 def read_iam(clients: AwsClients, skip_document: SkipDocument) -> IamInventory:
@@ -232,20 +246,22 @@ def _attached_aws_policy_versions(clients: AwsClients, inventory: IamInventory) 
     return {policy["Arn"]: policy["DefaultVersionId"] for policy in policies}
 
 
-def _pages(iam: Any, method: str, **arguments: Any) -> Iterable[dict[str, Any]]:
+def _pages(iam: IAMClient, method: IamListing, **arguments: Any) -> Iterable[Mapping[str, Any]]:
     paginator = iam.get_paginator(method)
-    pages: Iterable[dict[str, Any]] = paginator.paginate(
+    pages: Iterable[Mapping[str, Any]] = paginator.paginate(
         **arguments, PaginationConfig={"PageSize": PAGE_SIZE}
     )
     return pages
 
 
-def _listed(iam: Any, method: str, key: str, **arguments: Any) -> list[dict[str, Any]]:
+def _listed(
+    iam: IAMClient, method: IamListing, key: str, **arguments: Any
+) -> list[Mapping[str, Any]]:
     """The items under `key` of every page."""
     return [item for page in _pages(iam, method, **arguments) for item in page.get(key, [])]
 
 
-def _read_authorization_details(iam: Any, inventory: IamInventory) -> None:
+def _read_authorization_details(iam: IAMClient, inventory: IamInventory) -> None:
     for page in _pages(iam, "get_account_authorization_details", Filter=FULL_READ):
         for detail in page.get("RoleDetailList", []):
             role = _role_from_details(detail)
@@ -257,23 +273,22 @@ def _read_authorization_details(iam: Any, inventory: IamInventory) -> None:
             inventory.managed_policies[policy.arn] = policy
 
 
-def _get_instance_profile(iam: Any, name: str) -> dict[str, Any]:
+def _get_instance_profile(iam: IAMClient, name: str) -> Mapping[str, Any]:
     response = call(
         InventoryError,
         "iam:GetInstanceProfile",
         iam.get_instance_profile,
         InstanceProfileName=name,
     )
-    profile: dict[str, Any] = response["InstanceProfile"]
-    return profile
+    return response["InstanceProfile"]
 
 
-def _default_version_id(iam: Any, arn: str) -> str:
+def _default_version_id(iam: IAMClient, arn: str) -> str:
     policy = call(InventoryError, "iam:GetPolicy", iam.get_policy, PolicyArn=arn)["Policy"]
     return str(policy["DefaultVersionId"])
 
 
-def _version_document(iam: Any, arn: str, version: str) -> Any:
+def _version_document(iam: IAMClient, arn: str, version: str) -> Any:
     response = call(
         InventoryError,
         "iam:GetPolicyVersion",
@@ -299,7 +314,7 @@ def _read_customer_policy(clients: AwsClients, inventory: IamInventory, arn: str
     inventory.managed_policies[arn] = policy
 
 
-def _customer_policy(iam: Any, arn: str) -> ManagedPolicy:
+def _customer_policy(iam: IAMClient, arn: str) -> ManagedPolicy:
     policy = iam.get_policy(PolicyArn=arn)["Policy"]
     version = policy["DefaultVersionId"]
     document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
@@ -307,8 +322,8 @@ def _customer_policy(iam: Any, arn: str) -> ManagedPolicy:
 
 
 def _read_role(
-    iam: Any, name: str, skip_policies_if_unused: bool
-) -> tuple[Role, list[dict[str, Any]]]:
+    iam: IAMClient, name: str, skip_policies_if_unused: bool
+) -> tuple[Role, list[Mapping[str, Any]]]:
     """The role, and its instance profiles as ListInstanceProfilesForRole shows them."""
     detail = iam.get_role(RoleName=name)["Role"]
     profiles = [
@@ -340,7 +355,7 @@ def _read_role(
     return role, profiles
 
 
-def _role_from_details(detail: dict[str, Any], permissions_read: bool = True) -> Role:
+def _role_from_details(detail: Mapping[str, Any], permissions_read: bool = True) -> Role:
     return Role(
         arn=detail["Arn"],
         name=detail["RoleName"],
@@ -362,7 +377,7 @@ def _role_from_details(detail: dict[str, Any], permissions_read: bool = True) ->
     )
 
 
-def _customer_policy_from_details(detail: dict[str, Any]) -> ManagedPolicy:
+def _customer_policy_from_details(detail: Mapping[str, Any]) -> ManagedPolicy:
     default = detail.get("DefaultVersionId")
     document = next(
         (
@@ -376,7 +391,7 @@ def _customer_policy_from_details(detail: dict[str, Any]) -> ManagedPolicy:
     return ManagedPolicy(detail["Arn"], name, default, document)
 
 
-def _add_profile(inventory: IamInventory, profile: dict[str, Any]) -> None:
+def _add_profile(inventory: IamInventory, profile: Mapping[str, Any]) -> None:
     inventory.instance_profiles[profile["Arn"]] = InstanceProfile(
         arn=profile["Arn"],
         name=profile["InstanceProfileName"],

@@ -11,10 +11,15 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolewarden.aws.errors import AwsError, call, pages
 from rolewarden.rules.model import Finding
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UpdateTypeDef
+
 
 # An item nobody has seen for this long is forgotten (TTL): it returns as new.
 RETENTION = timedelta(days=30)
@@ -45,7 +50,7 @@ class Seen:
 
 
 class FindingsState:
-    def __init__(self, dynamodb: Any, table: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
         self.dynamodb = dynamodb
         self.table = table
 
@@ -131,7 +136,7 @@ class FindingsState:
         self, finding_ids: list[str], expression: str, now: datetime, condition: str
     ) -> bool:
         """One TransactWriteItems; False when DynamoDB cancelled it (nothing was written)."""
-        updates = [
+        updates: list[TransactWriteItemTypeDef] = [
             {"Update": _update_request(self.table, fid, expression, now, condition)}
             for fid in finding_ids
         ]
@@ -229,7 +234,7 @@ def _rounds(limit: int = 6) -> Iterator[int]:
 
 def _update_request(
     table: str, finding_id: str, expression: str, now: datetime, condition: str
-) -> dict[str, Any]:
+) -> UpdateTypeDef:
     """An UpdateItem's parameters (a TransactWriteItems `Update` takes the same): only an
     existing item, never a partial one created."""
     return {

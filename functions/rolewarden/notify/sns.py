@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.aws.errors import AwsError, call
 from rolewarden.notify.channel import Call, NotifyError
 from rolewarden.notify.notice import Notice
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import PublishBatchRequestEntryTypeDef
 
 # SNS takes 256 KiB per message, attributes included; keep room for them.
 MESSAGE_LIMIT = 240 * 1024
@@ -51,12 +55,19 @@ class SnsChannel:
             calls.append(Call(group, make))
         return calls
 
-    def _publish(self, entry: dict[str, Any]) -> dict[int, str]:
-        fields = {name: value for name, value in entry.items() if name != "Id"}
-        call(SnsError, "sns:Publish", self._sns().publish, TopicArn=self.topic_arn, **fields)
+    def _publish(self, entry: PublishBatchRequestEntryTypeDef) -> dict[int, str]:
+        call(
+            SnsError,
+            "sns:Publish",
+            self._sns().publish,
+            TopicArn=self.topic_arn,
+            Subject=entry["Subject"],
+            Message=entry["Message"],
+            MessageAttributes=entry["MessageAttributes"],
+        )
         return {}
 
-    def _publish_batch(self, entries: list[dict[str, Any]]) -> dict[int, str]:
+    def _publish_batch(self, entries: list[PublishBatchRequestEntryTypeDef]) -> dict[int, str]:
         """The entries SNS did not take, by position, with SNS's reason."""
         answer = call(
             SnsError,
@@ -76,11 +87,11 @@ class SnsChannel:
             if each["Id"] not in taken
         }
 
-    def _sns(self) -> Any:
+    def _sns(self) -> SNSClient:
         return self.clients.client("sns", Arn.parse(self.topic_arn).region)
 
 
-def entry(notice: Notice, id_: str = "0") -> dict[str, Any]:
+def entry(notice: Notice, id_: str = "0") -> PublishBatchRequestEntryTypeDef:
     """What SNS is given for one notice (a PublishBatch entry; Publish takes the same
     fields but the `Id`)."""
     return {
@@ -94,7 +105,7 @@ def entry(notice: Notice, id_: str = "0") -> dict[str, Any]:
     }
 
 
-def payload_size(entry: dict[str, Any]) -> int:
+def payload_size(entry: PublishBatchRequestEntryTypeDef) -> int:
     """The bytes an entry counts towards SNS's limits: message, subject and attributes."""
     attributes = sum(
         len(name.encode()) + len(value["DataType"]) + len(value["StringValue"].encode())

@@ -81,7 +81,7 @@ class HourlyCap:
                 "ExpressionAttributeValues": {":read": {"N": str(version)}},
             }
         )
-        item = {
+        item: dict[str, Any] = {
             **self._key(),
             "charged": {"L": [{"S": when.isoformat()} for when in charged]},
             "version": {"N": str(version + 1)},

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.errors import AwsError, call, pages
@@ -27,6 +27,10 @@ from rolewarden.remediation.signing import (
     SigningError,
     canonical,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 ENTRY_PREFIX = "entry#"
 RESTORED_PREFIX = "restored#"
@@ -144,7 +148,9 @@ def new_journal_id(now: datetime) -> str:
 
 
 class Journal:
-    def __init__(self, dynamodb: Any, table: str, signer: JournalSigner | None = None) -> None:
+    def __init__(
+        self, dynamodb: DynamoDBClient, table: str, signer: JournalSigner | None = None
+    ) -> None:
         self.dynamodb = dynamodb
         self.table = table
         self.signer = signer  # None: entries are written unsigned, and none is restored
@@ -377,7 +383,7 @@ def writer_policy(writer_arn: str, userid: str) -> dict[str, Any]:
     }
 
 
-def create_table(dynamodb: Any, name: str, policy: dict[str, Any] | None = None) -> None:
+def create_table(dynamodb: DynamoDBClient, name: str, policy: dict[str, Any] | None = None) -> None:
     """The schema of template.yaml's JournalTable, for the CLI without the stack, with
     `policy` (`writer_policy`) as its resource policy once it is ACTIVE."""
     creating = f"cannot create journal table {name}"
@@ -409,7 +415,7 @@ def create_table(dynamodb: Any, name: str, policy: dict[str, Any] | None = None)
         _put_policy(dynamodb, created["TableDescription"]["TableArn"], name, policy)
 
 
-def _put_policy(dynamodb: Any, arn: str, name: str, policy: dict[str, Any]) -> None:
+def _put_policy(dynamodb: DynamoDBClient, arn: str, name: str, policy: dict[str, Any]) -> None:
     """Put the policy on the new table (CreateTable's ResourcePolicy would leave no moment
     without it, but the emulator ignores it; the table is empty meanwhile, and an entry
     written then is unsigned, never restored). NO_POLICY: refused if one is already

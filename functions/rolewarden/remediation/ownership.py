@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
@@ -24,6 +24,10 @@ from rolewarden.remediation.stack_templates import (
     load_template,
 )
 from rolewarden.rules.model import Finding
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+
 
 GONE = ("DELETE_COMPLETE", "DELETE_IN_PROGRESS")  # a stack being deleted puts nothing back
 NO_ECHO = "****"
@@ -98,7 +102,7 @@ def inline_policy_stacks(
 
 
 def _stack_policies(
-    cloudformation: Any, stack: Mapping[str, Any], region_pseudo: Mapping[str, str]
+    cloudformation: CloudFormationClient, stack: Mapping[str, Any], region_pseudo: Mapping[str, str]
 ) -> StackPolicies:
     name = str(stack["StackName"])
     try:

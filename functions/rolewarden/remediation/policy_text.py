@@ -8,12 +8,16 @@ what undo puts back is byte for byte what was there.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.aws.errors import call
 from rolewarden.remediation.change import ActionError
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam.type_defs import PolicyVersionTypeDef
 
 
 def role_policy_text(clients: AwsClients, role_name: str, policy_name: str) -> str:
@@ -40,22 +44,23 @@ def policy_version_text(clients: AwsClients, policy_arn: str, version_id: str) -
     return decoded(response["PolicyVersion"]["Document"])
 
 
-def default_version(clients: AwsClients, policy_arn: str) -> dict[str, Any]:
+def default_version(clients: AwsClients, policy_arn: str) -> PolicyVersionTypeDef:
     """A managed policy's default version (GetPolicy, then GetPolicyVersion), as IAM
     returns it: `VersionId` and its `Document`, decoded by botocore."""
     iam = clients.client("iam")
     policy = call(ActionError, "iam:GetPolicy", iam.get_policy, PolicyArn=policy_arn)["Policy"]
-    version: dict[str, Any] = call(
+    return call(
         ActionError,
         "iam:GetPolicyVersion",
         iam.get_policy_version,
         PolicyArn=policy_arn,
         VersionId=policy["DefaultVersionId"],
     )["PolicyVersion"]
-    return version
 
 
-def decoded(text: str) -> str:
+def decoded(text: str | Mapping[str, Any]) -> str:
+    if not isinstance(text, str):  # iam_policy_text() leaves documents as text: never here
+        raise ActionError("IAM's policy text was decoded on the way: it cannot be kept as is")
     return unquote(text)  # what botocore's decoding does before json.loads, and only that
 
 

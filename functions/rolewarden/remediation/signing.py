@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from rolewarden.aws.errors import AwsError, call
 
-MAC_ALGORITHM = "HMAC_SHA_256"
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+
+
+MAC_ALGORITHM: Final = "HMAC_SHA_256"
 # A MAC of this text cannot be taken for the MAC of any other kind of message.
 DOMAIN = b"rolewarden-journal-entry-v1\n"
 KEY_ADMINISTRATION = [
@@ -52,7 +56,7 @@ def canonical(document: dict[str, Any]) -> bytes:
 
 
 class JournalSigner:
-    def __init__(self, kms: Any, key_id: str) -> None:
+    def __init__(self, kms: KMSClient, key_id: str) -> None:
         self.kms = kms
         self.key_id = key_id
 
@@ -116,7 +120,7 @@ def key_policy(account: str, partition: str, writer_arn: str) -> dict[str, Any]:
     }
 
 
-def create_key(kms: Any, table: str, account: str, partition: str, writer_arn: str) -> str:
+def create_key(kms: KMSClient, table: str, account: str, partition: str, writer_arn: str) -> str:
     """An HMAC key for a journal table the CLI created; returns its ARN."""
     response = call(
         SigningError,

@@ -14,10 +14,14 @@ deployment of one's own) there is nothing to compare with.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rolewarden.aws.errors import AwsError, call
 from rolewarden.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+
 
 # setting field -> the template's logical id, and the variable a person sees
 STACK_RESOURCES = {
@@ -31,7 +35,7 @@ class StackReadError(AwsError):
     """CloudFormation could not say which stack this function belongs to."""
 
 
-def stack_resources(cloudformation: Any, function_name: str) -> dict[str, str]:
+def stack_resources(cloudformation: CloudFormationClient, function_name: str) -> dict[str, str]:
     """Logical id -> physical id of the stack this function belongs to ({}: no stack)."""
     try:
         response = call(

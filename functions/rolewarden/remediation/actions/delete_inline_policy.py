@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.aws.errors import call
@@ -23,6 +23,9 @@ from rolewarden.remediation.change import (
 )
 from rolewarden.remediation.params import ActionParams
 from rolewarden.remediation.policy_text import parsed, role_policy_text
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 
 class DeleteInlinePolicyParams(ActionParams):
@@ -129,7 +132,7 @@ def _moved_on(change: Change, text: str | None) -> str:
     )
 
 
-def _role_exists(iam: Any, target: Mapping[str, Any]) -> bool:
+def _role_exists(iam: IAMClient, target: Mapping[str, Any]) -> bool:
     """GetRolePolicy says NoSuchEntity for a missing role too: that is not 'policy deleted'."""
     try:
         call(

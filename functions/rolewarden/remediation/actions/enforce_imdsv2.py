@@ -15,6 +15,7 @@ makes the change exact either way. Undo sends the old set back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -110,7 +111,7 @@ class EnforceImdsV2(Action[EnforceImdsV2Params]):
         instances = [i for r in response.get("Reservations", []) for i in r["Instances"]]
         if not instances:
             raise ActionError(f"instance {instance_id} not found")
-        options = instances[0].get("MetadataOptions", {})
+        options: Mapping[str, Any] = instances[0].get("MetadataOptions", {})
         return {name: options[name] for name in OPTIONS if name in options}
 
     def undo(self, clients: AwsClients, change: Change) -> None:

@@ -14,9 +14,9 @@ tag, and the one found is adopted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolewarden.aws.arn import Arn, MalformedArnError
 from rolewarden.aws.clients import AwsClients
@@ -32,6 +32,10 @@ from rolewarden.remediation.change import (
 )
 from rolewarden.remediation.lost_reply import create_once
 from rolewarden.remediation.params import ActionParams
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
+
 
 # What DescribeTaskDefinition returns that RegisterTaskDefinition takes back.
 COPIED = (
@@ -216,12 +220,17 @@ def _tagged(clients: AwsClients, change: Change) -> list[str]:
         return []
     family, old = _family_and_revision(change.target["task_definition_arn"])
     ecs = clients.client("ecs", change.region)
-    pages = _pages(
-        ecs, "list_task_definitions", "taskDefinitionArns", familyPrefix=family, status="ACTIVE"
+    listed = pages(
+        ActionError,
+        "ecs:list_task_definitions",
+        ecs.get_paginator("list_task_definitions").paginate,
+        familyPrefix=family,
+        status="ACTIVE",
     )
     newer = sorted(
         (revision, arn)
-        for arn in pages
+        for page in listed
+        for arn in page["taskDefinitionArns"]
         for name, revision in [_family_and_revision(arn)]
         if name == family and revision > old
     )
@@ -239,7 +248,7 @@ def _family_and_revision(arn: str) -> tuple[str, int]:
     return definition.family, definition.revision or 0
 
 
-def _describe(clients: AwsClients, region: str, arn: str) -> tuple[dict[str, Any], list[Any]]:
+def _describe(clients: AwsClients, region: str, arn: str) -> tuple[Mapping[str, Any], list[Any]]:
     ecs = clients.client("ecs", region)
     response = call(
         ActionError,
@@ -252,7 +261,7 @@ def _describe(clients: AwsClients, region: str, arn: str) -> tuple[dict[str, Any
 
 
 def _existing_revision(
-    clients: AwsClients, region: str, old: dict[str, Any], role_arn: str
+    clients: AwsClients, region: str, old: Mapping[str, Any], role_arn: str
 ) -> str | None:
     """The family's latest ACTIVE revision, when it is this one plus the task role."""
     latest, _tags = _describe(clients, region, old["family"])  # a family names its latest
@@ -267,8 +276,15 @@ def _existing_revision(
 
 def _services_running(clients: AwsClients, region: str, task_definition_arn: str) -> Iterator[str]:
     ecs = clients.client("ecs", region)
-    for cluster in _pages(ecs, "list_clusters", "clusterArns"):
-        arns = list(_pages(ecs, "list_services", "serviceArns", cluster=cluster))
+    clusters = pages(ActionError, "ecs:list_clusters", ecs.get_paginator("list_clusters").paginate)
+    for cluster in (arn for page in clusters for arn in page["clusterArns"]):
+        listed = pages(
+            ActionError,
+            "ecs:list_services",
+            ecs.get_paginator("list_services").paginate,
+            cluster=cluster,
+        )
+        arns = [arn for page in listed for arn in page["serviceArns"]]
         for start in range(0, len(arns), 10):  # DescribeServices takes 10 at a time
             described = call(
                 ActionError,
@@ -282,12 +298,6 @@ def _services_running(clients: AwsClients, region: str, task_definition_arn: str
                     yield str(service["serviceArn"])
 
 
-def _pages(ecs: Any, operation: str, key: str, **kwargs: Any) -> Iterator[str]:
-    paginate = ecs.get_paginator(operation).paginate
-    for page in pages(ActionError, f"ecs:{operation}", paginate, **kwargs):
-        yield from page[key]
-
-
 def _cluster_of(service_arn: str) -> str:
     """arn:aws:ecs:region:account:service/CLUSTER/NAME (the long ARN format)."""
     try:
@@ -299,7 +309,7 @@ def _cluster_of(service_arn: str) -> str:
     return cluster
 
 
-def _move(ecs: Any, service_arn: str, task_definition_arn: str) -> None:
+def _move(ecs: ECSClient, service_arn: str, task_definition_arn: str) -> None:
     call(
         ActionError,
         "ecs:UpdateService",

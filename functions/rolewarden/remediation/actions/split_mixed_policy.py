@@ -22,7 +22,7 @@ older self would undo someone's edit.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Self
 from urllib.parse import unquote
@@ -312,7 +312,9 @@ def _version_number(version_id: str) -> int:
 def _other_users(clients: AwsClients, arn: str, role_name: str) -> list[str]:
     """Every role, user and group the policy is attached to, but this role."""
     iam = clients.client("iam")
-    pages = iam.get_paginator("list_entities_for_policy").paginate(PolicyArn=arn)
+    pages: Iterable[Mapping[str, Any]] = iam.get_paginator("list_entities_for_policy").paginate(
+        PolicyArn=arn
+    )
     entities = call(
         ActionError,
         "iam:ListEntitiesForPolicy",

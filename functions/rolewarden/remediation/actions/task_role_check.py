@@ -16,13 +16,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.aws.errors import InventoryError, call
 from rolewarden.policy.catalogue import matches
 from rolewarden.remediation.change import ActionError
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 ASSUME_ROLE = "sts:AssumeRole"
@@ -96,7 +100,7 @@ def _role_problem(clients: AwsClients, role_arn: str, name: str) -> str | None:
     return None
 
 
-def _instance_profiles(iam: Any, role_name: str) -> list[str]:
+def _instance_profiles(iam: IAMClient, role_name: str) -> list[str]:
     pages = iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=role_name)
     names: list[str] = call(
         ActionError,
