@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
-from rolewarden.aws.errors import call
+from rolewarden.aws.errors import call, pages
 from rolewarden.remediation.change import ActionError
 from rolewarden.remediation.stack_templates import (
     InlinePolicy,
@@ -85,12 +85,12 @@ def inline_policy_stacks(
         "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
     }
     cloudformation = clients.client("cloudformation", region)
-    pages = cloudformation.get_paginator("describe_stacks").paginate()
-    stacks = call(
+    listed = pages(
         ActionError,
         "cloudformation:DescribeStacks",
-        lambda: [stack for page in pages for stack in page.get("Stacks", [])],
+        cloudformation.get_paginator("describe_stacks").paginate,
     )
+    stacks = [stack for page in listed for stack in page.get("Stacks", [])]
     found = []
     for stack in stacks:
         if stack.get("StackStatus") in GONE:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rolewarden.aws.clients import AwsClients
-from rolewarden.aws.errors import call
+from rolewarden.aws.errors import call, pages
 from rolewarden.remediation.change import Action, ActionError, Change, State
 from rolewarden.remediation.params import ActionParams
 
@@ -44,14 +44,13 @@ class DetachManagedPolicy(Action[DetachManagedPolicyParams]):
 
     def read(self, clients: AwsClients, change: Change) -> State:
         iam = clients.client("iam")
-        pages = iam.get_paginator("list_attached_role_policies").paginate(
-            RoleName=change.target["role_name"]
-        )
-        arns = call(
+        listed = pages(
             ActionError,
             "iam:ListAttachedRolePolicies",
-            lambda: {p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]},
+            iam.get_paginator("list_attached_role_policies").paginate,
+            RoleName=change.target["role_name"],
         )
+        arns = {p["PolicyArn"] for page in listed for p in page["AttachedPolicies"]}
         return {"attached": change.target["policy_arn"] in arns}
 
     def undo(self, clients: AwsClients, change: Change) -> None:

@@ -31,7 +31,7 @@ from pydantic import Field, model_validator
 
 from rolewarden.aws.arn import is_aws_managed_policy
 from rolewarden.aws.clients import AwsClients
-from rolewarden.aws.errors import call
+from rolewarden.aws.errors import call, pages
 from rolewarden.policy.digest import document_digest
 from rolewarden.remediation.actions.delete_inline_policy import DeleteInlinePolicy
 from rolewarden.remediation.change import (
@@ -312,23 +312,22 @@ def _version_number(version_id: str) -> int:
 def _other_users(clients: AwsClients, arn: str, role_name: str) -> list[str]:
     """Every role, user and group the policy is attached to, but this role."""
     iam = clients.client("iam")
-    pages: Iterable[Mapping[str, Any]] = iam.get_paginator("list_entities_for_policy").paginate(
-        PolicyArn=arn
-    )
-    entities = call(
+    listed: Iterable[Mapping[str, Any]] = pages(
         ActionError,
         "iam:ListEntitiesForPolicy",
-        lambda: [
-            entity
-            for page in pages
-            for kind, key, label in (
-                ("PolicyRoles", "RoleName", "role"),
-                ("PolicyUsers", "UserName", "user"),
-                ("PolicyGroups", "GroupName", "group"),
-            )
-            for entity in (f"{label} {item[key]}" for item in page.get(kind, []))
-        ],
+        iam.get_paginator("list_entities_for_policy").paginate,
+        PolicyArn=arn,
     )
+    entities = [
+        f"{label} {item[key]}"
+        for page in listed
+        for kind, key, label in (
+            ("PolicyRoles", "RoleName", "role"),
+            ("PolicyUsers", "UserName", "user"),
+            ("PolicyGroups", "GroupName", "group"),
+        )
+        for item in page.get(kind, [])
+    ]
     return sorted(entity for entity in entities if entity != f"role {role_name}")
 
 

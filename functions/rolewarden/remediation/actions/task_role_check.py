@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from rolewarden.aws.clients import AwsClients
-from rolewarden.aws.errors import InventoryError, call
+from rolewarden.aws.errors import InventoryError, call, pages
 from rolewarden.policy.catalogue import matches
 from rolewarden.remediation.change import ActionError
 
@@ -101,15 +101,13 @@ def _role_problem(clients: AwsClients, role_arn: str, name: str) -> str | None:
 
 
 def _instance_profiles(iam: IAMClient, role_name: str) -> list[str]:
-    pages = iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=role_name)
-    names: list[str] = call(
+    listed = pages(
         ActionError,
         "iam:ListInstanceProfilesForRole",
-        lambda: sorted(
-            p["InstanceProfileName"] for page in pages for p in page["InstanceProfiles"]
-        ),
+        iam.get_paginator("list_instance_profiles_for_role").paginate,
+        RoleName=role_name,
     )
-    return names
+    return sorted(p["InstanceProfileName"] for page in listed for p in page["InstanceProfiles"])
 
 
 def _caller(clients: AwsClients) -> tuple[str, str]:
