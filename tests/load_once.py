@@ -39,7 +39,7 @@ def share_botocore_data_loader() -> None:
 
 def load_aws_managed_policies_once() -> None:
     """moto's IAM backends build the AWS managed policies from data parsed once."""
-    moto_iam.IAMBackend._init_aws_policies = _aws_managed_policies  # type: ignore[method-assign]
+    moto_iam.IAMBackend._init_aws_policies = _aws_managed_policies  # type: ignore[method-assign,assignment]
 
 
 @functools.cache
