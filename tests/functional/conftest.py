@@ -1,8 +1,10 @@
 """Functional tests: RoleWarden in-process against moto (`mock_aws`).
 
-moto with AWS managed policies loaded takes a few seconds to start, so the test
-modules build one small account per class or module (`moto_account`) and give each
-scenario its own resources. `mock_aws` is the function-scoped variant.
+A moto account with AWS managed policies loaded costs a fraction of a second (they
+are parsed once per process: tests/load_once.py), seeding the demo account about half a
+second. Most test modules still build one small account per class or module
+(`moto_account`) and give each scenario its own resources. `mock_aws` is the
+function-scoped variant.
 """
 
 from __future__ import annotations

@@ -30,7 +30,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import boto3
-import botocore.session
 import pytest
 
 from functional.journals import with_journal_key
@@ -145,9 +144,7 @@ def recorded_session(calls: AwsCalls, region: str = REGION) -> boto3.Session:
     and answered here (as Config would answer: nothing failed). Lambda Invoke is
     recorded and answered as an asynchronous invoke (moto runs functions only in Docker).
     """
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _SHARED_LOADER)
-    session = boto3.Session(botocore_session=core, region_name=region)
+    session = boto3.Session(region_name=region)
 
     def record(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         calls.calls.append(
@@ -175,9 +172,6 @@ def recorded_session(calls: AwsCalls, region: str = REGION) -> boto3.Session:
 
 
 _ANSWER_HERE = "rolewarden_test_answers_here"
-# One loader (it caches the service models it read) for every recorded session: a fresh
-# botocore session would read the EC2 model again, about 0.3 s per invocation.
-_SHARED_LOADER = botocore.session.get_session().get_component("data_loader")
 
 
 # --- what a handler printed ------------------------------------------------------------
