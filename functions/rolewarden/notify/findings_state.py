@@ -8,7 +8,7 @@ resolved. DynamoDB's TTL deletes expired items late, so expiry is checked on rea
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -174,20 +174,11 @@ class FindingsState:
         for start in range(0, len(unique), BATCH_GET):
             keys = [{"finding_id": {"S": fid}} for fid in unique[start : start + BATCH_GET]]
             request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            for _round in _rounds():
-                if not request:
-                    break
-                response = call(
-                    FindingsStateError,
-                    self._at("BatchGetItem"),
-                    self.dynamodb.batch_get_item,
-                    RequestItems=request,
-                )
+            for response in _until_processed(self._get_batch, request, "UnprocessedKeys"):
                 for item in response.get("Responses", {}).get(self.table, []):
                     seen = _seen(item)
                     if seen.expires_at > now.timestamp():  # TTL deletes late
                         found[item["finding_id"]["S"]] = seen
-                request = response.get("UnprocessedKeys") or {}
         return found
 
     def _write(self, items: list[dict[str, Any]]) -> None:
@@ -197,16 +188,24 @@ class FindingsState:
                     {"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE]
                 ]
             }
-            for _round in _rounds():
-                if not request:
-                    break
-                response = call(
-                    FindingsStateError,
-                    self._at("BatchWriteItem"),
-                    self.dynamodb.batch_write_item,
-                    RequestItems=request,
-                )
-                request = response.get("UnprocessedItems") or {}
+            for _answer in _until_processed(self._write_batch, request, "UnprocessedItems"):
+                continue  # a write's answer holds nothing more to read
+
+    def _get_batch(self, request: dict[str, Any]) -> Mapping[str, Any]:
+        return call(
+            FindingsStateError,
+            self._at("BatchGetItem"),
+            self.dynamodb.batch_get_item,
+            RequestItems=request,
+        )
+
+    def _write_batch(self, request: dict[str, Any]) -> Mapping[str, Any]:
+        return call(
+            FindingsStateError,
+            self._at("BatchWriteItem"),
+            self.dynamodb.batch_write_item,
+            RequestItems=request,
+        )
 
     def _open_items(self) -> Iterator[dict[str, Any]]:
         for page in pages(
@@ -223,12 +222,22 @@ class FindingsState:
         return f"findings table {self.table}: {operation}"
 
 
-def _rounds(limit: int = 6) -> Iterator[int]:
-    """Rounds of a batch call for its unprocessed items: back off, then give up loudly."""
-    for round_ in range(limit):
+def _until_processed(
+    send: Callable[[dict[str, Any]], Mapping[str, Any]],
+    request: dict[str, Any],
+    unprocessed: str,
+    rounds: int = 6,
+) -> Iterator[Mapping[str, Any]]:
+    """Each answer to a batch call, then to the calls for what it left `unprocessed`, backing
+    off between them (never after the last one); gives up loudly after `rounds` calls."""
+    for round_ in range(rounds):
         if round_:
             time.sleep(0.05 * 2**round_)
-        yield round_
+        response = send(request)
+        yield response
+        request = response.get(unprocessed) or {}
+        if not request:
+            return
     raise FindingsStateError("DynamoDB kept items unprocessed (throttled): gave up")
 
 

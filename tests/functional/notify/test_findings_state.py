@@ -10,6 +10,9 @@ Scenarios:
      item vanished), each is marked on its own and the vanished one is not recreated.
   5. An event's resolve reads the ids first and writes only the open ones; a sweep
      resolves with one Scan of the table.
+  6. What DynamoDB leaves unprocessed (throttled) is asked again, backing off, until none
+     is left (on the last round too); six rounds of nothing done fail loudly. A batch done
+     at once waits for nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from typing import Any
 import boto3
 import pytest
 
+import rolewarden.notify.findings_state as findings_state
 from functional.events import AwsCalls, recorded_session
-from rolewarden.notify.findings_state import RETENTION, FindingsState
+from rolewarden.notify.findings_state import RETENTION, FindingsState, FindingsStateError
 from rolewarden.rules.model import Finding, Severity
 from sample_findings import a_finding, a_host_role_finding
 
@@ -215,3 +219,70 @@ def test_a_sweep_resolves_with_one_scan_and_one_transaction(
     assert resolved == sorted([east.finding_id, role.finding_id])
     assert calls.operations == ["dynamodb:Scan", "dynamodb:TransactWriteItems"]
     assert "resolved_at" not in item(state, west)
+
+
+UNPROCESSED = {"BatchWriteItem": "UnprocessedItems", "BatchGetItem": "UnprocessedKeys"}
+
+
+def leave_unprocessed(state: FindingsState, rounds: int) -> None:
+    """The first `rounds` answers to BatchWriteItem and BatchGetItem hand every item back
+    unprocessed, as DynamoDB does when it throttles (moto did the work all the same: a
+    put or get asked again is the same put or get)."""
+    left = {"BatchWriteItem": rounds, "BatchGetItem": rounds}
+    asked: dict[str, Any] = {}
+
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        asked.update(params)
+
+    def throttle(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        if left.get(model.name, 0) > 0:
+            left[model.name] -= 1
+            parsed[UNPROCESSED[model.name]] = asked["RequestItems"]
+            parsed.pop("Responses", None)
+
+    state.dynamodb.meta.events.register("before-parameter-build.dynamodb", remember)
+    state.dynamodb.meta.events.register("after-call.dynamodb", throttle)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+    monkeypatch.setattr(findings_state.time, "sleep", slept.append)
+    return slept
+
+
+def test_what_dynamodb_leaves_unprocessed_is_asked_again_until_done(
+    state: FindingsState, calls: AwsCalls, sleeps: list[float]
+) -> None:
+    # Given DynamoDB that hands everything back unprocessed five times in a row
+    leave_unprocessed(state, rounds=5)
+    bare = a_finding("i-1")
+    calls.clear()
+
+    # When a finding is recorded
+    due = state.record([bare], T0, dedup_hours=24)
+
+    # Then the sixth round of each call does it, after five waits each, none after it
+    assert due.new == [bare]
+    assert calls.operations == ["dynamodb:BatchGetItem"] * 6 + ["dynamodb:BatchWriteItem"] * 6
+    assert sleeps == [0.1, 0.2, 0.4, 0.8, 1.6] * 2
+    assert item(state, bare)["first_seen"]["S"] == T0.isoformat()
+
+
+def test_a_batch_dynamodb_never_processes_fails_loudly(
+    state: FindingsState, sleeps: list[float]
+) -> None:
+    leave_unprocessed(state, rounds=6)
+
+    with pytest.raises(FindingsStateError, match="kept items unprocessed"):
+        state.record([a_finding("i-1")], T0, dedup_hours=24)
+
+
+def test_a_batch_done_at_once_waits_for_nothing(
+    state: FindingsState, calls: AwsCalls, sleeps: list[float]
+) -> None:
+    calls.clear()
+    state.record([a_finding("i-1")], T0, dedup_hours=24)
+
+    assert calls.operations == ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
+    assert sleeps == []
