@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from rolewarden.inventory.snapshot import Role, Snapshot
+from rolewarden.migration.documents import trust_policy
 from rolewarden.migration.plan import (
     MigrationPlan,
     MigrationRefusedError,
@@ -232,3 +233,45 @@ def test_scenario_5_bad_or_taken_role_names_refuse_their_family_only() -> None:
     )
     assert refusals["web"] is None
     assert [family.family for family in result.refused] == [long_family, "orders"]
+
+
+def test_scenario_1_statements_of_several_policies_keep_sids_iam_accepts() -> None:
+    # Given two application policies whose statements share the Sid "Read"
+    snapshot = empty_snapshot()
+    orders = {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    table = {**orders, "Action": "dynamodb:GetItem"}
+    role = host_role(
+        snapshot,
+        inline={
+            "orders": {"Version": "2012-10-17", "Statement": [orders]},
+            "table": {"Version": "2012-10-17", "Statement": [table]},
+        },
+    )
+    _, container = add_ecs_host(snapshot, role, http_tokens="optional")
+    add_task(snapshot, add_task_definition(snapshot, "web"), container)
+
+    # When the migration is planned
+    (family,) = plan(snapshot, role).families
+
+    # Then both statements move, each with a Sid of its own (IAM wants them unique)
+    statements = family.policy_document["Statement"]
+    assert [(s["Sid"], s["Action"]) for s in statements] == [
+        ("Read", ["s3:GetObject"]),
+        ("Read2", ["dynamodb:GetItem"]),
+    ]
+
+
+def test_scenario_1_a_family_in_two_regions_is_trusted_from_the_tasks_of_both() -> None:
+    # When the trust policy is made for a family running in two regions
+    (statement,) = trust_policy("aws", ACCOUNT, ["us-east-1", "eu-west-1"])["Statement"]
+
+    # Then ECS tasks of the account in either region may assume the role, no others
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {
+            "aws:SourceArn": [
+                f"arn:aws:ecs:eu-west-1:{ACCOUNT}:*",
+                f"arn:aws:ecs:us-east-1:{ACCOUNT}:*",
+            ]
+        },
+    }
