@@ -18,6 +18,8 @@ Scenarios:
      policies could not all be read -> refused (MigrationRefusedError): nothing planned.
   5. A family whose name makes an invalid IAM role name, or whose role name exists
      already -> that family is refused, with the reason; the others are planned.
+  6. A family with a later ACTIVE revision that has a task role (tasks left on an older
+     one) -> refused: replace those tasks with that revision instead.
 """
 
 from __future__ import annotations
@@ -245,7 +247,27 @@ def _family_plan(
         policy_document=document,
         trust_policy=trust_policy(snapshot.partition, snapshot.account, users.regions),
         boundary_arn=boundary_arn,
-        refusal=_refusal(name, taken),
+        refusal=_refusal(name, taken) or _has_moved(snapshot, revisions[-1]),
+    )
+
+
+def _has_moved(snapshot: Snapshot, running: RevisionFacts) -> str | None:
+    """A later ACTIVE revision of the family with a task role: the tasks still on older
+    ones need replacing with it, not a role of their own."""
+    later = [
+        definition
+        for definition in snapshot.task_definitions.values()
+        if definition.family == running.family
+        and definition.status == "ACTIVE"
+        and definition.task_role_arn
+        and definition.revision > running.revision
+    ]
+    if not later:
+        return None
+    newest = max(later, key=lambda definition: definition.revision)
+    return (
+        f"{running.family}:{newest.revision} has a task role already ({newest.task_role_arn}): "
+        "replace the tasks and services still on older revisions with it instead"
     )
 
 

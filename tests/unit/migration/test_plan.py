@@ -275,3 +275,22 @@ def test_scenario_1_a_family_in_two_regions_is_trusted_from_the_tasks_of_both() 
             ]
         },
     }
+
+
+def test_scenario_6_a_family_already_given_a_task_role_is_refused() -> None:
+    # Given web:2 with a task role, and a task left on web:1 without one
+    snapshot = empty_snapshot()
+    role = host_role(snapshot)
+    _, container = add_ecs_host(snapshot, role, http_tokens="optional")
+    add_task(snapshot, add_task_definition(snapshot, "web", 1), container)
+    task_role = f"arn:aws:iam::{ACCOUNT}:role/web-role"
+    add_task_definition(snapshot, "web", 2, task_role_arn=task_role)
+
+    # When the migration is planned
+    (family,) = plan(snapshot, role).families
+
+    # Then the family is refused: the task is to be replaced with web:2
+    assert family.refusal == (
+        f"web:2 has a task role already ({task_role}): replace the tasks and services "
+        "still on older revisions with it instead"
+    )
