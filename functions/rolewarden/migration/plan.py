@@ -14,8 +14,9 @@ Scenarios:
      IMDS, a Fargate service -> not part of the plan.
   3. What stays on the host role: the baseline policies, and a mixed policy cut down to
      its baseline statements; the purely application ones leave it.
-  4. A role that is not an ECS host role, that grants no application permission, or whose
-     policies could not all be read -> refused (MigrationRefusedError): nothing planned.
+  4. A role that is not an ECS host role, that grants no application permission, whose
+     policies could not all be read, or whose boundary is not the one the settings name
+     -> refused (MigrationRefusedError): nothing planned.
   5. A family whose name makes an invalid IAM role name, or whose role name exists
      already -> that family is refused, with the reason; the others are planned.
   6. A family with a later ACTIVE revision that has a task role (tasks left on an older
@@ -156,6 +157,7 @@ def plan_migration(
 ) -> MigrationPlan:
     """`existing_roles`: the proposed names IAM holds a role of already (any case)."""
     verdict = _application_verdict(snapshot, context, host_role)
+    boundary = _boundary(host_role, boundary_arn)
     document = application_document(verdict, context.catalogue)
     taken = {name.lower() for name in existing_roles}
     families = tuple(
@@ -165,7 +167,7 @@ def plan_migration(
             family,
             users,
             document,
-            boundary_arn or host_role.boundary_arn,
+            boundary,
             taken,
         )
         for family, users in sorted(_families_on(snapshot, host_role).items())
@@ -176,6 +178,19 @@ def plan_migration(
         families=families,
         host_role_after=tuple(_after(context, verdict, policy) for policy in verdict.policies),
     )
+
+
+def _boundary(host_role: Role, wanted: str | None) -> str | None:
+    """The setting's boundary, else the host role's: statements copied as written must stay
+    under the boundary that limits them today."""
+    own = host_role.boundary_arn
+    if wanted and own and wanted != own:
+        raise MigrationRefusedError(
+            f"{host_role.name} has the permissions boundary {own}, and "
+            f"ROLEWARDEN_TASK_ROLE_BOUNDARY_ARN is {wanted}: under another boundary its "
+            f"statements could grant the tasks what {own} denies them today"
+        )
+    return wanted or own
 
 
 def _application_verdict(snapshot: Snapshot, context: RuleContext, role: Role) -> RoleVerdict:

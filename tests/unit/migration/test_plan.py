@@ -205,6 +205,20 @@ def test_scenario_4_a_role_with_an_unreadable_policy_is_refused() -> None:
         plan(snapshot, role)
 
 
+def test_scenario_4_a_host_role_under_another_boundary_than_the_settings_is_refused() -> None:
+    # Given a host role with its own boundary, and a task falling back to it
+    snapshot = empty_snapshot()
+    own = add_managed_policy(snapshot, "host-boundary", allow("*"))
+    role = host_role(snapshot)
+    role = snapshot.iam.roles[role.arn] = Role(**{**role.__dict__, "boundary_arn": own.arn})
+    _, container = add_ecs_host(snapshot, role, http_tokens="optional")
+    add_task(snapshot, add_task_definition(snapshot, "web"), container)
+
+    # When / Then planning under another boundary is refused
+    with pytest.raises(MigrationRefusedError, match=f"has the permissions boundary {own.arn}"):
+        plan(snapshot, role, boundary_arn=BOUNDARY)
+
+
 def test_scenario_4_a_role_the_account_does_not_hold_is_refused() -> None:
     with pytest.raises(MigrationRefusedError, match=f"no role nobody in account {ACCOUNT}"):
         find_host_role(empty_snapshot(), "nobody")
