@@ -15,6 +15,8 @@ Scenarios:
   3. Refusals are one line on stderr (exit 2): a role that is not an ECS host role, a host
      role with no application permission, a role the account does not hold.
   4. A role of the proposed name exists already: that family is refused (exit 3).
+  5. Three families on one host role: see test_cli_migrate_families.py (an account of
+     its own).
 """
 
 from __future__ import annotations
