@@ -60,6 +60,17 @@ def test_empty_values_mean_defaults() -> None:
     assert Settings.from_env({"ROLEWARDEN_REGIONS": "", "ROLEWARDEN_TOPIC_ARN": " "}) == Settings()
 
 
+def test_the_task_role_boundary_is_an_iam_policy_arn_of_any_partition() -> None:
+    # Given a customer managed policy ARN, in a path, and one in the China partition
+    for arn in (
+        "arn:aws:iam::123456789012:policy/boundaries/task-boundary",
+        "arn:aws-cn:iam::123456789012:policy/task-boundary",
+    ):
+        # When the settings are read / Then the boundary is that ARN
+        settings = Settings.from_env({"ROLEWARDEN_TASK_ROLE_BOUNDARY_ARN": arn})
+        assert settings.task_role_boundary_arn == arn
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -76,6 +87,12 @@ def test_empty_values_mean_defaults() -> None:
         ("ROLEWARDEN_EXTRA_BASELINE_ACTIONS", "s3:PutBucketPolicy", "critical actions cannot"),
         ("ROLEWARDEN_EXTRA_BASELINE_ACTIONS", "GetObject", "not an IAM action"),
         ("ROLEWARDEN_EXTRA_BASELINE_POLICY_ARNS", "AmazonS3FullAccess", "not an IAM policy ARN"),
+        ("ROLEWARDEN_TASK_ROLE_BOUNDARY_ARN", "task-boundary", "not an IAM policy ARN"),
+        (
+            "ROLEWARDEN_TASK_ROLE_BOUNDARY_ARN",
+            "arn:aws:iam::123456789012:role/task-boundary",
+            "not an IAM policy ARN",
+        ),
         ("ROLEWARDEN_MAX_REMEDIATIONS_PER_RUN", "-1", "greater than or equal to 0"),
         ("ROLEWARDEN_MAX_EXEMPTION_DAYS", "a year", "valid integer"),
         ("ROLEWARDEN_MAX_EXEMPTION_DAYS", "99999999", "(allowed: a whole number from 0 to 3650)"),

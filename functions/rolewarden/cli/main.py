@@ -4,7 +4,8 @@ Exit codes of `scan`: 0 no finding at or above --fail-on, 1 a finding at or abov
 2 an error (bad arguments, bad settings, no credentials, AWS unreachable or answering
 with an error), or an incomplete scan without such a finding (some resources could not
 be read: an account RoleWarden could not see is not a clean account). `remediate`,
-`restore` and `journal`: see cli_remediation. The README has them all in one table.
+`restore` and `journal`: see cli/remediation.py; `migrate`: cli/migrate.py. The README
+has them all in one table.
 
 An error is one line on stderr, never a traceback; what the command prints is escaped
 (output.printable) and a closed pipe ends it quietly (output.emit).
@@ -24,6 +25,8 @@ from botocore.parsers import ResponseParserError
 
 from rolewarden.aws.clients import AwsClients, session_from_environment
 from rolewarden.aws.errors import InventoryError
+from rolewarden.cli.migrate import add_parser as add_migrate_parser
+from rolewarden.cli.migrate import run_migrate
 from rolewarden.cli.output import emit, printable, render_table
 from rolewarden.cli.remediation import (
     CommandError,
@@ -34,6 +37,7 @@ from rolewarden.cli.remediation import (
 )
 from rolewarden.evaluation.account import ScanResult, scan_account
 from rolewarden.evaluation.resource import ResourceArnError
+from rolewarden.migration.plan import MigrationRefusedError
 from rolewarden.observability import for_the_command_line
 from rolewarden.remediation.journal import JournalError
 from rolewarden.rules.ids import RULE_IDS
@@ -57,15 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
-        if args.command in ("scan", "remediate", "restore", "journal"):
+        if args.command in ("scan", "remediate", "restore", "journal", "migrate"):
             _check_settings(args)
         if args.command == "scan":
             return _scan(args)
-        if args.command in ("remediate", "restore"):
+        if args.command in ("remediate", "restore", "migrate"):
             session = _session()
             regions = _regions(args.region, Settings.from_env(), session)
-            run = run_remediate if args.command == "remediate" else run_restore
-            return run(args, session, regions)
+            run = {"remediate": run_remediate, "restore": run_restore, "migrate": run_migrate}
+            return run[args.command](args, session, regions)
         if args.command == "journal":
             return run_journal(args, _session())
         if args.command == "demo":
@@ -79,6 +83,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         CommandError,
         JournalError,
         ResourceArnError,
+        MigrationRefusedError,
     ) as error:
         _error(str(error))
         return EXIT_ERROR
@@ -129,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding is at or above this severity (default: low, any finding)",
     )
     add_parsers(commands)
+    add_migrate_parser(commands)
     commands.add_parser("demo", help="run RoleWarden end to end on an embedded AWS emulator")
     return parser
 

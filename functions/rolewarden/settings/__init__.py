@@ -33,6 +33,7 @@ from rolewarden.rules.modes import InstanceRoleScope, Mode
 PREFIX = "ROLEWARDEN_"
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _WILDCARD = re.compile(r"[*?]")
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$", re.ASCII)
 DRY_RUN = PREFIX + "DRY_RUN"
 # ROLEWARDEN_* variables the code reads besides the Settings fields (none today): with the
 # fields, the one list of known settings.
@@ -68,6 +69,8 @@ class Settings(BaseModel):
     journal_table: str | None = None
     journal_key: str | None = None  # the KMS HMAC key that signs the journal's entries
     topic_arn: str | None = None
+    # The permissions boundary of the task roles a migration creates.
+    task_role_boundary_arn: str | None = None
     slack_secret_name: str | None = None
     dedup_hours: int = Field(default=24, ge=0, le=8760)
     config_test_mode: bool = False
@@ -145,6 +148,13 @@ class Settings(BaseModel):
         critical = [arn for arn in value if policy_identity(arn) in CRITICAL_AWS_MANAGED_POLICIES]
         if critical:
             raise ValueError(f"{CRITICAL_BASELINE_POLICY}: {', '.join(critical)}")
+        return value
+
+    @field_validator("task_role_boundary_arn")
+    @classmethod
+    def _valid_boundary(cls, value: str | None) -> str | None:
+        if value is not None and not _POLICY_ARN.match(value):
+            raise ValueError(f"not an IAM policy ARN: {value}")
         return value
 
     def mode(self, rule_id: str) -> Mode:

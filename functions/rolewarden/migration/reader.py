@@ -1,0 +1,56 @@
+"""Read what a migration plan needs: the account in the regions asked, and which proposed
+role names IAM holds already. The plan itself is pure (plan.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rolewarden.aws.clients import AwsClients
+from rolewarden.inventory.build import build_snapshot, read_account_iam
+from rolewarden.inventory.iam import existing_role_names
+from rolewarden.inventory.snapshot import Snapshot
+from rolewarden.migration.plan import (
+    MigrationPlan,
+    MigrationRefusedError,
+    find_host_role,
+    plan_migration,
+    proposed_role_names,
+)
+from rolewarden.rules.context import RuleContext
+from rolewarden.settings import Settings
+
+
+def read_migration_plan(
+    clients: AwsClients, regions: Sequence[str], settings: Settings, host_role: str
+) -> MigrationPlan:
+    """The plan for `host_role` (name or ARN) over these regions of the caller's account."""
+    context = settings.rule_context()
+    snapshot = _read_account(clients, regions, context)
+    role = find_host_role(snapshot, host_role)
+    existing = existing_role_names(clients, proposed_role_names(snapshot, role))
+    return plan_migration(
+        snapshot,
+        context,
+        role,
+        existing_roles=existing,
+        boundary_arn=settings.task_role_boundary_arn,
+    )
+
+
+def _read_account(clients: AwsClients, regions: Sequence[str], context: RuleContext) -> Snapshot:
+    """Every region asked, as one snapshot (a role's hosts may be in any of them). A read
+    that failed refuses the plan: a family it hides would keep riding on the host role."""
+    account, partition = clients.account_and_partition()
+    skip = context.skip_document
+    iam = read_account_iam(clients, skip)
+    snapshots = [
+        build_snapshot(clients, region, account, partition, iam, skip) for region in regions
+    ]
+    snapshot = Snapshot.combine(snapshots)
+    errors = [*iam.errors, *snapshot.errors]
+    if errors:
+        failed = "; ".join(
+            f"{error.operation} ({error.resource}): {error.message}" for error in errors
+        )
+        raise MigrationRefusedError(f"the account could not be read in full: {failed}")
+    return snapshot
