@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from rolewarden.aws.clients import AwsClients
-from rolewarden.inventory.build import build_snapshot, read_account_iam
+from rolewarden.inventory.build import read_account
 from rolewarden.inventory.snapshot import ScanError, Snapshot
 from rolewarden.rules.context import RuleContext
 from rolewarden.rules.engine import ExemptResource, RuleRun, run_rules
@@ -72,11 +72,7 @@ def evaluate_account(
 ) -> AccountRun:
     """Read the account in each region and run the rules: regional rules per region, rules
     about global resources once over every region (a role's hosts may be in any of them)."""
-    iam = read_account_iam(clients, context.skip_document)
-    snapshots = [
-        build_snapshot(clients, region, account, partition, iam, context.skip_document)
-        for region in regions
-    ]
+    iam, snapshots = read_account(clients, account, partition, regions, context.skip_document)
     regional = [rule for rule in rule_ids if not REGISTRY[rule].global_resource]
     account_wide = [rule for rule in rule_ids if REGISTRY[rule].global_resource]
     runs = [run_rules(snapshot, context, regional) for snapshot in snapshots]

@@ -7,7 +7,7 @@ not be read is absent, so no rule can call it compliant.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
 
 from rolewarden.aws.arn import Arn
@@ -23,6 +23,22 @@ AWSVPC = "awsvpc"
 
 def read_account_iam(clients: AwsClients, skip_document: iam.SkipDocument) -> IamInventory:
     return iam.read_iam(clients, skip_document)
+
+
+def read_account(
+    clients: AwsClients,
+    account: str,
+    partition: str,
+    regions: Sequence[str],
+    skip_document: iam.SkipDocument,
+) -> tuple[IamInventory, list[Snapshot]]:
+    """IAM, read once (it is global), and one snapshot per region sharing it."""
+    iam_inventory = read_account_iam(clients, skip_document)
+    snapshots = [
+        build_snapshot(clients, region, account, partition, iam_inventory, skip_document)
+        for region in regions
+    ]
+    return iam_inventory, snapshots
 
 
 def build_snapshot(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rolewarden.aws.clients import AwsClients
-from rolewarden.inventory.build import build_snapshot, read_account_iam
+from rolewarden.inventory.build import read_account
 from rolewarden.inventory.iam import existing_role_names
 from rolewarden.inventory.snapshot import Snapshot
 from rolewarden.migration.plan import (
@@ -41,11 +41,7 @@ def _read_account(clients: AwsClients, regions: Sequence[str], context: RuleCont
     """Every region asked, as one snapshot (a role's hosts may be in any of them). A read
     that failed refuses the plan: a family it hides would keep riding on the host role."""
     account, partition = clients.account_and_partition()
-    skip = context.skip_document
-    iam = read_account_iam(clients, skip)
-    snapshots = [
-        build_snapshot(clients, region, account, partition, iam, skip) for region in regions
-    ]
+    iam, snapshots = read_account(clients, account, partition, regions, context.skip_document)
     snapshot = Snapshot.combine(snapshots)
     errors = [*iam.errors, *snapshot.errors]
     if errors:
