@@ -191,23 +191,6 @@ def roles_using_policy(clients: AwsClients, inventory: IamInventory, policy_arn:
     return sorted({role["RoleName"] for role in roles})
 
 
-def existing_role_names(clients: AwsClients, names: Iterable[str]) -> frozenset[str]:
-    """Which of these role names IAM holds a role of (GetRole: names match in any case).
-
-    Any failure but NoSuchEntity raises: a name that may be taken is not a free one."""
-    iam = clients.client("iam")
-    found = set()
-    for name in names:
-        try:
-            call(InventoryError, "iam:GetRole", iam.get_role, RoleName=name)
-        except InventoryError as failure:
-            if failure.code in NOT_FOUND:
-                continue
-            raise
-        found.add(name)
-    return frozenset(found)
-
-
 def read_aws_managed_policies(
     clients: AwsClients,
     inventory: IamInventory,

@@ -1,5 +1,5 @@
-"""Read what a migration plan needs: the account in the regions asked, and which proposed
-role names IAM holds already. The plan itself is pure (plan.py)."""
+"""Read what a migration plan needs: the account in the regions asked (which proposed role
+names IAM holds already comes with it). The plan itself is pure (plan.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.build import read_account
-from rolewarden.inventory.iam import existing_role_names
 from rolewarden.inventory.snapshot import Snapshot
 from rolewarden.migration.plan import (
     MigrationPlan,
@@ -27,7 +26,12 @@ def read_migration_plan(
     context = settings.rule_context()
     snapshot = _read_account(clients, regions, context)
     role = find_host_role(snapshot, host_role)
-    existing = existing_role_names(clients, proposed_role_names(snapshot, role))
+    # The snapshot holds every role of the account (read in full, or the plan is refused):
+    # which proposed names are taken needs no call of its own. IAM names match in any case.
+    proposed = {name.lower() for name in proposed_role_names(snapshot, role)}
+    existing = frozenset(
+        known.name for known in snapshot.iam.roles.values() if known.name.lower() in proposed
+    )
     return plan_migration(
         snapshot,
         context,
