@@ -174,7 +174,10 @@ class FindingsState:
         for start in range(0, len(unique), BATCH_GET):
             keys = [{"finding_id": {"S": fid}} for fid in unique[start : start + BATCH_GET]]
             request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-            for response in _until_processed(self._get_batch, request, "UnprocessedKeys"):
+            batches = self._until_processed(
+                "BatchGetItem", self.dynamodb.batch_get_item, request, "UnprocessedKeys"
+            )
+            for response in batches:
                 for item in response.get("Responses", {}).get(self.table, []):
                     seen = _seen(item)
                     if seen.expires_at > now.timestamp():  # TTL deletes late
@@ -188,24 +191,31 @@ class FindingsState:
                     {"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE]
                 ]
             }
-            for _answer in _until_processed(self._write_batch, request, "UnprocessedItems"):
+            batches = self._until_processed(
+                "BatchWriteItem", self.dynamodb.batch_write_item, request, "UnprocessedItems"
+            )
+            for _answer in batches:
                 continue  # a write's answer holds nothing more to read
 
-    def _get_batch(self, request: dict[str, Any]) -> Mapping[str, Any]:
-        return call(
-            FindingsStateError,
-            self._at("BatchGetItem"),
-            self.dynamodb.batch_get_item,
-            RequestItems=request,
-        )
-
-    def _write_batch(self, request: dict[str, Any]) -> Mapping[str, Any]:
-        return call(
-            FindingsStateError,
-            self._at("BatchWriteItem"),
-            self.dynamodb.batch_write_item,
-            RequestItems=request,
-        )
+    def _until_processed(
+        self,
+        operation: str,
+        send: Callable[..., Mapping[str, Any]],
+        request: dict[str, Any],
+        unprocessed: str,
+        rounds: int = 6,
+    ) -> Iterator[Mapping[str, Any]]:
+        """Each answer to a batch call, then to the calls for what it left `unprocessed`,
+        backing off between them (never after the last); gives up loudly after `rounds`."""
+        for round_ in range(rounds):
+            if round_:
+                time.sleep(0.05 * 2**round_)
+            response = call(FindingsStateError, self._at(operation), send, RequestItems=request)
+            yield response
+            request = response.get(unprocessed) or {}
+            if not request:
+                return
+        raise FindingsStateError("DynamoDB kept items unprocessed (throttled): gave up")
 
     def _open_items(self) -> Iterator[dict[str, Any]]:
         for page in pages(
@@ -220,25 +230,6 @@ class FindingsState:
     def _at(self, operation: str) -> str:
         """A call on this table, as its errors name it."""
         return f"findings table {self.table}: {operation}"
-
-
-def _until_processed(
-    send: Callable[[dict[str, Any]], Mapping[str, Any]],
-    request: dict[str, Any],
-    unprocessed: str,
-    rounds: int = 6,
-) -> Iterator[Mapping[str, Any]]:
-    """Each answer to a batch call, then to the calls for what it left `unprocessed`, backing
-    off between them (never after the last one); gives up loudly after `rounds` calls."""
-    for round_ in range(rounds):
-        if round_:
-            time.sleep(0.05 * 2**round_)
-        response = send(request)
-        yield response
-        request = response.get(unprocessed) or {}
-        if not request:
-            return
-    raise FindingsStateError("DynamoDB kept items unprocessed (throttled): gave up")
 
 
 def _update_request(
