@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rolewarden.aws.arn import Arn
+from rolewarden.aws.arn import Arn, is_aws_managed_policy
 from rolewarden.aws.clients import AwsClients
 from rolewarden.aws.errors import call
 from rolewarden.aws.tags import tag_dict
@@ -41,7 +41,9 @@ from rolewarden.remediation.ownership import (
     owning_stack,
     physical_id,
 )
+from rolewarden.remediation.params import ProposedStep, StepsProposal
 from rolewarden.rules.guards import Guards, protected_behind
+from rolewarden.rules.instance_role_app_permissions import ACTION as REMOVE_APPLICATION_POLICIES
 from rolewarden.rules.instance_role_app_permissions import host_guards
 from rolewarden.rules.model import Finding
 
@@ -273,22 +275,26 @@ def _role_stack_ids(role_name: str, finding: Finding) -> list[tuple[str, str]]:
     created (AWS::IAM::ManagedPolicy with Roles: its ARN) on a role it does not own. An
     AWS managed policy no stack creates: attached by a stack, the role is the stack's."""
     ids = [("", role_name)]
-    remediation = finding.remediation
-    steps = remediation.params.get("steps", []) if remediation is not None else []
-    for step in steps:
-        if step.get("policy_arn") and ":aws:policy/" not in str(step["policy_arn"]):
-            ids.append((f"managed policy {step['policy_arn']}: ", str(step["policy_arn"])))
-        if step.get("policy_name"):
-            name = str(step["policy_name"])
+    for step in _steps(finding):
+        if step.policy_arn and not is_aws_managed_policy(step.policy_arn):
+            ids.append((f"managed policy {step.policy_arn}: ", step.policy_arn))
+        if step.policy_name:
+            name = step.policy_name
             ids.append((f"inline policy {name}: ", f"{name}|{role_name}"))
             ids.append((f"inline policy {name}: ", name))
     return ids
 
 
 def _changes_inline_policies(finding: Finding) -> bool:
+    return any(step.policy_name for step in _steps(finding))
+
+
+def _steps(finding: Finding) -> list[ProposedStep]:
+    """A role's proposal of several steps (the remediator parsed it before any guard)."""
     remediation = finding.remediation
-    steps = remediation.params.get("steps", []) if remediation is not None else []
-    return any(step.get("policy_name") for step in steps)
+    if remediation is None or remediation.action != REMOVE_APPLICATION_POLICIES:
+        return []
+    return StepsProposal.of(remediation).steps
 
 
 def _puts_on(role_name: str, stack: StackPolicies, where: str) -> list[str]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
+
+from rolewarden.rules.model import Remediation
 
 Params = TypeVar("Params", bound="ActionParams")
 
@@ -21,6 +23,35 @@ class ActionParams(BaseModel):
     # strict: JSON types only ("1" is no hop limit, "false" no boolean); built on first use,
     # not at import (a cold start loads every action).
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore", defer_build=True)
+
+
+class ProposedStep(ActionParams):
+    """One step of a proposal of several: the action's name and that action's params (the
+    policy a step removes is read before any action runs, by the account's guards)."""
+
+    model_config = ConfigDict(extra="allow")
+    action: str
+    policy_arn: str | None = None
+    policy_name: str | None = None
+
+    def params(self, role_name: str) -> dict[str, Any]:
+        """What the step's action parses: the step as proposed, on the proposal's role."""
+        return {"role_name": role_name, **self.model_dump(exclude={"action"}, exclude_unset=True)}
+
+
+class StepsProposal(ActionParams):
+    """A proposal of several actions on one role (remove-application-policies: a detach,
+    delete or split per offending policy)."""
+
+    role_name: str
+    steps: list[ProposedStep] = Field(min_length=1)
+
+    @classmethod
+    def of(cls, remediation: Remediation) -> StepsProposal:
+        return parse_params(cls, remediation.action, remediation.params)
+
+    def actions(self) -> set[str]:
+        return {step.action for step in self.steps}
 
 
 class ParamsError(Exception):

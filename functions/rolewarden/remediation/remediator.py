@@ -19,7 +19,7 @@ from rolewarden.remediation.caps import HourlyCap
 from rolewarden.remediation.change import Action, ActionError, ActionRefusedError, Change, Poll
 from rolewarden.remediation.journal import Journal, JournalError, Status
 from rolewarden.remediation.outcome import Outcome, OutcomeStatus, Subject
-from rolewarden.remediation.params import ActionParams, ParamsError
+from rolewarden.remediation.params import ActionParams, ParamsError, StepsProposal
 from rolewarden.remediation.registry import ACTIONS, CLI_ONLY, COMPOSITE
 from rolewarden.remediation.request import (
     Request,
@@ -185,7 +185,10 @@ class Remediator:
         blockers = remediation.blockers
         if blockers.never:
             return [f"never changed: {reason}" for reason in blockers.never]
-        offered = _actions_of(remediation)
+        try:
+            offered = _actions_of(remediation)
+        except ParamsError as error:
+            return [str(error)]
         if request.action and request.action not in offered:
             return [
                 f"action {request.action} does not fix this finding "
@@ -246,9 +249,9 @@ class Remediator:
         """The proposal's steps, each action's params parsed (ParamsError: malformed)."""
         params = dict(remediation.params)
         if remediation.action == COMPOSITE:
+            proposal = StepsProposal.of(remediation)
             proposed = [
-                (ACTIONS[step["action"]], {"role_name": params["role_name"], **step})
-                for step in params["steps"]
+                (ACTIONS[step.action], step.params(proposal.role_name)) for step in proposal.steps
             ]
         else:
             if request.task_role_arn:
@@ -278,6 +281,15 @@ def _warn_typos(reasons: Sequence[str], finding: Finding) -> None:
 
 
 def _actions_of(remediation: Remediation) -> set[str]:
-    if remediation.action == COMPOSITE:
-        return {step["action"] for step in remediation.params["steps"]}
-    return {remediation.action}
+    """The actions a proposal is made of (ParamsError: a malformed or unknown one)."""
+    offered = (
+        StepsProposal.of(remediation).actions()
+        if remediation.action == COMPOSITE
+        else {remediation.action}
+    )
+    unknown = sorted(offered - ACTIONS.keys())
+    if unknown:
+        raise ParamsError(
+            f"{remediation.action}: unknown action {', '.join(unknown)}: nothing is changed"
+        )
+    return offered

@@ -6,7 +6,9 @@ Scenarios:
      and the field: nothing is planned.
   3. The hop limit keeps its own words: a whole number from 1 to 64.
   4. A split names the policy it splits, managed or inline.
-  5. A remediation whose proposal is malformed is refused before anything is read.
+  5. A remediation whose proposal is malformed is refused before anything is read: one
+     action's params, or a proposal of several steps (no role, no steps, a step without
+     an action or with one RoleWarden does not have, a step's own params malformed).
 """
 
 from __future__ import annotations
@@ -116,14 +118,57 @@ def test_4_a_split_names_its_policy() -> None:
         ACTIONS["split-mixed-policy"].parse({"role_name": "shop-ecs-host", "document": document})
 
 
-def test_5_a_malformed_proposal_is_refused_before_anything_is_read() -> None:
-    # Given a finding whose proposal lacks the instance, and an account that records calls
+STEPS = "remove-application-policies"
+DETACH = {"action": "detach-managed-policy", "policy_arn": ROLE_POLICY["policy_arn"]}
+
+
+@pytest.mark.parametrize(
+    ("proposal", "reason"),
+    [
+        (
+            Remediation("associate-instance-profile", False, {"instance_profile": "baseline"}),
+            "associate-instance-profile: malformed params (instance_id: Field required)",
+        ),
+        (
+            Remediation(STEPS, False, {"steps": [DETACH]}),
+            f"{STEPS}: malformed params (role_name: Field required)",
+        ),
+        (
+            Remediation(STEPS, False, {"role_name": "shop-ecs-host", "steps": []}),
+            f"{STEPS}: malformed params (steps: List should have at least 1 item after "
+            "validation, not 0)",
+        ),
+        (
+            Remediation(
+                STEPS, False, {"role_name": "shop-ecs-host", "steps": [{"policy_name": "x"}]}
+            ),
+            f"{STEPS}: malformed params (steps.0.action: Field required)",
+        ),
+        (
+            Remediation(
+                STEPS, False, {"role_name": "shop-ecs-host", "steps": [DETACH, {"action": "rm"}]}
+            ),
+            f"{STEPS}: unknown action rm",
+        ),
+        (
+            Remediation(
+                STEPS,
+                False,
+                {"role_name": "shop-ecs-host", "steps": [{"action": "delete-inline-policy"}]},
+            ),
+            "delete-inline-policy: malformed params (policy_name: Field required)",
+        ),
+    ],
+)
+def test_5_a_malformed_proposal_is_refused_before_anything_is_read(
+    proposal: Remediation, reason: str
+) -> None:
+    # Given a finding with a malformed proposal, and an account that records calls
     session = boto3.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
     )
     calls: list[str] = []
     session.events.register("before-call", lambda model, **_: calls.append(model.name))
-    proposal = Remediation("associate-instance-profile", False, {"instance_profile": "baseline"})
     finding = replace(a_finding("i-0abc"), remediation=proposal)
     remediator = Remediator(AwsClients(session, home_region="us-east-1"), Settings(), None, "1")
 
@@ -132,8 +177,5 @@ def test_5_a_malformed_proposal_is_refused_before_anything_is_read() -> None:
 
     # Then it is refused, naming the field, and nothing was read or planned
     assert outcome.status is OutcomeStatus.REFUSED
-    assert outcome.reasons == [
-        "associate-instance-profile: malformed params (instance_id: Field required): "
-        "nothing is changed"
-    ]
+    assert outcome.reasons == [f"{reason}: nothing is changed"]
     assert (outcome.plan, calls) == ([], [])
