@@ -1,4 +1,5 @@
-"""Cold start: a function loads what its invocations use, and in Lambda it is still traced.
+"""Cold start: a function loads what its invocations use, with the garbage collector
+paused while RoleWarden's modules load and running after; in Lambda it is still traced.
 
 Each check runs a fresh interpreter: what a module imports is decided once per process.
 """
@@ -21,6 +22,7 @@ NO_FUNCTION = (
     "aws_xray_sdk",  # outside Lambda nothing is traced
     "aws_lambda_powertools.utilities.parser",  # our own envelope model is cheaper
     "rolewarden.notify.slack",  # only where a Slack secret is set
+    "yaml",  # only for a stack's template written in YAML
 )
 # What other functions use, not this one.
 OTHER_FUNCTIONS = {
@@ -66,6 +68,48 @@ def test_a_handler_module_loads_only_what_its_function_uses(function: str) -> No
     assert f"rolewarden.handlers.{function}" in loaded
     unwanted = {*NO_FUNCTION, *OTHER_FUNCTIONS[function]}
     assert sorted(unwanted & loaded) == []
+
+
+COLLECTOR = """
+import gc, json
+counted = lambda: sum(generation["collections"] for generation in gc.get_stats())
+import boto3, pydantic, aws_lambda_powertools
+before = counted()
+import rolewarden.handlers.{function}
+print(json.dumps({{
+    "collections": counted() - before, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count() > 0
+}}))
+"""
+
+
+@pytest.mark.parametrize("function", sorted(OTHER_FUNCTIONS))
+def test_a_handler_module_loads_with_the_collector_paused_and_leaves_it_running(
+    function: str,
+) -> None:
+    # Given a fresh interpreter that loaded the libraries / When it imports the handler
+    printed = _python(COLLECTOR.format(function=function), _clean_environment()).stdout
+
+    # Then no collection ran while RoleWarden's modules loaded, what they loaded is out of
+    # later collections' way, and the collector runs for the invocations
+    assert json.loads(printed) == {"collections": 0, "enabled": True, "frozen": True}
+
+
+def test_the_collector_resumes_when_a_module_fails_to_load_and_stays_off_if_it_was() -> None:
+    code = """
+import gc
+from rolewarden.handlers.cold_start import loading
+try:
+    with loading():
+        import rolewarden.no_such_module
+except ImportError:
+    pass
+resumed = gc.isenabled()
+gc.disable()
+with loading():
+    pass
+print(resumed, gc.isenabled())
+"""
+    assert _python(code, _clean_environment()).stdout.split() == ["True", "False"]
 
 
 @pytest.mark.parametrize(

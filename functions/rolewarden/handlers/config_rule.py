@@ -8,12 +8,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from rolewarden.evaluation.config_events import ConfigRuleInvocation
-from rolewarden.evaluation.config_rule import ConfigRuleError
-from rolewarden.handlers.malformed import reject
-from rolewarden.observability import lambda_handler
-from rolewarden.triggers.config_rule import evaluate_config_rule
-from rolewarden.triggers.wiring import Container, Wiring, this_container
+from rolewarden.handlers.cold_start import loading
+
+with loading():
+    from rolewarden.evaluation.config_events import ConfigRuleInvocation
+    from rolewarden.evaluation.config_rule import ConfigRuleError
+    from rolewarden.handlers.malformed import reject
+    from rolewarden.observability import lambda_handler
+    from rolewarden.triggers.config_rule import evaluate_config_rule
+    from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
 @lambda_handler

@@ -12,12 +12,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from rolewarden.evaluation.cloudtrail import TRIGGER_EVENT
-from rolewarden.handlers.idempotency import once
-from rolewarden.handlers.malformed import reject
-from rolewarden.observability import lambda_handler
-from rolewarden.triggers.events import evaluate_event
-from rolewarden.triggers.wiring import Container, Wiring, this_container
+from rolewarden.handlers.cold_start import loading
+
+with loading():
+    from rolewarden.evaluation.cloudtrail import TRIGGER_EVENT
+    from rolewarden.handlers.idempotency import once
+    from rolewarden.handlers.malformed import reject
+    from rolewarden.observability import lambda_handler
+    from rolewarden.triggers.events import evaluate_event
+    from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
 @lambda_handler

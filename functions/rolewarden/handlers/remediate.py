@@ -16,12 +16,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from rolewarden.handlers.idempotency import once
-from rolewarden.handlers.malformed import reject
-from rolewarden.observability import lambda_handler, logger
-from rolewarden.remediation.payload import RemediatePayload
-from rolewarden.triggers.remediate import refused_settings, remediate
-from rolewarden.triggers.wiring import Container, Wiring, this_container
+from rolewarden.handlers.cold_start import loading
+
+with loading():
+    from rolewarden.handlers.idempotency import once
+    from rolewarden.handlers.malformed import reject
+    from rolewarden.observability import lambda_handler, logger
+    from rolewarden.remediation.payload import RemediatePayload
+    from rolewarden.triggers.remediate import refused_settings, remediate
+    from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
 @lambda_handler

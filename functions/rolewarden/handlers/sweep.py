@@ -6,9 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rolewarden.observability import lambda_handler
-from rolewarden.triggers.sweep import sweep
-from rolewarden.triggers.wiring import Container, Wiring, this_container
+from rolewarden.handlers.cold_start import loading
+
+with loading():
+    from rolewarden.observability import lambda_handler
+    from rolewarden.triggers.sweep import sweep
+    from rolewarden.triggers.wiring import Container, Wiring, this_container
 
 
 @lambda_handler

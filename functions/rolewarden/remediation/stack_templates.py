@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import yaml
-
 INLINE_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::RolePolicy")
 NO_VALUE = "AWS::NoValue"
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -54,29 +52,6 @@ class Context:
     own_roles: frozenset[str]  # logical ids of the template's AWS::IAM::Role resources
 
 
-class _CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """SafeLoader that reads `!Ref x` as {"Ref": x}, `!GetAtt a.b` as {"Fn::GetAtt": [a, b]},
-    and every other `!Name` as {"Fn::Name": ...}."""
-
-
-def _short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix in ("Ref", "Condition"):
-        return {suffix: value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _short_form)
-
-
 def load_template(body: str | Mapping[str, Any]) -> Mapping[str, Any]:
     """The template as a mapping (boto3 already decodes a JSON template returned by AWS)."""
     if isinstance(body, Mapping):
@@ -84,9 +59,13 @@ def load_template(body: str | Mapping[str, Any]) -> Mapping[str, Any]:
     try:
         loaded = json.loads(body)
     except ValueError:
+        # The YAML parser costs a fifth of the remediate function's cold start: loaded
+        # only for a template written in YAML (AWS returns JSON ones already decoded).
+        from rolewarden.remediation.template_yaml import YamlError, load_yaml  # noqa: PLC0415
+
         try:
-            loaded = yaml.load(body, Loader=_CloudFormationLoader)  # noqa: S506 (a SafeLoader)
-        except yaml.YAMLError as error:
+            loaded = load_yaml(body)
+        except YamlError as error:
             raise TemplateError(f"neither JSON nor YAML: {error}") from error
     if not isinstance(loaded, Mapping):
         raise TemplateError("not a mapping")
