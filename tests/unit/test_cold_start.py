@@ -77,7 +77,9 @@ import boto3, pydantic, aws_lambda_powertools
 before = counted()
 import rolewarden.handlers.{function}
 print(json.dumps({{
-    "collections": counted() - before, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count() > 0
+    "collections": counted() - before,
+    "enabled": gc.isenabled(),
+    "frozen": gc.get_freeze_count() > 0,
 }}))
 """
 

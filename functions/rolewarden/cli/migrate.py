@@ -1,9 +1,12 @@
-"""`rolewarden migrate <host role>`: the plan that moves each family off a host role.
+"""`rolewarden migrate <host role>`: the plan that moves each family off a host role, and
+with --apply the move itself (migration/apply.py), journaled as one migration that
+`rolewarden restore <migration id>` undoes.
 
-Plan only, for now: it reads the account and changes nothing. Exit codes: 0 a plan (or
-nothing to move); 2 a refusal (not an ECS host role, no application permission, a read
-that failed) or another error; 3 a plan in which some family is refused (its role name
-would be invalid or exists already): the others are planned.
+Exit codes: 0 a plan (or nothing to move), or a migration applied; 1 --apply refused (the
+kill switch, no journal or key); 2 a refusal of the plan (not an ECS host role, no
+application permission, a read that failed), a step that failed, or another error; 3 a
+plan in which some family is refused (its role name would be invalid or exists already):
+the others are planned, and applied with --apply.
 """
 
 from __future__ import annotations
@@ -18,11 +21,16 @@ import boto3
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.cli.output import emit, printable_lines
+from rolewarden.cli.remediation import CommandError
+from rolewarden.migration.apply import MigrationApplier, MigrationOutcome
 from rolewarden.migration.plan import ROLE_PATH, FamilyPlan, MigrationPlan
 from rolewarden.migration.reader import read_migration_plan
+from rolewarden.remediation.outcome import OutcomeStatus
+from rolewarden.remediation.request import Request
+from rolewarden.remediation.service import journal_of
 from rolewarden.settings import Settings
 
-EXIT_OK, EXIT_PLAN_REFUSED = 0, 3
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR, EXIT_PLAN_REFUSED = 0, 1, 2, 3
 INDENT = "    "
 
 
@@ -33,20 +41,64 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     migrate.add_argument("host_role", metavar="host-role", help="the host role's name or ARN")
     migrate.add_argument("--region", action="append", help="region(s) to read (repeatable)")
     migrate.add_argument("--output", choices=("table", "json"), default="table")
+    migrate.add_argument(
+        "--apply", action="store_true", help="create the roles and register the revisions"
+    )
+    migrate.add_argument(
+        "--update-services",
+        action="store_true",
+        help="with --apply, also move the services to the new revisions",
+    )
+    migrate.add_argument("--journal-table", metavar="NAME")
 
 
 def run_migrate(args: argparse.Namespace, session: boto3.Session, regions: Sequence[str]) -> int:
+    if args.update_services and not args.apply:
+        raise CommandError("--update-services goes with --apply")
+    settings = Settings.from_env()
+    if args.journal_table:
+        settings = settings.model_copy(update={"journal_table": args.journal_table})
     clients = AwsClients(session, home_region=regions[0])
-    plan = read_migration_plan(clients, regions, Settings.from_env(), args.host_role)
-    if args.output == "json":
-        emit(json.dumps(plan.as_json(), indent=2))
-    else:
-        emit(printable_lines(render_plan(plan)))
+    plan = read_migration_plan(clients, regions, settings, args.host_role)
+    if not args.apply:
+        _print(plan.as_json(), render_plan(plan), args.output)
+        return EXIT_PLAN_REFUSED if plan.refused else EXIT_OK
+    journal = journal_of(clients, settings.journal_table, settings.journal_key)
+    applier = MigrationApplier(clients, journal, settings)
+    request = Request(actor=clients.caller_arn(), apply=True)
+    outcome = applier.apply(plan, request, update_services=args.update_services)
+    shown = {"plan": plan.as_json(), "migration": outcome.as_json()}
+    _print(shown, [*render_plan(plan, applying=True), *render_migration(outcome)], args.output)
+    return _exit_code(plan, outcome)
+
+
+def _print(data: Mapping[str, Any], lines: list[str], output: str) -> None:
+    emit(json.dumps(data, indent=2, default=str) if output == "json" else printable_lines(lines))
+
+
+def _exit_code(plan: MigrationPlan, outcome: MigrationOutcome) -> int:
+    if outcome.status is OutcomeStatus.FAILED:
+        return EXIT_ERROR
+    if outcome.status is OutcomeStatus.REFUSED:
+        return EXIT_REFUSED
     return EXIT_PLAN_REFUSED if plan.refused else EXIT_OK
 
 
-def render_plan(plan: MigrationPlan) -> list[str]:
-    lines = [f"Migration plan for host role {plan.host_role_name} (plan only: nothing changed)"]
+def render_migration(outcome: MigrationOutcome) -> list[str]:
+    lines = [f"Migration {outcome.migration_id or '(none)'}: {outcome.status.value}"]
+    lines += [f"  - {reason}" for reason in outcome.reasons]
+    for entry in outcome.journal:
+        lines.append(f"  journal {entry.journal_id}: {entry.change.summary} [{entry.status.value}]")
+        if entry.error:
+            lines.append(f"    error: {entry.error}")
+    if outcome.migration_id:
+        lines.append(f"  to undo: rolewarden restore {outcome.migration_id} --apply")
+    return lines
+
+
+def render_plan(plan: MigrationPlan, *, applying: bool = False) -> list[str]:
+    shown = "applying it" if applying else "plan only: nothing changed"
+    lines = [f"Migration plan for host role {plan.host_role_name} ({shown})"]
     if not plan.families:
         lines.append("  no task or service falls back to it: nothing to move")
     for family in plan.families:

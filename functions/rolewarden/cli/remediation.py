@@ -28,6 +28,7 @@ from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.aws.errors import call
 from rolewarden.cli.output import emit, printable, printable_lines
+from rolewarden.migration.apply import is_migration_id, migration_steps
 from rolewarden.remediation.change import ActionError
 from rolewarden.remediation.journal import (
     WRITE_ACTIONS,
@@ -78,8 +79,10 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="also move the services running the old revision to the new one",
     )
     _change_flags(remediate)
-    restore = commands.add_parser("restore", help="undo a journaled change")
-    restore.add_argument("journal_ids", nargs="+", metavar="journal-id")
+    restore = commands.add_parser(
+        "restore", help="undo a journaled change, or every step of a migration"
+    )
+    restore.add_argument("journal_ids", nargs="+", metavar="journal-id|migration-id")
     _change_flags(restore)
     journal = commands.add_parser("journal", help="list the changes RoleWarden made")
     journal.add_argument("--output", choices=("table", "json"), default="table")
@@ -136,11 +139,30 @@ def finding_id_of(text: str) -> str:
 
 def run_restore(args: argparse.Namespace, session: boto3.Session, regions: Sequence[str]) -> int:
     service, clients, journal = _service(args, session, regions)
+    journal_ids = list(args.journal_ids)
     if journal is not None:  # without one, the restore itself refuses and says how to set it
-        _all_journaled(journal, args.journal_ids)
+        journal_ids = _with_migration_steps(journal, journal_ids)
+        _all_journaled(journal, journal_ids)
     request = Request(actor=caller(clients), apply=args.apply, force=args.force)
-    outcomes = [service.restore(journal_id, request) for journal_id in args.journal_ids]
+    outcomes = [service.restore(journal_id, request) for journal_id in journal_ids]
     return _report(outcomes, args.output, applying=args.apply)
+
+
+def _with_migration_steps(journal: Journal, journal_ids: Sequence[str]) -> list[str]:
+    """A migration id stands for its steps, newest first (a migration without steps is an
+    error, as an unknown journal id is)."""
+    expanded: list[str] = []
+    for journal_id in journal_ids:
+        if not is_migration_id(journal_id):
+            expanded.append(journal_id)
+            continue
+        steps = migration_steps(journal, journal_id)
+        if not steps:
+            raise CommandError(
+                f"no step of migration {journal_id} in table {journal.table}; nothing was restored"
+            )
+        expanded += steps
+    return expanded
 
 
 def _all_journaled(journal: Journal, journal_ids: Sequence[str]) -> None:

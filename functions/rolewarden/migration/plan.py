@@ -64,6 +64,7 @@ class FamilyPlan:
     policy_document: Mapping[str, Any]
     trust_policy: Mapping[str, Any]
     boundary_arn: str | None
+    regions: tuple[str, ...] = ()  # where its tasks and services run
     refusal: str | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -262,6 +263,7 @@ def _family_plan(
         policy_document=document,
         trust_policy=trust_policy(snapshot.partition, snapshot.account, users.regions),
         boundary_arn=boundary_arn,
+        regions=tuple(sorted(users.regions)),
         refusal=_refusal(name, taken) or _has_moved(snapshot, revisions[-1]),
     )
 

@@ -7,13 +7,17 @@ from collections.abc import Sequence
 
 from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.build import read_account
-from rolewarden.inventory.snapshot import Snapshot
+from rolewarden.inventory.snapshot import Role, Snapshot
 from rolewarden.migration.plan import (
+    FAMILY_TAG,
+    MIGRATED_FROM_TAG,
+    ROLE_PATH,
     MigrationPlan,
     MigrationRefusedError,
     find_host_role,
     plan_migration,
     proposed_role_names,
+    role_name_for,
 )
 from rolewarden.rules.context import RuleContext
 from rolewarden.settings import Settings
@@ -28,9 +32,12 @@ def read_migration_plan(
     role = find_host_role(snapshot, host_role)
     # The snapshot holds every role of the account (read in full, or the plan is refused):
     # which proposed names are taken needs no call of its own. IAM names match in any case.
+    # A role an interrupted apply of this migration created is not taken: apply resumes.
     proposed = {name.lower() for name in proposed_role_names(snapshot, role)}
     existing = frozenset(
-        known.name for known in snapshot.iam.roles.values() if known.name.lower() in proposed
+        known.name
+        for known in snapshot.iam.roles.values()
+        if known.name.lower() in proposed and not _migrated_from(known, role)
     )
     return plan_migration(
         snapshot,
@@ -54,3 +61,14 @@ def _read_account(clients: AwsClients, regions: Sequence[str], context: RuleCont
         )
         raise MigrationRefusedError(f"the account could not be read in full: {failed}")
     return snapshot
+
+
+def _migrated_from(task_role: Role, host_role: Role) -> bool:
+    """Created by a migration of this host role, for the family its name is made of."""
+    family = task_role.tags.get(FAMILY_TAG)
+    return (
+        task_role.path == ROLE_PATH
+        and task_role.tags.get(MIGRATED_FROM_TAG) == host_role.arn
+        and family is not None
+        and task_role.name == role_name_for(family)
+    )

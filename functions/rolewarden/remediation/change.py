@@ -125,6 +125,11 @@ class Action(ABC, Generic[Params]):
     def undo(self, clients: AwsClients, change: Change) -> None:
         """Put the resource back to `before`."""
 
+    def undo_blockers(self, clients: AwsClients, change: Change) -> list[str]:
+        """Why undoing the change now would break what uses the resource: a restore waits
+        for a person's --force. None by default."""
+        return []
+
     def preflight(
         self, clients: AwsClients, change: Change, settings: Settings, now: datetime
     ) -> list[str]:

@@ -95,6 +95,7 @@ class JournalEntry:
     error: str | None = None
     actor_self_declared: bool = False  # `actor` is a name the request gave, not AWS
     caused_by: str | None = None  # an automatic change: the triggering caller, or "sweep"
+    migration_id: str | None = None  # a step of this migration (restored with it)
 
     @property
     def action(self) -> str:
@@ -120,6 +121,7 @@ class JournalEntry:
             "verify": self.verify,
             "forced": self.forced,
             "restore_of": self.restore_of,
+            "migration_id": self.migration_id,
             "error": self.error,
             "summary": self.change.summary,
         }
@@ -472,5 +474,6 @@ def _entry(item: dict[str, Any]) -> JournalEntry:
         verify=data.get("verify", ""),
         forced=list(data.get("forced", [])),
         restore_of=data.get("restore_of"),
+        migration_id=data.get("migration_id"),
         error=data.get("error"),
     )

@@ -3,6 +3,7 @@
 from typing import Any
 
 from rolewarden.remediation.actions.associate_instance_profile import AssociateInstanceProfile
+from rolewarden.remediation.actions.create_task_role import CreateTaskRole
 from rolewarden.remediation.actions.delete_inline_policy import DeleteInlinePolicy
 from rolewarden.remediation.actions.detach_managed_policy import DetachManagedPolicy
 from rolewarden.remediation.actions.enforce_imdsv2 import EnforceImdsV2
@@ -22,12 +23,14 @@ ACTIONS: dict[str, Action[Any]] = {
         AssociateInstanceProfile(),
         EnforceImdsV2(),
         RegisterTaskDefinitionWithTaskRole(),
+        CreateTaskRole(),
     )
 }
 
 # Passing a task role needs iam:PassRole on it; RoleWarden's own role may pass only the
-# baseline profile's role, so this action runs with a person's credentials (the CLI).
-CLI_ONLY = frozenset({RegisterTaskDefinitionWithTaskRole.name})
+# baseline profile's role, so these actions run with a person's credentials (the CLI): a
+# new revision with a task role, and the task roles a migration creates.
+CLI_ONLY = frozenset({RegisterTaskDefinitionWithTaskRole.name, CreateTaskRole.name})
 
 # A proposal made of several steps, each one of the actions above.
 COMPOSITE = REMOVE_APPLICATION_POLICIES

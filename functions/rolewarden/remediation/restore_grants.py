@@ -63,6 +63,8 @@ def undo_summary(change: Change, current: State) -> str:
     if change.action == "enforce-imdsv2":
         options = ", ".join(f"{name}={value}" for name, value in sorted(before.items()))
         return f"set the metadata options of {target['instance_id']} back to {options}"
+    if change.action == "create-task-role":
+        return f"delete task role {target['role_name']} and the policies it holds"
     shown = json.dumps(before, sort_keys=True, default=str)
     return f"{change.action}: put {json.dumps(dict(target), default=str)} back to {shown}"
 

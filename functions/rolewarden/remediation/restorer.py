@@ -129,13 +129,20 @@ class Restorer:
             reason = "the resource is as it was before the change: nothing to restore"
             answer(outcome, OutcomeStatus.NOTHING_TO_DO, [reason])
             return None
-        if matches(current, original.change.after):
-            return current, []
-        changed = _changed_since(original, current)
-        if not request.force:
-            refused(outcome, [f"{changed}; --force restores it anyway"])
+        reasons = (
+            [] if matches(current, original.change.after) else [_changed_since(original, current)]
+        )
+        try:
+            reasons += ACTIONS[original.action].undo_blockers(self.clients, original.change)
+        except ActionError as error:
+            answer(
+                outcome, OutcomeStatus.FAILED, [f"reading what uses the resource failed: {error}"]
+            )
             return None
-        return current, [changed]
+        if reasons and not request.force:
+            refused(outcome, [f"{reason}; --force restores it anyway" for reason in reasons])
+            return None
+        return current, reasons
 
     def _original(self, journal_id: str, outcome: Outcome) -> JournalEntry | None:
         """The entry, when it is signed and restorable (None: `outcome` says why not)."""

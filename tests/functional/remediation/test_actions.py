@@ -651,6 +651,81 @@ def test_a_new_revision_without_a_chosen_task_role_is_refused(aws: SimpleNamespa
     assert active_revisions(aws, "orders-unchosen") == [definition]
 
 
+# --- create-task-role -------------------------------------------------------------------
+
+CREATE_ROLE = "create-task-role"
+TASK_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ECS_TASKS_SERVICE},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }
+    ],
+}
+MIGRATION_TAGS = {"rolewarden:migrated-from": f"arn:aws:iam::{ACCOUNT}:role/shop-ecs-host"}
+
+
+def task_role_params(name: str) -> dict[str, Any]:
+    return {
+        "role_name": name,
+        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/rolewarden/{name}",
+        "regions": [REGION],
+        "path": "/rolewarden/",
+        "trust_policy": TASK_TRUST,
+        "policy_document": ORDERS_TABLE_POLICY,
+        "tags": MIGRATION_TAGS,
+    }
+
+
+@round_trip(CREATE_ROLE)
+def test_creating_a_task_role_is_undone_by_deleting_it(aws: SimpleNamespace) -> None:
+    # When a task role's creation is planned
+    change = plan(CREATE_ROLE, aws, **task_role_params("orders-api-task"))
+    # Then the plan says what changes
+    assert change is not None
+    wanted = {
+        "path": "/rolewarden/",
+        "trust_policy": TASK_TRUST,
+        "boundary_arn": None,
+        "policies": {"application": ORDERS_TABLE_POLICY},
+        "attached": [],
+    }
+    assert (change.before, change.after) == ({"role": None}, {"role": wanted})
+
+    # When it is applied (journaled first: the journal id becomes a tag)
+    change = ACTIONS[CREATE_ROLE].journaled(change, "20261204T050000Z-0a0b0c0d")
+    applied = apply_and_read(CREATE_ROLE, aws, change)
+    # Then IAM has the role with its policy, trust, path and tags
+    role = aws.iam.get_role(RoleName="orders-api-task")["Role"]
+    assert role["Path"] == "/rolewarden/"
+    assert role["AssumeRolePolicyDocument"] == TASK_TRUST
+    assert {tag["Key"]: tag["Value"] for tag in role["Tags"]} == {
+        **MIGRATION_TAGS,
+        "rolewarden:journal-id": "20261204T050000Z-0a0b0c0d",
+    }
+    assert inline_names(aws.iam, "orders-api-task") == ["application"]
+    # And planned again, the role as planned is nothing to do (an interrupted run resumes)
+    assert plan(CREATE_ROLE, aws, **task_role_params("orders-api-task")) is None
+
+    # When it is undone, then the role is gone
+    undo_and_read(CREATE_ROLE, aws, applied)
+    assert "orders-api-task" not in {r["RoleName"] for r in aws.iam.list_roles()["Roles"]}
+
+
+def test_a_role_of_that_name_not_created_by_the_migration_is_never_reused(
+    aws: SimpleNamespace,
+) -> None:
+    create_role(aws.iam, "payments-task", trust_service=ECS_TASKS_SERVICE)
+    with pytest.raises(ActionRefusedError) as refused:
+        plan(CREATE_ROLE, aws, **task_role_params("payments-task"))
+    assert str(refused.value) == (
+        "a role named payments-task exists already: RoleWarden creates its own, never reuses one"
+    )
+
+
 # --- end to end: remediate a role finding, then restore it from the journal ------------
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from rolewarden.aws.arn import Arn, MalformedArnError
 from rolewarden.aws.clients import AwsClients
 from rolewarden.aws.errors import call, pages
+from rolewarden.remediation.actions.ecs_listing import described_services
 from rolewarden.remediation.actions.task_role_check import task_role_problem
 from rolewarden.remediation.change import (
     Action,
@@ -275,27 +276,9 @@ def _existing_revision(
 
 
 def _services_running(clients: AwsClients, region: str, task_definition_arn: str) -> Iterator[str]:
-    ecs = clients.client("ecs", region)
-    clusters = pages(ActionError, "ecs:list_clusters", ecs.get_paginator("list_clusters").paginate)
-    for cluster in (arn for page in clusters for arn in page["clusterArns"]):
-        listed = pages(
-            ActionError,
-            "ecs:list_services",
-            ecs.get_paginator("list_services").paginate,
-            cluster=cluster,
-        )
-        arns = [arn for page in listed for arn in page["serviceArns"]]
-        for start in range(0, len(arns), 10):  # DescribeServices takes 10 at a time
-            described = call(
-                ActionError,
-                "ecs:DescribeServices",
-                ecs.describe_services,
-                cluster=cluster,
-                services=arns[start : start + 10],
-            )
-            for service in described["services"]:
-                if service.get("taskDefinition") == task_definition_arn:
-                    yield str(service["serviceArn"])
+    for service in described_services(clients.client("ecs", region)):
+        if service.get("taskDefinition") == task_definition_arn:
+            yield str(service["serviceArn"])
 
 
 def _cluster_of(service_arn: str) -> str:
