@@ -28,7 +28,7 @@ from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.iam import GLOBAL
 from rolewarden.migration.plan import ROLE_PATH, FamilyPlan, MigrationPlan
-from rolewarden.remediation.actions.create_task_role import JOURNAL_TAG, CreateTaskRole
+from rolewarden.remediation.actions.create_task_role import CreateTaskRole
 from rolewarden.remediation.actions.register_task_definition_with_task_role import (
     RegisterTaskDefinitionWithTaskRole,
 )
@@ -51,7 +51,6 @@ class MigrationOutcome:
     status: OutcomeStatus
     migration_id: str | None = None
     reasons: list[str] = field(default_factory=list)
-    plan: list[Change] = field(default_factory=list)  # the steps, as planned
     journal: list[JournalEntry] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -178,7 +177,6 @@ class MigrationApplier:
     ) -> bool:
         if outcome.migration_id is None:
             outcome.migration_id = MIGRATION_PREFIX + new_journal_id(self.now())
-        outcome.plan.append(change)
         entry = runner.entry(
             change,
             actor=request.actor,
@@ -200,13 +198,8 @@ class MigrationApplier:
         """A role created by an earlier run: the steps after it join that run's migration."""
         if outcome.migration_id is not None:
             return
-        tags = CREATE_ROLE.read(self.clients, _role_change(family))["tags"]
         assert self.journal is not None
-        earlier = self.journal.get(tags.get(JOURNAL_TAG, "")) if tags.get(JOURNAL_TAG) else None
+        created_by = CREATE_ROLE.created_by(self.clients, family.role_name)
+        earlier = self.journal.get(created_by) if created_by else None
         if earlier is not None and earlier.migration_id:
             outcome.migration_id = earlier.migration_id
-
-
-def _role_change(family: FamilyPlan) -> Change:
-    """Enough of a create-task-role change to read the role by."""
-    return Change(CREATE_ROLE.name, "", {"role_name": family.role_name}, {}, {})

@@ -10,7 +10,7 @@ tags is never reused: the plan refuses it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -112,7 +112,7 @@ class CreateTaskRole(Action[CreateTaskRoleParams]):
         kwargs: dict[str, Any] = {
             "RoleName": name,
             "Path": role["path"],
-            "AssumeRolePolicyDocument": _json(role["trust_policy"]),
+            "AssumeRolePolicyDocument": json.dumps(role["trust_policy"]),
             "Tags": tag_list(change.target["tags"]),
             "Description": f"Task role RoleWarden created (journal {journal_id})",
         }
@@ -138,7 +138,7 @@ class CreateTaskRole(Action[CreateTaskRoleParams]):
                     clients.client("iam").put_role_policy,
                     RoleName=name,
                     PolicyName=policy,
-                    PolicyDocument=_json(document),
+                    PolicyDocument=json.dumps(document),
                 )
         except ActionError as error:  # the journal must know the role exists
             raise PartialChangeError(error, change) from error
@@ -146,6 +146,10 @@ class CreateTaskRole(Action[CreateTaskRoleParams]):
 
     def read(self, clients: AwsClients, change: Change) -> State:
         return {"role": _role(clients, change.target["role_name"])[0]}
+
+    def created_by(self, clients: AwsClients, role_name: str) -> str | None:
+        """The journal id of the entry that created the role (None: not RoleWarden's)."""
+        return _role(clients, role_name)[1].get(JOURNAL_TAG)
 
     def undo_blockers(self, clients: AwsClients, change: Change) -> list[str]:
         """A running task with the role would lose its credentials when it is deleted."""
@@ -185,10 +189,6 @@ class CreateTaskRole(Action[CreateTaskRoleParams]):
                 PolicyArn=arn,
             )
         call(ActionError, "iam:DeleteRole", iam.delete_role, RoleName=name)
-
-
-def _json(document: Mapping[str, Any]) -> str:
-    return json.dumps(document)
 
 
 def _role(clients: AwsClients, name: str) -> tuple[dict[str, Any] | None, dict[str, str]]:

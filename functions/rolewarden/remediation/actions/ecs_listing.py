@@ -14,12 +14,12 @@ if TYPE_CHECKING:
 
 
 def described_services(ecs: ECSClient) -> Iterator[Mapping[str, Any]]:
-    return _described(ecs, "list_services", "serviceArns", "describe_services", "services", 10)
+    return _described(ecs, "list_services", "serviceArns", "DescribeServices", "services", 10)
 
 
 def described_running_tasks(ecs: ECSClient) -> Iterator[Mapping[str, Any]]:
     return _described(
-        ecs, "list_tasks", "taskArns", "describe_tasks", "tasks", 100, desiredStatus="RUNNING"
+        ecs, "list_tasks", "taskArns", "DescribeTasks", "tasks", 100, desiredStatus="RUNNING"
     )
 
 
@@ -27,12 +27,12 @@ def _described(
     ecs: ECSClient,
     listing: Any,
     listed: str,
-    describing: str,
+    describing: str,  # the operation, DescribeServices or DescribeTasks
     described: str,
     batch: int,  # how many ARNs the describe call takes
     **filters: str,
 ) -> Iterator[Mapping[str, Any]]:
-    describe = getattr(ecs, describing)
+    describe = getattr(ecs, "describe_" + described)
     clusters = pages(ActionError, "ecs:list_clusters", ecs.get_paginator("list_clusters").paginate)
     for cluster in (arn for page in clusters for arn in page["clusterArns"]):
         paginate = ecs.get_paginator(listing).paginate
