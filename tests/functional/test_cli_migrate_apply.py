@@ -8,9 +8,14 @@ Scenarios (migration/apply.py's):
      is journaled under one migration id, and the output says how to undo it.
   2. Applied again: nothing is done twice (no second role or revision).
   3. Without a journal, or under the kill switch: nothing changes.
-  4. The migration restored as a whole: a role a running task still uses is kept (named,
-     --force deletes it), the rest undone; once that task is gone, the account is where
-     it started, resource by resource (roles, revisions, services, the host role).
+  5. --finish while tasks still run the old revisions: refused, naming them; once they are
+     replaced with the new revisions: the host role keeps its baseline policies only, and
+     those entries join the migration.
+  4. The migration restored as a whole: the roles the running tasks still use are kept
+     (named; --force deletes them), and so is the host role's critical application policy
+     (a person forces it back); the rest is undone. Once those tasks are gone, restored
+     with --force, the account is where it started, resource by resource (roles and their
+     policies, the host role's included, revisions, services).
 """
 
 from __future__ import annotations
@@ -100,14 +105,23 @@ def applied(account: SimpleNamespace) -> SimpleNamespace:
     code, out, err = migrate(
         "--apply", "--update-services", "--output", "json", journal_table=TABLE
     )
+    after = state_of(account)
     return SimpleNamespace(
         before=before,
         plan=plan,
         code=code,
         result=json.loads(out),
         err=err,
-        after=state_of(account),
+        after=after,
         after_roles={family["family"]: family["role"]["arn"] for family in plan["families"]},
+        new_revisions={
+            family: next(
+                arn
+                for arn in after["revisions"]
+                if arn not in before["revisions"] and f"/{family}:" in arn
+            )
+            for family in FAMILIES
+        },
     )
 
 
@@ -182,46 +196,85 @@ def test_scenario_2_applied_again_nothing_is_done_twice(
     assert state_of(account) == applied.after
 
 
+def test_scenario_5_finish_waits_for_the_tasks_then_leaves_the_baseline_on_the_host_role(
+    account: SimpleNamespace, applied: SimpleNamespace
+) -> None:
+    # Given the services moved, and tasks still on the old revisions
+    code, out, err = migrate("--finish", "--apply", "--output", "json", journal_table=TABLE)
+    # Then the finish is refused and names what still falls back to the host role
+    assert (code, err) == (1, "")
+    held = json.loads(out)["held_back_by"]
+    # (inventory-sync ran as a service only: it has moved)
+    assert sorted(family["family"] for family in held) == ["metrics-agent", "orders-api"]
+    assert all(not family["services"] for family in held)
+    still = {task for family in held for task in family["tasks"]}
+    assert still >= {account.demo.orders_api_task_arn}
+    assert state_of(account)["roles"][HOST_ROLE] == applied.after["roles"][HOST_ROLE]
+
+    # When a person replaces those tasks with the new revisions, and finishes
+    host = account.demo.shop_host_imdsv1_container_instance_arn
+    for task in still:
+        account.ecs.stop_task(cluster="shop", task=task)
+    for family in ("metrics-agent", "orders-api"):
+        run_task(account.ecs, "shop", applied.new_revisions[family], container_instance_arn=host)
+    code, out, err = migrate("--finish", "--apply", "--output", "json", journal_table=TABLE)
+
+    # Then only the baseline is left on the host role, as the plan said
+    assert (code, err) == (0, ""), out
+    finished = json.loads(out)
+    assert finished["status"] == "applied"
+    kept = {p["policy"] for p in applied.plan["host_role_after"] if p["outcome"] == "kept"}
+    host_role = state_of(account)["roles"][HOST_ROLE]
+    remaining = set(host_role["inline"]) | {arn.rsplit("/", 1)[-1] for arn in host_role["attached"]}
+    assert remaining == kept
+    # And its journal entries belong to the migration
+    migration_id = applied.result["migration"]["migration_id"]
+    assert {entry["migration_id"] for entry in finished["journal"]} == {migration_id}
+
+
 def test_scenario_4_the_migration_restored_puts_the_account_back(
     account: SimpleNamespace, applied: SimpleNamespace
 ) -> None:
-    # Given a task a person started with metrics-agent's new revision
+    # Given the finished migration, its tasks running the new revisions (scenario 5)
     migration_id = applied.result["migration"]["migration_id"]
-    new = [arn for arn in applied.after["revisions"] if arn not in applied.before["revisions"]]
-    (metrics_revision,) = [arn for arn in new if "/metrics-agent:" in arn]
-    task = run_task(
-        account.ecs,
-        "shop",
-        metrics_revision,
-        container_instance_arn=account.demo.shop_host_imdsv1_container_instance_arn,
-    )
 
     # When the migration is restored
     code, out, err = restore(migration_id)
 
-    # Then every step is undone but the role that task still uses, which is kept and named
+    # Then every step is undone but the roles the running tasks still use (kept, and
+    # named) and the host role's application policy (critical: a person forces it back)
     assert (code, err) == (1, "")
-    outcomes = json.loads(out)
-    refused = [outcome for outcome in outcomes if outcome["status"] == "refused"]
-    assert [outcome["resource_arn"] for outcome in refused] == [
-        applied.after_roles["metrics-agent"]
-    ]
-    assert task in refused[0]["reasons"][0]
-    assert "metrics-agent-task" in state_of(account)["roles"]
+    refused = {
+        outcome["resource_arn"]: outcome["reasons"][0]
+        for outcome in json.loads(out)
+        if outcome["status"] == "refused"
+    }
+    held = [applied.after_roles[family] for family in ("metrics-agent", "orders-api")]
+    assert sorted(refused) == sorted([*held, account.demo.shop_host_role_arn])
+    assert all("running task(s) use" in refused[role] for role in held)
+    assert (
+        "would grant what RoleWarden reports critical" in refused[account.demo.shop_host_role_arn]
+    )
+    restored = state_of(account)
+    assert restored["services"] == applied.before["services"]
 
-    # When the task is stopped and the migration restored again
-    account.ecs.stop_task(cluster="shop", task=task)
-    code, out, err = restore(migration_id)
+    # When those tasks are replaced with the old revisions, and the migration restored
+    # again by a person who forces the critical grant back
+    for task in account.ecs.list_tasks(cluster="shop")["taskArns"]:
+        described = account.ecs.describe_tasks(cluster="shop", tasks=[task])["tasks"][0]
+        if described["taskDefinitionArn"] in applied.new_revisions.values():
+            account.ecs.stop_task(cluster="shop", task=task)
+    code, out, err = restore(migration_id, "--force")
 
     # Then the account is where it started, resource by resource
     assert (code, err) == (0, ""), out
-    statuses = sorted(outcome["status"] for outcome in json.loads(out))
-    assert statuses == ["nothing-to-do"] * 5 + ["restored"]
+    statuses = [outcome["status"] for outcome in json.loads(out)]
+    assert sorted(statuses) == sorted(["restored"] * 3 + ["nothing-to-do"] * (len(statuses) - 3))
     assert state_of(account) == applied.before
 
 
-def restore(migration_id: str) -> tuple[int, str, str]:
+def restore(migration_id: str, *flags: str) -> tuple[int, str, str]:
     return run_cli(
-        ["restore", migration_id, "--apply", "--output", "json"],
+        ["restore", migration_id, "--apply", "--output", "json", *flags],
         with_journal_key({"journal_table": TABLE}),
     )

@@ -1,12 +1,15 @@
-"""`rolewarden migrate <host role>`: the plan that moves each family off a host role, and
-with --apply the move itself (migration/apply.py), journaled as one migration that
-`rolewarden restore <migration id>` undoes.
+"""`rolewarden migrate <host role>`: the plan that moves each family off a host role, with
+--apply the move itself (migration/apply.py), and with --finish the removal of the host
+role's application permissions once nothing falls back to it (the host-role finding's own
+remediation, every guard included), all journaled as one migration that `rolewarden
+restore <migration id>` undoes.
 
-Exit codes: 0 a plan (or nothing to move), or a migration applied; 1 --apply refused (the
-kill switch, no journal or key); 2 a refusal of the plan (not an ECS host role, no
-application permission, a read that failed), a step that failed, or another error; 3 a
-plan in which some family is refused (its role name would be invalid or exists already):
-the others are planned, and applied with --apply.
+Exit codes: 0 a plan (or nothing to move), or a migration applied or finished; 1 --apply
+refused (the kill switch, no journal or key, a guard; --finish while something still falls
+back to the role); 2 a refusal of the plan (not an ECS host role, no application
+permission, a read that failed), a step that failed, or another error; 3 a plan in which
+some family is refused (its role name would be invalid or exists already; the others are
+planned, and applied with --apply), or a --finish plan that --apply would refuse.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ import boto3
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.cli.output import emit, printable_lines
-from rolewarden.cli.remediation import CommandError
-from rolewarden.migration.apply import MigrationApplier, MigrationOutcome
+from rolewarden.cli.remediation import CommandError, report
+from rolewarden.migration.apply import MigrationApplier, MigrationOutcome, migration_of
 from rolewarden.migration.plan import ROLE_PATH, FamilyPlan, MigrationPlan
 from rolewarden.migration.reader import read_migration_plan
 from rolewarden.remediation.outcome import OutcomeStatus
 from rolewarden.remediation.request import Request
-from rolewarden.remediation.service import journal_of
+from rolewarden.remediation.service import RemediationService, journal_of
+from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS
 from rolewarden.settings import Settings
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR, EXIT_PLAN_REFUSED = 0, 1, 2, 3
@@ -49,17 +53,28 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="with --apply, also move the services to the new revisions",
     )
+    migrate.add_argument(
+        "--finish",
+        action="store_true",
+        help="once nothing falls back to the host role, plan (with --apply, make) the removal "
+        "of its application permissions",
+    )
+    migrate.add_argument("--force", action="store_true", help="with --finish: as for remediate")
     migrate.add_argument("--journal-table", metavar="NAME")
 
 
 def run_migrate(args: argparse.Namespace, session: boto3.Session, regions: Sequence[str]) -> int:
-    if args.update_services and not args.apply:
-        raise CommandError("--update-services goes with --apply")
+    if args.update_services and (args.finish or not args.apply):
+        raise CommandError("--update-services goes with --apply, not with --finish")
+    if args.force and not args.finish:
+        raise CommandError("--force goes with --finish")
     settings = Settings.from_env()
     if args.journal_table:
         settings = settings.model_copy(update={"journal_table": args.journal_table})
     clients = AwsClients(session, home_region=regions[0])
     plan = read_migration_plan(clients, regions, settings, args.host_role)
+    if args.finish:
+        return _finish(args, clients, regions, settings, plan)
     if not args.apply:
         _print(plan.as_json(), render_plan(plan), args.output)
         return EXIT_PLAN_REFUSED if plan.refused else EXIT_OK
@@ -70,6 +85,47 @@ def run_migrate(args: argparse.Namespace, session: boto3.Session, regions: Seque
     shown = {"plan": plan.as_json(), "migration": outcome.as_json()}
     _print(shown, [*render_plan(plan, applying=True), *render_migration(outcome)], args.output)
     return _exit_code(plan, outcome)
+
+
+def _finish(
+    args: argparse.Namespace,
+    clients: AwsClients,
+    regions: Sequence[str],
+    settings: Settings,
+    plan: MigrationPlan,
+) -> int:
+    """The host role's application permissions removed by the remediation the host-role
+    finding proposes, with all of its guards, once no family falls back to the role; its
+    journal entries join the migration."""
+    if plan.families:
+        shown = {
+            "host_role": plan.host_role_arn,
+            "held_back_by": [f.as_json() for f in plan.families],
+        }
+        _print(shown, render_held_back(plan), args.output)
+        return EXIT_REFUSED if args.apply else EXIT_PLAN_REFUSED
+    journal = journal_of(clients, settings.journal_table, settings.journal_key)
+    request = Request(
+        actor=clients.caller_arn(),
+        apply=args.apply,
+        force=args.force,
+        migration_id=migration_of(journal, plan.host_role_arn) if journal else None,
+    )
+    service = RemediationService(clients, settings, regions, journal, cli=True)
+    outcome = service.by_resource(INSTANCE_ROLE_APP_PERMISSIONS, plan.host_role_arn, request)
+    return report([outcome], args.output, applying=args.apply)
+
+
+def render_held_back(plan: MigrationPlan) -> list[str]:
+    lines = [f"Not finished: these still fall back to {plan.host_role_name}'s credentials"]
+    for family in plan.families:
+        held = [*family.services, *family.tasks]
+        lines.append(f"  family {family.family}: " + ", ".join(map(_short, held)))
+    lines.append(
+        "  move the services (--apply --update-services) and replace the tasks with the "
+        "new revisions, then finish"
+    )
+    return lines
 
 
 def _print(data: Mapping[str, Any], lines: list[str], output: str) -> None:

@@ -124,7 +124,7 @@ def run_remediate(args: argparse.Namespace, session: boto3.Session, regions: Seq
         outcome = service.by_finding_id(finding_id, request)
     else:
         outcome = service.by_resource(args.rule, args.resource, request)
-    return _report([outcome], args.output, applying=args.apply)
+    return report([outcome], args.output, applying=args.apply)
 
 
 def finding_id_of(text: str) -> str:
@@ -145,7 +145,7 @@ def run_restore(args: argparse.Namespace, session: boto3.Session, regions: Seque
         _all_journaled(journal, journal_ids)
     request = Request(actor=caller(clients), apply=args.apply, force=args.force)
     outcomes = [service.restore(journal_id, request) for journal_id in journal_ids]
-    return _report(outcomes, args.output, applying=args.apply)
+    return report(outcomes, args.output, applying=args.apply)
 
 
 def _with_migration_steps(journal: Journal, journal_ids: Sequence[str]) -> list[str]:
@@ -270,7 +270,7 @@ def _service(
     return RemediationService(clients, settings, regions, journal, cli=True), clients, journal
 
 
-def _report(outcomes: list[Outcome], output: str, *, applying: bool) -> int:
+def report(outcomes: list[Outcome], output: str, *, applying: bool) -> int:
     if output == "json":
         data = [outcome.as_json() for outcome in outcomes]
         emit(json.dumps(data[0] if len(data) == 1 else data, indent=2, default=str))

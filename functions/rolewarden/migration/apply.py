@@ -27,7 +27,7 @@ from typing import Any
 from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.iam import GLOBAL
-from rolewarden.migration.plan import ROLE_PATH, FamilyPlan, MigrationPlan
+from rolewarden.migration.plan import MIGRATED_FROM_TAG, ROLE_PATH, FamilyPlan, MigrationPlan
 from rolewarden.remediation.actions.create_task_role import CreateTaskRole
 from rolewarden.remediation.actions.register_task_definition_with_task_role import (
     RegisterTaskDefinitionWithTaskRole,
@@ -64,6 +64,20 @@ class MigrationOutcome:
 
 def is_migration_id(text: str) -> bool:
     return text.startswith(MIGRATION_PREFIX)
+
+
+def migration_of(journal: Journal, host_role_arn: str) -> str | None:
+    """The latest migration that created task roles from this host role (its finish step
+    joins it, so that restoring it puts the host role's policies back too)."""
+    created = [
+        entry
+        for entry in journal.entries()
+        if entry.migration_id
+        and entry.action == CREATE_ROLE.name
+        and entry.change.target.get("tags", {}).get(MIGRATED_FROM_TAG) == host_role_arn
+    ]
+    latest = max(created, key=lambda entry: (entry.time, entry.journal_id), default=None)
+    return latest.migration_id if latest else None
 
 
 def migration_steps(journal: Journal, migration_id: str) -> list[str]:

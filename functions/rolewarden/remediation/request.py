@@ -39,6 +39,7 @@ class Request:
     action: str | None = None  # one of the proposal's actions only
     task_role_arn: str | None = None
     update_service: bool = False
+    migration_id: str | None = None  # a migration's finish step: its entries join it
 
 
 def entry_fields(
@@ -55,6 +56,7 @@ def entry_fields(
         "resource_arn": subject.resource_arn,
         "account": subject.account,
         "forced": forced,
+        "migration_id": request.migration_id,
     }
 
 
