@@ -21,10 +21,13 @@ Scenarios:
      already -> that family is refused, with the reason; the others are planned.
   6. A family with a later ACTIVE revision that has a task role (tasks left on an older
      one) -> refused: replace those tasks with that revision instead.
+  7. An application document longer than IAM allows a role's inline policies (10,240
+     characters, whitespace aside) -> every family refused: IAM would reject the role.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
@@ -43,6 +46,8 @@ MIGRATED_FROM_TAG = "rolewarden:migrated-from"
 FAMILY_TAG = "rolewarden:family"
 # IAM's pattern for a role name (ASCII word characters only), at most 64 of them.
 ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+# IAM's quota on the inline policies of one role, in characters, not counting whitespace.
+INLINE_POLICY_CHARACTERS = 10_240
 
 
 class MigrationRefusedError(Exception):
@@ -264,7 +269,7 @@ def _family_plan(
         trust_policy=trust_policy(snapshot.partition, snapshot.account, users.regions),
         boundary_arn=boundary_arn,
         regions=tuple(sorted(users.regions)),
-        refusal=_refusal(name, taken) or _has_moved(snapshot, revisions[-1]),
+        refusal=_refusal(name, taken) or _too_long(document) or _has_moved(snapshot, revisions[-1]),
     )
 
 
@@ -297,6 +302,17 @@ def _refusal(name: str, taken: Set[str]) -> str | None:
     if name.lower() in taken:
         return f"a role named {name} exists already: RoleWarden creates its own, never reuses one"
     return None
+
+
+def _too_long(document: Mapping[str, Any]) -> str | None:
+    length = len(re.sub(r"\s", "", json.dumps(document, separators=(",", ":"))))
+    if length <= INLINE_POLICY_CHARACTERS:
+        return None
+    return (
+        f"its policy document would be {length} characters, over IAM's "
+        f"{INLINE_POLICY_CHARACTERS} for a role's inline policies: narrow the host role's "
+        "application policies first"
+    )
 
 
 def _after(context: RuleContext, verdict: RoleVerdict, policy: PolicyVerdict) -> HostPolicyAfter:

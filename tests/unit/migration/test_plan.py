@@ -308,3 +308,29 @@ def test_scenario_6_a_family_already_given_a_task_role_is_refused() -> None:
         f"web:2 has a task role already ({task_role}): replace the tasks and services "
         "still on older revisions with it instead"
     )
+
+
+def test_scenario_7_a_document_over_iams_inline_quota_refuses_every_family() -> None:
+    # Given a host role whose application policy names 300 buckets (about 12,000 characters)
+    buckets = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::orders-archive-{n:04d}/*" for n in range(300)],
+            }
+        ],
+    }
+    snapshot = empty_snapshot()
+    role = host_role(snapshot, inline={"archive-read": buckets})
+    _, container = add_ecs_host(snapshot, role, http_tokens="optional")
+    add_task(snapshot, add_task_definition(snapshot, "web"), container)
+
+    # When the migration is planned
+    (family,) = plan(snapshot, role).families
+
+    # Then the family is refused, saying how long the document would be
+    assert family.refusal is not None
+    assert family.refusal.startswith("its policy document would be 1")
+    assert "over IAM's 10240 for a role's inline policies" in family.refusal
