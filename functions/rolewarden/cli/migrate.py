@@ -180,6 +180,11 @@ def _family(family: FamilyPlan) -> list[str]:
         "  services that move: " + (", ".join(map(_short, family.services)) or "none"),
         "  tasks to replace: " + (", ".join(map(_short, family.tasks)) or "none"),
     ]
+    for arn, stack in sorted(family.owned_by.items()):
+        lines.append(
+            f"  managed by CloudFormation stack {stack}: {_short(arn)} (set TaskRoleArn in "
+            "the stack too, or its next deploy puts the old one back)"
+        )
     if family.also_running:
         lines.append(
             "  also running (older revisions, keep the host role until replaced): "

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rolewarden.inventory.snapshot import RevisionFacts, Role, Service, Snapshot, Task
@@ -71,6 +71,8 @@ class FamilyPlan:
     boundary_arn: str | None
     regions: tuple[str, ...] = ()  # where its tasks and services run
     refusal: str | None = None
+    # The revision and services CloudFormation manages: ARN -> the stack (or why unknown).
+    owned_by: Mapping[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,7 @@ class FamilyPlan:
             "also_running": list(self.also_running),
             "services": list(self.services),
             "tasks": list(self.tasks),
+            "owned_by": dict(self.owned_by),
         }
 
 

@@ -1,10 +1,13 @@
 """Read what a migration plan needs: the account in the regions asked (which proposed role
-names IAM holds already comes with it). The plan itself is pure (plan.py)."""
+names IAM holds already comes with it), and which stacks manage the revisions and services
+that would change. The plan itself is pure (plan.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
+from rolewarden.aws.arn import Arn
 from rolewarden.aws.clients import AwsClients
 from rolewarden.inventory.build import read_account
 from rolewarden.inventory.snapshot import Role, Snapshot
@@ -12,6 +15,7 @@ from rolewarden.migration.plan import (
     FAMILY_TAG,
     MIGRATED_FROM_TAG,
     ROLE_PATH,
+    FamilyPlan,
     MigrationPlan,
     MigrationRefusedError,
     find_host_role,
@@ -19,6 +23,8 @@ from rolewarden.migration.plan import (
     proposed_role_names,
     role_name_for,
 )
+from rolewarden.remediation.change import ActionError
+from rolewarden.remediation.ownership import owning_stack
 from rolewarden.rules.context import RuleContext
 from rolewarden.settings import Settings
 
@@ -39,13 +45,32 @@ def read_migration_plan(
         for known in snapshot.iam.roles.values()
         if known.name.lower() in proposed and not _migrated_from(known, role)
     )
-    return plan_migration(
+    plan = plan_migration(
         snapshot,
         context,
         role,
         existing_roles=existing,
         boundary_arn=settings.task_role_boundary_arn,
     )
+    return replace(plan, families=tuple(_with_owners(clients, plan.families)))
+
+
+def _with_owners(clients: AwsClients, families: Sequence[FamilyPlan]) -> Iterator[FamilyPlan]:
+    """Each family with the stacks that manage its revision and services: a change made
+    only in the account goes back at the stack's next deploy."""
+    for family in families:
+        if family.refusal:
+            yield family
+            continue
+        owners = {}
+        for arn in (family.derives_from, *family.services):
+            try:
+                stack = owning_stack(clients, Arn.parse(arn).region, arn)
+            except ActionError as error:  # unknown: say so, never "not managed"
+                stack = f"unknown ({error})"
+            if stack:
+                owners[arn] = stack
+        yield replace(family, owned_by=owners)
 
 
 def _read_account(clients: AwsClients, regions: Sequence[str], context: RuleContext) -> Snapshot:
