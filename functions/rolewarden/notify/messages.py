@@ -14,6 +14,7 @@ from rolewarden.notify.notice import Kind, Notice, subject_line
 from rolewarden.remediation.journal import Status
 from rolewarden.remediation.outcome import Outcome
 from rolewarden.rules.exemptions import EXEMPT_RULES_TAG
+from rolewarden.rules.ids import INSTANCE_ROLE_APP_PERMISSIONS
 from rolewarden.rules.model import Finding
 
 if TYPE_CHECKING:  # the event models: only the event function needs them at run time
@@ -22,26 +23,42 @@ if TYPE_CHECKING:  # the event models: only the event function needs them at run
 
 def finding_notice(finding: Finding, trigger: str) -> Notice:
     remediation = finding.remediation
+    message: dict[str, Any] = {
+        "kind": Kind.FINDING.value,
+        "trigger": trigger,
+        "finding": finding.as_json(),
+        "console_url": console_url(finding.resource_arn),
+        "command": (
+            f"rolewarden remediate {finding.finding_id} --region {finding.region}"
+            if remediation
+            else None
+        ),
+    }
+    migrate = migrate_command(finding)
+    if migrate:
+        message["migrate_command"] = migrate
     return Notice(
         kind=Kind.FINDING,
         subject=subject_line(f"RoleWarden {finding.severity.value.upper()}: {finding.title}"),
-        message={
-            "kind": Kind.FINDING.value,
-            "trigger": trigger,
-            "finding": finding.as_json(),
-            "console_url": console_url(finding.resource_arn),
-            "command": (
-                f"rolewarden remediate {finding.finding_id} --region {finding.region}"
-                if remediation
-                else None
-            ),
-        },
+        message=message,
         rule=finding.rule,
         severity=finding.severity.value,
         account=finding.account,
         region=finding.region,
         action=remediation.action if remediation else None,
     )
+
+
+def migrate_command(finding: Finding) -> str | None:
+    """A host role whose permissions tasks use through IMDS: the way out is a task role of
+    their own per family, which `rolewarden migrate` plans (its outage guard holds the
+    remediation back until then)."""
+    if finding.rule != INSTANCE_ROLE_APP_PERMISSIONS or not finding.evidence.get(
+        "on_its_credentials"
+    ):
+        return None
+    role = finding.evidence["role"]["name"]
+    return f"rolewarden migrate {role} --region {finding.region}"
 
 
 def remediation_notice(outcome: Outcome, account: str, region: str) -> Notice:

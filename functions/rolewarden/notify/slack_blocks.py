@@ -86,6 +86,15 @@ def _finding(notice: Notice) -> list[Block]:
                 ]
             )
         )
+    if message.get("migrate_command"):
+        blocks.append(
+            section(
+                [
+                    f"*Tasks use these permissions:* {code(message['migrate_command'], None)} "
+                    "plans a task role of their own per family, to move them first"
+                ]
+            )
+        )
     blocks.append(
         context(
             f"finding {code(finding['finding_id'])}",

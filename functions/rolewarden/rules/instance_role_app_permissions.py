@@ -180,6 +180,9 @@ def _evidence(
         evidence["policy_errors"] = errors
     if verdict.critical:
         evidence["critical"] = verdict.critical
+    using = on_its_credentials(snapshot, role) if ecs_host else []
+    if using:
+        evidence["on_its_credentials"] = using
     return evidence
 
 
@@ -279,6 +282,27 @@ def _proposed_splits(
 def _outage_guard(snapshot: Snapshot, role: Role, guards: Guards) -> None:
     """Tasks that use this role through IMDS today would lose their permissions."""
     hosts = [instance.instance_id for instance in snapshot.instances_using_role(role)]
+    clusters = {cluster for host in hosts for cluster in snapshot.clusters_of_instance(host)}
+    unreadable = snapshot.unreadable_workloads(clusters)
+    if unreadable:
+        guards.force.append(
+            "outage guard: tasks or services could not be read ("
+            + ", ".join(unreadable)
+            + "), so who uses this role through IMDS is unknown"
+        )
+    using = on_its_credentials(snapshot, role)
+    if using:
+        guards.force.append(
+            "outage guard: these run without a task role on this role's hosts and use its "
+            "permissions today: " + ", ".join(using) + "; give their task definitions "
+            "a task role first"
+        )
+
+
+def on_its_credentials(snapshot: Snapshot, role: Role) -> list[str]:
+    """The tasks and services without a task role on the role's hosts that reach IMDS:
+    they use its permissions (the migration moves them to roles of their own)."""
+    hosts = [instance.instance_id for instance in snapshot.instances_using_role(role)]
     tasks = sorted(
         f"task {short_name(task.arn)} ({short_name(task.task_definition_arn)})"
         for host in hosts
@@ -293,21 +317,7 @@ def _outage_guard(snapshot: Snapshot, role: Role, guards: Guards) -> None:
         and service.launch_type != "FARGATE"
         and not _definition_has_role(snapshot, service.task_definition_arn)
     )
-    unreadable = snapshot.unreadable_workloads(clusters)
-    if unreadable:
-        guards.force.append(
-            "outage guard: tasks or services could not be read ("
-            + ", ".join(unreadable)
-            + "), so who uses this role through IMDS is unknown"
-        )
-    if tasks or services:
-        guards.force.append(
-            "outage guard: these run without a task role on this role's hosts and use its "
-            "permissions today: "
-            + ", ".join([*tasks, *services])
-            + "; give their task definitions "
-            "a task role first"
-        )
+    return [*tasks, *services]
 
 
 def _reaches_host_credentials(snapshot: Snapshot, task: Task) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -35,6 +36,8 @@ from snapshots import (
 )
 
 from rolewarden.inventory.snapshot import ManagedPolicy, ScanError, Snapshot
+from rolewarden.notify.messages import finding_notice
+from rolewarden.notify.slack_blocks import slack_message
 from rolewarden.policy.digest import document_digest
 from rolewarden.rules.model import Compliance, Finding, Severity
 
@@ -405,6 +408,35 @@ def test_scenario_6_task_without_task_role_on_the_host_triggers_outage_guard() -
         "permissions today: task t-legacy (legacy:2); give their task definitions a task "
         "role first",
     )
+
+
+def test_scenario_6_the_tasks_on_its_credentials_are_evidence_and_alerts_propose_migrating() -> (
+    None
+):
+    # Given the host role above, a bridge task without a task role on its IMDSv1 host
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "ecs-host", inline={"orders-read": S3_READ})
+    _, container = add_ecs_host(snapshot, role, http_tokens="optional")
+    add_task(snapshot, add_task_definition(snapshot, "legacy", 2), container, "t-legacy")
+
+    # When the rule runs and its finding is announced
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+    notice = finding_notice(finding, trigger="sweep")
+
+    # Then the evidence names the task, and the alert proposes the migration's plan
+    assert finding.evidence["on_its_credentials"] == ["task t-legacy (legacy:2)"]
+    assert notice.message["migrate_command"] == "rolewarden migrate ecs-host --region eu-west-1"
+    slack = json.dumps(slack_message(notice))
+    assert "rolewarden migrate ecs-host --region eu-west-1" in slack
+
+
+def test_scenario_6_without_tasks_on_its_credentials_no_migration_is_proposed() -> None:
+    snapshot = empty_snapshot()
+    role = add_role(snapshot, "ecs-host", inline={"orders-read": S3_READ})
+    add_ecs_host(snapshot, role, http_tokens="optional")
+    finding = only_finding(evaluate(RULE, snapshot, remediating(RULE)))
+    assert "on_its_credentials" not in finding.evidence
+    assert "migrate_command" not in finding_notice(finding, trigger="sweep").message
 
 
 def test_scenario_6_task_that_cannot_reach_imds_does_not_trigger_outage_guard() -> None:
