@@ -23,6 +23,8 @@ Scenarios:
      one) -> refused: replace those tasks with that revision instead.
   7. An application document longer than IAM allows a role's inline policies (10,240
      characters, whitespace aside) -> every family refused: IAM would reject the role.
+  8. A family whose revision is protected (rolewarden:protected) -> refused: RoleWarden
+     never registers a revision from it.
 """
 
 from __future__ import annotations
@@ -33,10 +35,18 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from rolewarden.inventory.snapshot import RevisionFacts, Role, Service, Snapshot, Task
+from rolewarden.inventory.snapshot import (
+    RevisionFacts,
+    Role,
+    Service,
+    Snapshot,
+    Task,
+    TaskDefinition,
+)
 from rolewarden.migration.documents import application_document, trust_policy
 from rolewarden.policy.classify import PolicyVerdict, RoleVerdict, baseline_only_document
 from rolewarden.rules.context import RuleContext
+from rolewarden.rules.guards import never_changed
 from rolewarden.rules.host_roles import is_ecs_host_role
 from rolewarden.rules.imds import imds_reachability
 
@@ -272,7 +282,10 @@ def _family_plan(
         trust_policy=trust_policy(snapshot.partition, snapshot.account, users.regions),
         boundary_arn=boundary_arn,
         regions=tuple(sorted(users.regions)),
-        refusal=_refusal(name, taken) or _too_long(document) or _has_moved(snapshot, revisions[-1]),
+        refusal=_refusal(name, taken)
+        or _protected(snapshot, revisions[-1])
+        or _too_long(document)
+        or _has_moved(snapshot, revisions[-1]),
     )
 
 
@@ -305,6 +318,17 @@ def _refusal(name: str, taken: Set[str]) -> str | None:
     if name.lower() in taken:
         return f"a role named {name} exists already: RoleWarden creates its own, never reuses one"
     return None
+
+
+def _protected(snapshot: Snapshot, running: RevisionFacts) -> str | None:
+    definition = snapshot.task_definitions.get(running.arn)
+    tags = definition.tags if isinstance(definition, TaskDefinition) else {}
+    never = never_changed(tags)
+    return (
+        f"{running.family}:{running.revision} is never changed: {'; '.join(never)}"
+        if never
+        else None
+    )
 
 
 def _too_long(document: Mapping[str, Any]) -> str | None:

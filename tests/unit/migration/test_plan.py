@@ -334,3 +334,22 @@ def test_scenario_7_a_document_over_iams_inline_quota_refuses_every_family() -> 
     assert family.refusal is not None
     assert family.refusal.startswith("its policy document would be 1")
     assert "over IAM's 10240 for a role's inline policies" in family.refusal
+
+
+def test_scenario_8_a_protected_revision_refuses_its_family() -> None:
+    # Given two families on the host role, web's revision tagged rolewarden:protected
+    snapshot = empty_snapshot()
+    role = host_role(snapshot)
+    _, container = add_ecs_host(snapshot, role, http_tokens="optional")
+    protected = add_task_definition(snapshot, "web", 3, tags={"rolewarden:protected": "true"})
+    add_task(snapshot, protected, container, "t-web")
+    add_task(snapshot, add_task_definition(snapshot, "api"), container, "t-api")
+
+    # When the migration is planned
+    refusals = {family.family: family.refusal for family in plan(snapshot, role).families}
+
+    # Then web is refused, api planned
+    assert refusals == {
+        "api": None,
+        "web": "web:3 is never changed: protected: tagged rolewarden:protected",
+    }
